@@ -1,0 +1,185 @@
+/**
+ * Manages several deliveries as one (MMRazor's DistillDeliveryManager), built from the
+ * 1.x dict form `{ name: spec }` or the seed's list form `[spec, ...]`.
+ */
+import { DistillDelivery, type DeliveryStats } from './distill-delivery.js';
+import { runScope, type Phase } from './delivery-scope.js';
+import { errors, describe } from './errors.js';
+import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
+import { MethodOutputsDelivery } from './method-outputs-delivery.js';
+import type { Step } from './runtime.js';
+
+export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
+
+export interface DeliverySpec {
+  type: DeliveryType;
+  funcPath?: string;
+  methodPath?: string;
+  maxKeepData?: number;
+  name?: string;
+  base?: string | URL;
+  /** MMRazor's spellings, accepted so its configs port as they are. */
+  func_path?: string;
+  method_path?: string;
+  max_keep_data?: number;
+}
+
+export interface ManagerOptions {
+  /** What relative module specifiers in the specs resolve against; default: the working directory. */
+  base?: string | URL;
+  /** How messages name where the specs came from; default "DistillDeliveryManager". */
+  source?: string;
+}
+
+const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base'];
+const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base'];
+const TYPES: Record<string, 'function' | 'method'> = {
+  FunctionOutputs: 'function',
+  FunctionOutputsDelivery: 'function',
+  MethodOutputs: 'method',
+  MethodOutputsDelivery: 'method',
+};
+
+/** Builds one delivery from a spec; `where` names the spec in messages. */
+export function buildDelivery(spec: unknown, name: string, where: string, base: string | URL | undefined): DistillDelivery {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw errors.config(where, `expected a delivery spec object such as {"type": "FunctionOutputs", "funcPath": "./toy.js#toyFunc"}, but received ${describe(spec)}.`);
+  }
+  const record = spec as Record<string, unknown>;
+  const type = record.type;
+  const kind = typeof type === 'string' && Object.hasOwn(TYPES, type) ? TYPES[type] : undefined;
+  if (kind === undefined) {
+    throw errors.config(where, `"type" must be "FunctionOutputs" or "MethodOutputs" (or their "...Delivery" names), but received ${describe(type)}.`);
+  }
+  const allowed = kind === 'function' ? FUNCTION_KEYS : METHOD_KEYS;
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) {
+      throw errors.config(where, `unknown key ${JSON.stringify(key)} for type "${type as string}"; use ${allowed.join(', ')}.`);
+    }
+  }
+  if (record.name !== undefined && record.name !== name) {
+    throw errors.config(where, `"name" ${describe(record.name)} differs from the key it is listed under; remove it or make them equal.`);
+  }
+  const options: Record<string, unknown> = { ...record, name, base: record.base ?? base };
+  delete options.type;
+  return kind === 'function'
+    ? new FunctionOutputsDelivery(options as never)
+    : new MethodOutputsDelivery(options as never);
+}
+
+/** Record phases open a step per delivery; override phases replay the oldest unclaimed one. */
+const RECORD: Phase = {
+  open: (members) => (members as DistillDelivery[]).map((d) => d.openStep()),
+  close: (members, steps) => (members as DistillDelivery[]).forEach((d, i) => d.closeStep(steps[i] as Step)),
+};
+const OVERRIDE: Phase = {
+  open: (members) => (members as DistillDelivery[]).map((d) => d.claimStep()),
+  close: (members, steps) => (members as DistillDelivery[]).forEach((d, i) => d.finishStep(steps[i])),
+};
+
+export class DistillDeliveryManager {
+  /** The managed deliveries by name (array specs are named by spec.name or their index). */
+  readonly deliveries: Readonly<Record<string, DistillDelivery>>;
+  readonly #members: DistillDelivery[];
+  #override = false;
+  #entered = 0;
+
+  constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
+    const source = options.source ?? 'DistillDeliveryManager';
+    const named: [string, unknown][] = [];
+    if (Array.isArray(deliveries)) {
+      deliveries.forEach((spec, i) => {
+        const name = spec !== null && typeof spec === 'object' && typeof spec.name === 'string' ? spec.name : String(i);
+        named.push([name, spec]);
+      });
+    } else if (deliveries !== undefined && deliveries !== null) {
+      if (typeof deliveries !== 'object') {
+        throw errors.config(source, `expected deliveries as an object of named specs or an array of specs, but received ${describe(deliveries)}.`);
+      }
+      named.push(...Object.entries(deliveries));
+    }
+    const byName: Record<string, DistillDelivery> = Object.create(null);
+    const members: DistillDelivery[] = [];
+    for (const [name, spec] of named) {
+      const where = `${source} deliveries[${JSON.stringify(name)}]`;
+      if (Object.hasOwn(byName, name)) throw errors.config(where, `the name ${JSON.stringify(name)} is used twice; give each delivery its own name.`);
+      const delivery = spec instanceof DistillDelivery ? spec : buildDelivery(spec, name, where, options.base);
+      Object.defineProperty(byName, name, { value: delivery, enumerable: true });
+      members.push(delivery);
+    }
+    this.deliveries = Object.freeze(byName);
+    this.#members = members;
+  }
+
+  /** Setting it sets every delivery's overrideData. */
+  get overrideData(): boolean {
+    return this.#override;
+  }
+
+  set overrideData(value: boolean) {
+    if (typeof value !== 'boolean') throw errors.notBoolean('DistillDeliveryManager', 'overrideData', value);
+    for (const delivery of this.#members) delivery.overrideData = value;
+    this.#override = value;
+  }
+
+  /** Enters every delivery in order; if one fails, exits those already entered and rethrows. */
+  enter(): Disposable {
+    const members = this.#members;
+    let done = 0;
+    try {
+      for (; done < members.length; done++) members[done]!.enter();
+    } catch (error) {
+      for (let i = done - 1; i >= 0; i--) members[i]!.exit();
+      throw error;
+    }
+    this.#entered++;
+    let open = true;
+    return {
+      [Symbol.dispose]: () => {
+        if (open) {
+          open = false;
+          this.exit();
+        }
+      },
+    };
+  }
+
+  /** Exits every delivery in reverse order (MMRazor exits in order; reverse undoes nested patches correctly). */
+  exit(): void {
+    if (this.#entered === 0) return;
+    this.#entered--;
+    for (let i = this.#members.length - 1; i >= 0; i--) this.#members[i]!.exit();
+  }
+
+  [Symbol.dispose](): void {
+    this.exit();
+  }
+
+  /** Runs fn with every delivery active only in fn's async context. */
+  run<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'run(fn)', fn);
+    return runScope(this.#members, undefined, undefined, fn);
+  }
+
+  /**
+   * Runs fn as one teacher step: every delivery records, whatever its overrideData, into
+   * a step of its own that the matching overridePhase() replays.
+   */
+  recordPhase<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
+    return runScope(this.#members, false, RECORD, fn);
+  }
+
+  /**
+   * Runs fn as one student step: every delivery replays the oldest record phase not yet
+   * replayed, and no further; what it leaves is discarded with a warning at its end.
+   */
+  overridePhase<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'overridePhase(fn)', fn);
+    return runScope(this.#members, true, OVERRIDE, fn);
+  }
+
+  stats(): Record<string, DeliveryStats> {
+    return Object.fromEntries(Object.entries(this.deliveries).map(([name, delivery]) => [name, delivery.stats()]));
+  }
+}

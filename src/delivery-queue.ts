@@ -1,0 +1,54 @@
+/**
+ * A FIFO ring buffer: push and shift are O(1) however long it gets (Array#shift is
+ * O(n)). Capacity is a power of two that doubles when full, so the backing store
+ * holds at most two pointers per queued output. A shifted slot is cleared at once, so
+ * a replayed output is released to the garbage collector as soon as the caller drops it.
+ */
+export class DeliveryQueue<T> {
+  private items: (T | undefined)[];
+  private head = 0;
+  private mask: number;
+  size = 0;
+
+  constructor(initialCapacity = 4) {
+    let capacity = 4;
+    while (capacity < initialCapacity) capacity *= 2;
+    this.items = new Array<T | undefined>(capacity);
+    this.mask = capacity - 1;
+  }
+
+  push(value: T): void {
+    if (this.size > this.mask) this.grow();
+    this.items[(this.head + this.size) & this.mask] = value;
+    this.size++;
+  }
+
+  /** Removes and returns the oldest item; the caller checks `size` first. */
+  shift(): T {
+    const value = this.items[this.head] as T;
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.size--;
+    return value;
+  }
+
+  /** Drops every item, releasing the references, and returns how many there were. */
+  clear(): number {
+    const dropped = this.size;
+    this.items = new Array<T | undefined>(4);
+    this.mask = 3;
+    this.head = 0;
+    this.size = 0;
+    return dropped;
+  }
+
+  private grow(): void {
+    const old = this.items;
+    const capacity = old.length * 2;
+    const next = new Array<T | undefined>(capacity);
+    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask];
+    this.items = next;
+    this.head = 0;
+    this.mask = capacity - 1;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Activation scopes: `run(fn)` activates deliveries only inside fn's async context.
+ *
+ * Per call the cost must be near zero, so the state is layered: a global count of
+ * activations lets idle calls skip everything; inside a synchronous run() no other code
+ * can interleave, so the frame on top of the synchronous stack is exact; only once a
+ * run's callback has gone async (a promise is pending) does a call consult
+ * AsyncLocalStorage.
+ */
+import { runtime, type DeliveryLike, type Frame, type Step } from './runtime.js';
+
+export interface Member extends DeliveryLike {
+  /** Resolves and attaches the target on the first activation; throws on a bad target. */
+  activate(): void;
+  deactivate(): void;
+}
+
+const state = runtime.state;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Activates every member in order; if one fails, deactivates those already done and rethrows. */
+export function activateAll(members: readonly Member[]): void {
+  let done = 0;
+  try {
+    for (; done < members.length; done++) members[done]!.activate();
+  } catch (error) {
+    for (let i = done - 1; i >= 0; i--) members[i]!.deactivate();
+    throw error;
+  }
+}
+
+export function deactivateAll(members: readonly Member[]): void {
+  for (let i = members.length - 1; i >= 0; i--) members[i]!.deactivate();
+}
+
+/** How a phase opens its per-delivery steps after activation, and closes them at its end. */
+export interface Phase {
+  open(members: readonly Member[]): readonly (Step | undefined)[];
+  close(members: readonly Member[], steps: readonly (Step | undefined)[]): void;
+}
+
+/**
+ * Runs fn with `members` active in its async context. `override` forces a mode (phases);
+ * undefined leaves each delivery's overrideData in charge. A phase's steps are opened
+ * once the members are active and closed when the scope ends: when fn returns or throws,
+ * or when its returned promise settles.
+ */
+export function runScope<T>(
+  members: readonly Member[],
+  override: boolean | undefined,
+  phase: Phase | undefined,
+  fn: () => T,
+): T {
+  const parent = state.syncDepth > 0 ? state.syncFrame : state.asyncLive > 0 ? state.als.getStore() : undefined;
+  activateAll(members);
+  const steps = phase?.open(members);
+  const frame: Frame = { members, override, steps, parent, live: true };
+  const end = (): void => {
+    frame.live = false;
+    deactivateAll(members);
+    if (steps !== undefined) phase!.close(members, steps);
+  };
+  const previous = state.syncFrame;
+  state.syncFrame = frame;
+  state.syncDepth++;
+  let result: T;
+  try {
+    result = state.als.run(frame, fn);
+  } catch (error) {
+    end();
+    throw error;
+  } finally {
+    state.syncDepth--;
+    state.syncFrame = previous;
+  }
+  if (!isThenable(result)) {
+    end();
+    return result;
+  }
+  state.asyncLive++;
+  const settle = (): void => {
+    state.asyncLive--;
+    end();
+  };
+  return result.then(
+    (value) => {
+      settle();
+      return value;
+    },
+    (error: unknown) => {
+      settle();
+      throw error;
+    },
+  ) as T;
+}

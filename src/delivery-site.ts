@@ -1,0 +1,242 @@
+/**
+ * A site is one delivered target: the function that calls go through, and the
+ * deliveries attached to it. Its wrapper is the only code on the hot path: when no
+ * delivery anywhere is active it costs one load and one compare before the original runs.
+ *
+ * A site is reached in one of two ways:
+ * - a binding of a module instrumented at load time by the agent: the rewritten module
+ *   calls `wrap()` / `fn()` (see instrument-source.ts); the wrapper stays for the life
+ *   of the process and passes calls through while idle;
+ * - a property patched after load (a class method, a CommonJS export, a builtin's
+ *   export): `PropertySite` installs the wrapper with shimmer while a delivery is
+ *   attached and restores the property exactly when the last one detaches.
+ */
+import { syncBuiltinESMExports } from 'node:module';
+import shimmer from 'shimmer';
+import { errors, isClass } from './errors.js';
+import { PASS, currentFrame, runtime, type DeliveryLike, type Frame } from './runtime.js';
+
+const state = runtime.state;
+
+/** Runs a phase function: set by the agent, which owns the phases. */
+export type PhaseRunner = (original: Function, thisArg: unknown, args: unknown[]) => unknown;
+
+/** Gives the wrapper the original's name, length and own properties, so it looks the same. */
+function copyIdentity(wrapper: Function, original: Function): void {
+  const descriptors = Object.getOwnPropertyDescriptors(original) as Record<string, PropertyDescriptor>;
+  for (const key of Reflect.ownKeys(descriptors)) {
+    if (key === 'arguments' || key === 'caller') continue;
+    const descriptor = descriptors[key as string]!;
+    if (key === 'prototype' && !descriptor.writable) continue;
+    try {
+      Object.defineProperty(wrapper, key, descriptor);
+    } catch {
+      // a non-configurable own property of the wrapper itself; keep the wrapper's
+    }
+  }
+  const proto = Object.getPrototypeOf(original);
+  if (proto !== Object.getPrototypeOf(wrapper)) Object.setPrototypeOf(wrapper, proto);
+}
+
+export class Site {
+  /** Deliveries attached (active somewhere), in attach order; the last one is outermost. */
+  readonly attached: DeliveryLike[] = [];
+  /** Wrappers made by fn(), by original: a value read through a namespace may change. */
+  private readonly wrappers = new WeakMap<Function, Function>();
+  private lastOriginal: Function | undefined;
+  private lastWrapper: Function | undefined;
+  /** Set by the agent: how many calls went through this site's wrappers (for the report). */
+  calls = 0;
+
+  constructor(
+    /** How the site is named in messages: the path as the user wrote it. */
+    readonly label: string,
+    /** For a phase site, the runner; undefined for a delivery site. */
+    readonly phase?: PhaseRunner,
+  ) {}
+
+  attach(delivery: DeliveryLike): void {
+    this.attached.push(delivery);
+  }
+
+  detach(delivery: DeliveryLike): void {
+    const i = this.attached.lastIndexOf(delivery);
+    if (i !== -1) this.attached.splice(i, 1);
+  }
+
+  /** The wrapper for a function this site delivers; throws if it is not a plain function. */
+  wrap(original: unknown): Function {
+    if (typeof original !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), original);
+    if (isClass(original) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
+    return this.wrapperFor(original);
+  }
+
+  /** For rewritten references: the wrapper of whatever value the name holds now. */
+  fn(value: unknown): unknown {
+    if (value === this.lastOriginal) return this.lastWrapper;
+    if (typeof value !== 'function' || isClass(value)) return value;
+    const wrapper = this.wrapperFor(value);
+    this.lastOriginal = value;
+    this.lastWrapper = wrapper;
+    return wrapper;
+  }
+
+  protected wrapperFor(original: Function): Function {
+    let wrapper = this.wrappers.get(original);
+    if (wrapper === undefined) {
+      wrapper = this.makeWrapper(original);
+      this.wrappers.set(original, wrapper);
+    }
+    return wrapper;
+  }
+
+  private makeWrapper(original: Function): Function {
+    const site = this;
+    const phase = this.phase;
+    const wrapper =
+      phase === undefined
+        ? function (this: unknown, ...args: unknown[]): unknown {
+            if (state.active === 0) return original.apply(this, args);
+            return site.dispatch(original, this, args);
+          }
+        : function (this: unknown, ...args: unknown[]): unknown {
+            return phase(original, this, args);
+          };
+    copyIdentity(wrapper, original);
+    return wrapper;
+  }
+
+  /** A call while some delivery in the process is active. */
+  dispatch(original: Function, thisArg: unknown, args: unknown[]): unknown {
+    const last = this.attached.length - 1;
+    // A delivered call made while another is being recorded is part of that call's work,
+    // which the student replays as a whole: it runs as is.
+    if (last < 0 || state.recording > 0) return original.apply(thisArg, args);
+    return this.callFrom(last, currentFrame(state), original, thisArg, args);
+  }
+
+  private callFrom(index: number, frame: Frame | undefined, original: Function, thisArg: unknown, args: unknown[]): unknown {
+    const attached = this.attached;
+    for (let i = index; i >= 0; i--) {
+      const next = i === 0 ? original : this.inner(i - 1, frame, original);
+      const result = attached[i]!.deliverCall(frame, next, thisArg, args);
+      if (result !== PASS) return result;
+    }
+    return original.apply(thisArg, args);
+  }
+
+  /** Two deliveries on one target: the outer one calls the inner one as its original. */
+  private inner(index: number, frame: Frame | undefined, original: Function): Function {
+    const site = this;
+    return function (this: unknown, ...args: unknown[]): unknown {
+      const recording = state.recording;
+      state.recording = 0;
+      try {
+        return site.callFrom(index, frame, original, this, args);
+      } finally {
+        state.recording = recording;
+      }
+    };
+  }
+
+  /**
+   * Installs a wrapper on owner[key] for good (agent targets, patched once their class
+   * or module exists) and registers it, so deliveries created in code reuse this site.
+   */
+  installOn(owner: object, key: string): void {
+    const current = (owner as Record<string, unknown>)[key];
+    if (typeof current !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), current);
+    if (isClass(current) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
+    if (!ours.has(current)) defineValue(owner, key, this.wrapperFor(current));
+    let byKey = runtime.propertySites.get(owner);
+    if (byKey === undefined) runtime.propertySites.set(owner, (byKey = new Map()));
+    byKey.set(key, this);
+  }
+}
+
+/** The part of a target path after "#". */
+export function memberOf(label: string): string {
+  const hash = label.indexOf('#');
+  return hash === -1 ? label : label.slice(hash + 1);
+}
+
+/** Every wrapper this package installed on a property, so none is wrapped twice. */
+const ours = new WeakSet<Function>();
+
+/** Sets owner[key] = value keeping enumerability, through shimmer where the owner allows it. */
+function defineValue(owner: object, key: PropertyKey, value: Function): void {
+  ours.add(value);
+  const own = Object.getOwnPropertyDescriptor(owner, key);
+  if (own !== undefined && !own.configurable) {
+    (owner as Record<PropertyKey, unknown>)[key] = value;
+    return;
+  }
+  if (typeof key === 'string' && typeof (owner as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
+    // shimmer also marks the wrapper (__original, __unwrap, __wrapped), which other
+    // shimmer-based instrumentation (OpenTelemetry) reads to avoid wrapping twice.
+    shimmer.wrap(owner as Record<string, Function>, key, () => value as never);
+    return;
+  }
+  Object.defineProperty(owner, key, { value, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+}
+
+/**
+ * A property patched after load, while at least one delivery is attached. Restores the
+ * property exactly: the original descriptor if it was an own property, or deletes the
+ * own property the patch created when the method was inherited.
+ */
+export class PropertySite extends Site {
+  private installed: Function | undefined;
+  private ownDescriptor: PropertyDescriptor | undefined;
+
+  constructor(
+    label: string,
+    private readonly owner: object,
+    private readonly key: string,
+    private readonly builtin: boolean,
+  ) {
+    super(label);
+  }
+
+  override attach(delivery: DeliveryLike): void {
+    if (this.attached.length === 0) this.install();
+    super.attach(delivery);
+  }
+
+  override detach(delivery: DeliveryLike): void {
+    super.detach(delivery);
+    if (this.attached.length === 0) this.uninstall();
+  }
+
+  private install(): void {
+    const owner = this.owner as Record<string, unknown>;
+    const original = owner[this.key];
+    if (typeof original !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), original);
+    this.ownDescriptor = Object.getOwnPropertyDescriptor(owner, this.key);
+    const wrapper = this.wrapperFor(original);
+    defineValue(owner, this.key, wrapper);
+    this.installed = wrapper;
+    if (this.builtin) syncBuiltinESMExports();
+  }
+
+  private uninstall(): void {
+    const owner = this.owner as Record<string, unknown>;
+    const wrapper = this.installed;
+    this.installed = undefined;
+    // If someone wrapped on top of us, leave their wrapper: ours passes calls through now.
+    if (wrapper === undefined || owner[this.key] !== wrapper) return;
+    if (this.ownDescriptor === undefined) delete owner[this.key];
+    else if (this.ownDescriptor.configurable) Object.defineProperty(owner, this.key, this.ownDescriptor);
+    else owner[this.key] = this.ownDescriptor.value;
+    if (this.builtin) syncBuiltinESMExports();
+  }
+}
+
+/** The site of owner[key], shared by every delivery on that property. */
+export function propertySite(label: string, owner: object, key: string, builtin: boolean): Site {
+  let byKey = runtime.propertySites.get(owner);
+  if (byKey === undefined) runtime.propertySites.set(owner, (byKey = new Map()));
+  let site = byKey.get(key) as Site | undefined;
+  if (site === undefined) byKey.set(key, (site = new PropertySite(label, owner, key, builtin)));
+  return site;
+}

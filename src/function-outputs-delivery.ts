@@ -1,0 +1,29 @@
+/**
+ * Delivers the outputs of a function (MMRazor's FunctionOutputsDelivery). Like MMRazor
+ * it resolves its target when first entered, not when constructed.
+ */
+import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
+import type { Site } from './delivery-site.js';
+import { runtime } from './runtime.js';
+import { resolveModule, resolvePropertyTarget } from './target-path.js';
+
+export interface FunctionOutputsOptions extends DeliveryOptions {
+  /** `<module>#<path>`: the function, named in the module where it is used. */
+  funcPath: string;
+}
+
+export class FunctionOutputsDelivery extends DistillDelivery {
+  /** The target as given: `<module>#<path>`. */
+  readonly funcPath: string;
+
+  constructor(options: FunctionOutputsOptions) {
+    super(normalizeOptions('FunctionOutputsDelivery', options, 'funcPath'));
+    this.funcPath = this.target.raw;
+  }
+
+  protected resolveSite(): Site {
+    const module = resolveModule(this.who, this.target, this.base);
+    const planned = runtime.bindingSites.get(`${module.url}#${this.target.members.join('.')}`) as Site | undefined;
+    return planned ?? resolvePropertyTarget(this.who, this.target, module, 'function');
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Delivers the outputs of a method (MMRazor's MethodOutputsDelivery), patched on the
+ * class so that every instance and every importer sees it. Like MMRazor it resolves its
+ * target when constructed, so a wrong path fails at once; a target the agent will
+ * instrument when its module loads is resolved then instead, so that constructing the
+ * delivery never changes the order modules load in.
+ */
+import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
+import type { Site } from './delivery-site.js';
+import { errors } from './errors.js';
+import { runtime } from './runtime.js';
+import { resolveModule, resolvePropertyTarget, type ResolvedModule } from './target-path.js';
+
+export interface MethodOutputsOptions extends DeliveryOptions {
+  /** `<module>#<Class>.<method>` (or `<Class>.prototype.<method>`). */
+  methodPath: string;
+}
+
+export class MethodOutputsDelivery extends DistillDelivery {
+  /** The target as given: `<module>#<Class>.<method>`. */
+  readonly methodPath: string;
+
+  constructor(options: MethodOutputsOptions) {
+    super(normalizeOptions('MethodOutputsDelivery', options, 'methodPath'));
+    this.methodPath = this.target.raw;
+    if (this.target.members.length < 2) throw errors.methodPathTooShort(this.methodPath);
+    const module = resolveModule(this.who, this.target, this.base);
+    const planned = this.planned(module);
+    if (planned !== undefined) this.setSite(planned);
+    else if (!runtime.plannedModules.has(module.url)) this.setSite(resolvePropertyTarget(this.who, this.target, module, 'method'));
+  }
+
+  private planned(module: ResolvedModule): Site | undefined {
+    return runtime.bindingSites.get(`${module.url}#${this.target.members.join('.')}`) as Site | undefined;
+  }
+
+  protected resolveSite(): Site {
+    const module = resolveModule(this.who, this.target, this.base);
+    return this.planned(module) ?? resolvePropertyTarget(this.who, this.target, module, 'method');
+  }
+}

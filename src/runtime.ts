@@ -1,0 +1,92 @@
+/**
+ * The process-wide state every copy of the package shares, kept on a `Symbol.for`
+ * global: two copies of distill-delivery in one process (a library and an app that
+ * both depend on it) see one registry of instrumented targets, one activity state and
+ * one process-wide manager.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What a site needs from a delivery; both delivery classes implement it. */
+export interface DeliveryLike {
+  /** Delivers one call if this delivery is active in `frame` (or entered); else returns PASS. */
+  deliverCall(frame: Frame | undefined, next: Function, thisArg: unknown, args: unknown[]): unknown;
+}
+
+/** One record phase's outputs of one delivery, replayed by the matching override phase. */
+export interface Step {
+  readonly queue: { size: number; push(v: unknown): void; shift(): unknown; clear(): number };
+  recorded: number;
+  replayed: number;
+  /** False while its record phase still runs. */
+  closed: boolean;
+  claimed: boolean;
+}
+
+/**
+ * One activation by `run()` or by a phase: the deliveries it activates, the mode it
+ * forces (undefined: each delivery's `overrideData`), and per member the phase step.
+ */
+export interface Frame {
+  readonly members: readonly DeliveryLike[];
+  readonly override: boolean | undefined;
+  readonly steps: readonly (Step | undefined)[] | undefined;
+  readonly parent: Frame | undefined;
+  live: boolean;
+}
+
+export interface ScopeState {
+  /** Activations of all deliveries in the process; 0 lets every wrapper skip every check. */
+  active: number;
+  /** Depth of synchronous run() calls on the stack; while > 0, syncFrame is exact. */
+  syncDepth: number;
+  syncFrame: Frame | undefined;
+  /** run() frames whose promise has not settled; only then is AsyncLocalStorage consulted. */
+  asyncLive: number;
+  /** > 0 while a delivered call is being recorded (synchronous part): nested delivered calls pass through. */
+  recording: number;
+  readonly als: AsyncLocalStorage<Frame>;
+}
+
+export interface Runtime {
+  readonly version: 1;
+  readonly state: ScopeState;
+  /** Sites instrumented at load time, by `<module URL>#<canonical path>`. */
+  readonly bindingSites: Map<string, unknown>;
+  /** Sites patched on an object property, by owner then key. */
+  readonly propertySites: WeakMap<object, Map<PropertyKey, unknown>>;
+  /** Targets the agent planned, by module URL: what a delivery created in code can reuse. */
+  readonly plannedModules: Map<string, unknown>;
+  /** The process-wide manager (`deliveries` export). */
+  manager: unknown;
+  /** Set by the agent when it started in this thread. */
+  agent: unknown;
+}
+
+const KEY = Symbol.for('distill-delivery');
+
+function create(): Runtime {
+  return {
+    version: 1,
+    state: { active: 0, syncDepth: 0, syncFrame: undefined, asyncLive: 0, recording: 0, als: new AsyncLocalStorage<Frame>() },
+    bindingSites: new Map(),
+    propertySites: new WeakMap(),
+    plannedModules: new Map(),
+    manager: undefined,
+    agent: undefined,
+  };
+}
+
+const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
+export const runtime: Runtime = holder[KEY] ?? (holder[KEY] = create());
+if (runtime.version !== 1) {
+  throw new Error(`distill-delivery: another copy with an incompatible runtime (version ${String(runtime.version)}) is loaded in this process.`);
+}
+
+/** Returned by deliverCall when the delivery is not active in the caller's context. */
+export const PASS: symbol = Symbol.for('distill-delivery.pass');
+
+export function currentFrame(state: ScopeState): Frame | undefined {
+  if (state.syncDepth > 0) return state.syncFrame;
+  if (state.asyncLive > 0) return state.als.getStore();
+  return undefined;
+}

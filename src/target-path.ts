@@ -1,0 +1,220 @@
+/**
+ * Target paths `<module>#<path>`: parsing, module resolution with Node's own resolver,
+ * and resolution of the path to a site after load (without the agent, or for targets
+ * the agent did not plan).
+ */
+import { statSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
+import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
+import { types } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errors, isClass } from './errors.js';
+import { propertySite, type Site } from './delivery-site.js';
+import { runtime } from './runtime.js';
+
+export interface TargetPath {
+  /** As written: "./aug.js#Augments.call". */
+  readonly raw: string;
+  readonly specifier: string;
+  /** The dotted path after "#", split: ["Augments", "call"]. */
+  readonly members: readonly string[];
+}
+
+export interface ResolvedModule {
+  readonly specifier: string;
+  /** file: URL, or "node:<name>" for a builtin. */
+  readonly url: string;
+  /** The file, undefined for a builtin. */
+  readonly filename: string | undefined;
+  readonly builtin: boolean;
+}
+
+/** A folder or file that relative specifiers resolve against, as an absolute path. */
+export interface Base {
+  /** Absolute path usable by createRequire: a file, or a folder ending with a separator. */
+  readonly parent: string;
+  /** How messages name it. */
+  readonly display: string;
+}
+
+const SEGMENT = /^[^.#\s]+$/u;
+
+export function parseTargetPath(option: string, value: unknown): TargetPath {
+  if (typeof value !== 'string') throw errors.pathNotString(option, value);
+  const hash = value.lastIndexOf('#');
+  if (hash === -1) throw errors.pathNoHash(option, value);
+  const specifier = value.slice(0, hash).trim();
+  const path = value.slice(hash + 1).trim();
+  if (specifier === '') throw errors.pathEmptyPart(option, value, 'module');
+  if (path === '') throw errors.pathEmptyPart(option, value, 'path');
+  const members = path.split('.');
+  for (const segment of members) {
+    if (!SEGMENT.test(segment) || segment === '__proto__') throw errors.pathBadSegment(option, value, segment);
+  }
+  return { raw: value, specifier, members };
+}
+
+/** Normalizes the `base` option: a folder or file path, a file: URL string, or a URL. */
+export function toBase(base: unknown): Base {
+  if (base === undefined) {
+    const cwd = process.cwd();
+    return { parent: cwd.endsWith(sep) ? cwd : cwd + sep, display: cwd };
+  }
+  let path: string;
+  if (base instanceof URL) {
+    if (base.protocol !== 'file:') throw errors.badBase(base);
+    path = fileURLToPath(base);
+  } else if (typeof base === 'string' && base !== '') {
+    path = base.startsWith('file:') ? fileURLToPath(base) : resolvePath(base);
+  } else {
+    throw errors.badBase(base);
+  }
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch {
+    folder = path.endsWith(sep);
+  }
+  return folder
+    ? { parent: path.endsWith(sep) ? path : path + sep, display: path }
+    : { parent: path, display: dirname(path) };
+}
+
+/** Resolves the module part with Node's resolver (require conditions), from `base`. */
+export function resolveModule(who: string, target: TargetPath, base: Base): ResolvedModule {
+  const { specifier } = target;
+  if (isBuiltin(specifier)) {
+    const url = specifier.startsWith('node:') ? specifier : `node:${specifier}`;
+    return { specifier, url, filename: undefined, builtin: true };
+  }
+  let request = specifier;
+  if (specifier.startsWith('file:')) {
+    try {
+      request = fileURLToPath(specifier);
+    } catch (cause) {
+      throw errors.moduleNotFound(who, specifier, base.display, cause);
+    }
+  }
+  let filename: string;
+  try {
+    filename = createRequire(base.parent).resolve(request);
+  } catch (cause) {
+    const known = runtime.agent as { resolved?: Map<string, string> } | undefined;
+    const url = known?.resolved?.get(`${base.parent}\0${specifier}`);
+    if (url === undefined) throw errors.moduleNotFound(who, specifier, base.display, cause);
+    return { specifier, url, filename: fileURLToPath(url), builtin: false };
+  }
+  if (!isAbsolute(filename)) return { specifier, url: `node:${filename}`, filename: undefined, builtin: true };
+  return { specifier, url: pathToFileURL(filename).href, filename, builtin: false };
+}
+
+const requireHere = createRequire(import.meta.url);
+
+function loadModule(who: string, target: TargetPath, module: ResolvedModule): object {
+  if (module.builtin) {
+    return (process.getBuiltinModule?.(module.url) ?? requireHere(module.url)) as object;
+  }
+  try {
+    return requireHere(module.filename!) as object;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_REQUIRE_ASYNC_MODULE') {
+      throw errors.notInstrumented(
+        `"${target.raw}"`,
+        'is in an ES module with top-level await, which cannot be loaded synchronously after start-up.',
+      );
+    }
+    throw error;
+  }
+}
+
+/** Own and inherited property names, stopping before Object.prototype and Function.prototype. */
+function namesOf(value: unknown): string[] {
+  const names = new Set<string>();
+  for (
+    let o: unknown = value;
+    o !== null && o !== undefined && o !== Object.prototype && o !== Function.prototype;
+    o = Object.getPrototypeOf(o)
+  ) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key !== 'constructor' && key !== 'length' && key !== 'name' && key !== 'prototype' && key !== 'caller' && key !== 'arguments') names.add(key);
+    }
+    if (typeof o !== 'object' && typeof o !== 'function') break;
+  }
+  return [...names];
+}
+
+function findDescriptor(owner: object, key: string, stopAt: object): PropertyDescriptor | undefined {
+  for (let o: object | null = owner; o !== null && o !== stopAt; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, key);
+    if (descriptor !== undefined) return descriptor;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves the path after "#" on a loaded module, after load: the site of a class
+ * method, of a property of a CommonJS `module.exports`, or of a builtin's export.
+ * An ES module's own binding cannot be replaced after load: that needs the agent.
+ */
+export function resolvePropertyTarget(who: string, target: TargetPath, module: ResolvedModule, kind: 'function' | 'method'): Site {
+  const root = loadModule(who, target, module);
+  const esm = types.isModuleNamespaceObject(root);
+  const members = target.members;
+  const where = `module "${target.specifier}"`;
+  let owner: unknown = root;
+  let walked = '';
+  for (let i = 0; i < members.length - 1; i++) {
+    const segment = members[i]!;
+    const value = owner === null || owner === undefined ? undefined : (owner as Record<string, unknown>)[segment];
+    if (value === undefined || value === null || (typeof value !== 'object' && typeof value !== 'function') || !(segment in Object(owner))) {
+      throw errors.targetNotFound(who, walked + segment, walked ? `"${walked.slice(0, -1)}"` : where, namesOf(owner));
+    }
+    owner = value;
+    walked += segment + '.';
+  }
+  const last = members[members.length - 1]!;
+  const ownerName = walked.slice(0, -1);
+  if (kind === 'method' && members.length >= 2 && members[members.length - 2] !== 'prototype' && typeof owner !== 'function') {
+    throw errors.notAClass(who, ownerName, owner);
+  }
+  // Class.method names the instance method; failing that the static one; both is ambiguous.
+  const key = last;
+  if (typeof owner === 'function' && members[members.length - 2] !== 'prototype' && typeof owner.prototype === 'object' && owner.prototype !== null) {
+    const instance = findDescriptor(owner.prototype, last, Object.prototype);
+    const statik = findDescriptor(owner, last, Function.prototype);
+    if (instance !== undefined && statik !== undefined) throw errors.ambiguousMethod(target.raw, ownerName, last);
+    if (instance !== undefined) owner = owner.prototype;
+    else if (statik === undefined) {
+      const instanceNames = namesOf(owner.prototype);
+      const staticNames = namesOf(owner).map((n) => `static ${n}`);
+      throw errors.targetNotFound(who, `${ownerName}.${last}`, `class ${ownerName || 'default'}`, [...instanceNames, ...staticNames]);
+    }
+  }
+  if (owner === null || owner === undefined || (typeof owner !== 'object' && typeof owner !== 'function')) {
+    throw errors.targetNotFound(who, target.members.join('.'), where, []);
+  }
+  const descriptor = findDescriptor(owner as object, key, Object.prototype);
+  if (descriptor === undefined) {
+    throw errors.targetNotFound(who, target.members.join('.'), ownerName ? `"${ownerName}"` : where, namesOf(owner));
+  }
+  if (descriptor.get !== undefined || descriptor.set !== undefined) {
+    throw errors.accessor(who, target.members.join('.'));
+  }
+  const value = descriptor.value as unknown;
+  if (typeof value !== 'function') throw errors.notAFunction(who, target.members.join('.'), value);
+  if (isClass(value)) throw errors.classTarget(who, target.members.join('.'));
+  if (esm && owner === root) {
+    throw errors.notInstrumented(
+      who,
+      `is a binding of the ES module ${module.url}, which can only be replaced while the module loads.`,
+    );
+  }
+  const own = Object.getOwnPropertyDescriptor(owner as object, key);
+  if ((own !== undefined && !own.writable && !own.configurable) || Object.isFrozen(owner)) {
+    throw errors.notInstrumented(who, `cannot be patched after load: "${target.members.join('.')}" is read-only on a frozen or sealed object.`);
+  }
+  if (own === undefined && !Object.isExtensible(owner)) {
+    throw errors.notInstrumented(who, `cannot be patched after load: its owner is not extensible.`);
+  }
+  return propertySite(target.raw, owner as object, key, module.builtin);
+}
