@@ -7,7 +7,8 @@
  * run's callback has gone async (a promise is pending) does a call consult
  * AsyncLocalStorage.
  */
-import { runtime, type DeliveryLike, type Frame, type Step } from './runtime.js';
+import { executionAsyncId } from 'node:async_hooks';
+import { currentFrame, runtime, type DeliveryLike, type Frame, type Step } from './runtime.js';
 
 export interface Member extends DeliveryLike {
   /** Resolves and attaches the target on the first activation; throws on a bad target. */
@@ -58,10 +59,10 @@ export function runScope<T>(
   phase: Phase | undefined,
   fn: () => T,
 ): T {
-  const parent = state.syncDepth > 0 ? state.syncFrame : state.asyncLive > 0 ? state.als.getStore() : undefined;
+  const parent = currentFrame(state);
   activateAll(members);
   const steps = phase?.open(members);
-  const frame: Frame = { members, override, steps, parent, live: true };
+  const frame: Frame = { members, override, steps, parent, asyncId: executionAsyncId(), live: true };
   const end = (): void => {
     frame.live = false;
     deactivateAll(members);

@@ -4,7 +4,7 @@
  * both depend on it) see one registry of instrumented targets, one activity state and
  * one process-wide manager.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 
 /** What a site needs from a delivery; both delivery classes implement it. */
 export interface DeliveryLike {
@@ -31,6 +31,8 @@ export interface Frame {
   readonly override: boolean | undefined;
   readonly steps: readonly (Step | undefined)[] | undefined;
   readonly parent: Frame | undefined;
+  /** executionAsyncId() when the run started: while it is unchanged, the synchronous frame is exact. */
+  readonly asyncId: number;
   live: boolean;
 }
 
@@ -86,7 +88,13 @@ if (runtime.version !== 1) {
 export const PASS: symbol = Symbol.for('distill-delivery.pass');
 
 export function currentFrame(state: ScopeState): Frame | undefined {
-  if (state.syncDepth > 0) return state.syncFrame;
+  if (state.syncDepth > 0) {
+    // A callback bound to another async context (AsyncResource.bind, runInAsyncScope)
+    // may run inside a synchronous run(): it changes the execution id, and then only
+    // AsyncLocalStorage knows which frame, if any, it belongs to.
+    if (state.syncFrame!.asyncId === executionAsyncId()) return state.syncFrame;
+    return state.als.getStore();
+  }
   if (state.asyncLive > 0) return state.als.getStore();
   return undefined;
 }

@@ -110,7 +110,7 @@ export function resolveModule(who: string, target: TargetPath, base: Base): Reso
 
 const requireHere = createRequire(import.meta.url);
 
-function loadModule(who: string, target: TargetPath, module: ResolvedModule): object {
+function loadModule(target: TargetPath, module: ResolvedModule): object {
   if (module.builtin) {
     return (process.getBuiltinModule?.(module.url) ?? requireHere(module.url)) as object;
   }
@@ -151,70 +151,78 @@ function findDescriptor(owner: object, key: string, stopAt: object): PropertyDes
   return undefined;
 }
 
+export interface Located {
+  readonly owner: object;
+  readonly key: string;
+  /** `Class.method` named the instance method: the canonical path is `Class.prototype.method`. */
+  readonly viaPrototype: boolean;
+}
+
+/**
+ * Walks `members` from `root` to the property a path names: `Class.method` is the
+ * instance method (on Class.prototype), failing that the static one; both is ambiguous.
+ * Throws a DeliveryError saying what is missing, and what is there instead.
+ */
+export function locateProperty(who: string, path: string, root: unknown, members: readonly string[], where: string, kind: 'function' | 'method'): Located {
+  let owner: unknown = root;
+  let walked = '';
+  for (let i = 0; i < members.length - 1; i++) {
+    const segment = members[i]!;
+    const value = owner === null || owner === undefined ? undefined : (owner as Record<string, unknown>)[segment];
+    if (value === undefined || value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+      throw errors.targetNotFound(who, walked + segment, walked ? `"${walked.slice(0, -1)}"` : where, namesOf(owner));
+    }
+    owner = value;
+    walked += segment + '.';
+  }
+  const key = members[members.length - 1]!;
+  const ownerName = walked.slice(0, -1);
+  const explicitPrototype = members[members.length - 2] === 'prototype';
+  if (kind === 'method' && members.length >= 2 && !explicitPrototype && typeof owner !== 'function') {
+    throw errors.notAClass(who, ownerName, owner);
+  }
+  let viaPrototype = false;
+  if (typeof owner === 'function' && !explicitPrototype && typeof owner.prototype === 'object' && owner.prototype !== null) {
+    const instance = findDescriptor(owner.prototype, key, Object.prototype);
+    const statik = findDescriptor(owner, key, Function.prototype);
+    if (instance !== undefined && statik !== undefined) throw errors.ambiguousMethod(path, ownerName, key);
+    if (instance !== undefined) {
+      owner = owner.prototype;
+      viaPrototype = true;
+    } else if (statik === undefined) {
+      const names = [...namesOf(owner.prototype), ...namesOf(owner).map((n) => `static ${n}`)];
+      throw errors.targetNotFound(who, members.join('.'), `class ${ownerName || 'default'}`, names);
+    }
+  }
+  if (owner === null || owner === undefined || (typeof owner !== 'object' && typeof owner !== 'function')) {
+    throw errors.targetNotFound(who, members.join('.'), where, []);
+  }
+  const descriptor = findDescriptor(owner as object, key, Object.prototype);
+  if (descriptor === undefined) throw errors.targetNotFound(who, members.join('.'), ownerName ? `"${ownerName}"` : where, namesOf(owner));
+  if (descriptor.get !== undefined || descriptor.set !== undefined) throw errors.accessor(who, members.join('.'));
+  const value = descriptor.value as unknown;
+  if (typeof value !== 'function') throw errors.notAFunction(who, members.join('.'), value);
+  if (isClass(value)) throw errors.classTarget(who, members.join('.'));
+  return { owner: owner as object, key, viaPrototype };
+}
+
 /**
  * Resolves the path after "#" on a loaded module, after load: the site of a class
  * method, of a property of a CommonJS `module.exports`, or of a builtin's export.
  * An ES module's own binding cannot be replaced after load: that needs the agent.
  */
 export function resolvePropertyTarget(who: string, target: TargetPath, module: ResolvedModule, kind: 'function' | 'method'): Site {
-  const root = loadModule(who, target, module);
-  const esm = types.isModuleNamespaceObject(root);
-  const members = target.members;
-  const where = `module "${target.specifier}"`;
-  let owner: unknown = root;
-  let walked = '';
-  for (let i = 0; i < members.length - 1; i++) {
-    const segment = members[i]!;
-    const value = owner === null || owner === undefined ? undefined : (owner as Record<string, unknown>)[segment];
-    if (value === undefined || value === null || (typeof value !== 'object' && typeof value !== 'function') || !(segment in Object(owner))) {
-      throw errors.targetNotFound(who, walked + segment, walked ? `"${walked.slice(0, -1)}"` : where, namesOf(owner));
-    }
-    owner = value;
-    walked += segment + '.';
+  const root = loadModule(target, module);
+  const { owner, key } = locateProperty(who, target.raw, root, target.members, `module "${target.specifier}"`, kind);
+  if (types.isModuleNamespaceObject(owner)) {
+    throw errors.notInstrumented(who, `is a binding of the ES module ${module.url}, which can only be replaced while the module loads.`);
   }
-  const last = members[members.length - 1]!;
-  const ownerName = walked.slice(0, -1);
-  if (kind === 'method' && members.length >= 2 && members[members.length - 2] !== 'prototype' && typeof owner !== 'function') {
-    throw errors.notAClass(who, ownerName, owner);
-  }
-  // Class.method names the instance method; failing that the static one; both is ambiguous.
-  const key = last;
-  if (typeof owner === 'function' && members[members.length - 2] !== 'prototype' && typeof owner.prototype === 'object' && owner.prototype !== null) {
-    const instance = findDescriptor(owner.prototype, last, Object.prototype);
-    const statik = findDescriptor(owner, last, Function.prototype);
-    if (instance !== undefined && statik !== undefined) throw errors.ambiguousMethod(target.raw, ownerName, last);
-    if (instance !== undefined) owner = owner.prototype;
-    else if (statik === undefined) {
-      const instanceNames = namesOf(owner.prototype);
-      const staticNames = namesOf(owner).map((n) => `static ${n}`);
-      throw errors.targetNotFound(who, `${ownerName}.${last}`, `class ${ownerName || 'default'}`, [...instanceNames, ...staticNames]);
-    }
-  }
-  if (owner === null || owner === undefined || (typeof owner !== 'object' && typeof owner !== 'function')) {
-    throw errors.targetNotFound(who, target.members.join('.'), where, []);
-  }
-  const descriptor = findDescriptor(owner as object, key, Object.prototype);
-  if (descriptor === undefined) {
-    throw errors.targetNotFound(who, target.members.join('.'), ownerName ? `"${ownerName}"` : where, namesOf(owner));
-  }
-  if (descriptor.get !== undefined || descriptor.set !== undefined) {
-    throw errors.accessor(who, target.members.join('.'));
-  }
-  const value = descriptor.value as unknown;
-  if (typeof value !== 'function') throw errors.notAFunction(who, target.members.join('.'), value);
-  if (isClass(value)) throw errors.classTarget(who, target.members.join('.'));
-  if (esm && owner === root) {
-    throw errors.notInstrumented(
-      who,
-      `is a binding of the ES module ${module.url}, which can only be replaced while the module loads.`,
-    );
-  }
-  const own = Object.getOwnPropertyDescriptor(owner as object, key);
+  const own = Object.getOwnPropertyDescriptor(owner, key);
   if ((own !== undefined && !own.writable && !own.configurable) || Object.isFrozen(owner)) {
-    throw errors.notInstrumented(who, `cannot be patched after load: "${target.members.join('.')}" is read-only on a frozen or sealed object.`);
+    throw errors.notInstrumented(who, `cannot be patched after load: "${target.members.join('.')}" is read-only (its object is frozen or the property is non-writable).`);
   }
   if (own === undefined && !Object.isExtensible(owner)) {
-    throw errors.notInstrumented(who, `cannot be patched after load: its owner is not extensible.`);
+    throw errors.notInstrumented(who, 'cannot be patched after load: the object that holds it is not extensible.');
   }
-  return propertySite(target.raw, owner as object, key, module.builtin);
+  return propertySite(target.raw, owner, key, module.builtin);
 }

@@ -1,0 +1,117 @@
+/**
+ * Reads the agent's configuration from DISTILL_DELIVERY: inline JSON (first non-space
+ * character `{` or `[`) or the path of a JSON file. JSON only: nothing in it is ever
+ * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { errors, describe } from './errors.js';
+import { parseTargetPath, type TargetPath } from './target-path.js';
+
+export interface PhaseTarget {
+  readonly path: TargetPath;
+  readonly key: string;
+}
+
+export interface AgentConfig {
+  /** Named specs, validated by the manager that builds them. */
+  readonly deliveries: Record<string, unknown> | unknown[];
+  readonly record: PhaseTarget[];
+  readonly override: PhaseTarget[];
+  readonly instrument: PhaseTarget[];
+  readonly report: boolean;
+  /** What relative module specifiers resolve against: the config file's folder, or the working directory. */
+  readonly base: string;
+  /** Where the config came from, for messages: `DISTILL_DELIVERY` or `DISTILL_DELIVERY (file /abs/x.json)`. */
+  readonly source: string;
+}
+
+const NAME = 'DISTILL_DELIVERY';
+const KEYS = ['deliveries', 'phases', 'instrument', 'report'];
+
+function paths(source: string, key: string, value: unknown): PhaseTarget[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list)) {
+    throw errors.config(`${source} ${key}`, `expected a list of "<module>#<path>" strings, but received ${describe(value)}.`);
+  }
+  return list.map((item, i) => {
+    const where = `${source} ${key}[${i}]`;
+    return { path: parseTargetPath(where, item), key: where };
+  });
+}
+
+/** Parses the configuration text; `base` is where relative targets resolve from. */
+export function parseConfig(text: string, source: string, base: string): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
+  }
+  if (Array.isArray(raw)) {
+    return { deliveries: raw, record: [], override: [], instrument: [], report: false, base, source };
+  }
+  if (raw === null || typeof raw !== 'object') {
+    throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
+  }
+  const object = raw as Record<string, unknown>;
+  const keys = Object.keys(object);
+  if (!keys.some((key) => KEYS.includes(key))) {
+    // The seed's bare form: an object of named delivery specs.
+    for (const key of keys) {
+      const spec = object[key];
+      if (spec === null || typeof spec !== 'object' || !Object.hasOwn(spec, 'type')) {
+        throw errors.config(`${source} ${key}`, `is not a known key (use ${KEYS.join(', ')}) nor a delivery spec with a "type".`);
+      }
+    }
+    return { deliveries: object, record: [], override: [], instrument: [], report: false, base, source };
+  }
+  for (const key of keys) {
+    if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
+  }
+  const deliveries = object.deliveries ?? {};
+  if (deliveries === null || typeof deliveries !== 'object') {
+    throw errors.config(`${source} deliveries`, `expected an object of named specs or an array of specs, but received ${describe(deliveries)}.`);
+  }
+  let record: PhaseTarget[] = [];
+  let override: PhaseTarget[] = [];
+  if (object.phases !== undefined) {
+    const phases = object.phases;
+    if (phases === null || typeof phases !== 'object' || Array.isArray(phases)) {
+      throw errors.config(`${source} phases`, `expected {"record": [...], "override": [...]}, but received ${describe(phases)}.`);
+    }
+    for (const key of Object.keys(phases)) {
+      if (key !== 'record' && key !== 'override') throw errors.config(`${source} phases.${key}`, 'is not a known key; use record and override.');
+    }
+    record = paths(source, 'phases.record', (phases as Record<string, unknown>).record);
+    override = paths(source, 'phases.override', (phases as Record<string, unknown>).override);
+  }
+  const report = object.report ?? false;
+  if (typeof report !== 'boolean') throw errors.config(`${source} report`, `must be true or false, but received ${describe(report)}.`);
+  return {
+    deliveries: deliveries as Record<string, unknown> | unknown[],
+    record,
+    override,
+    instrument: paths(source, 'instrument', object.instrument),
+    report,
+    base,
+    source,
+  };
+}
+
+/** Reads DISTILL_DELIVERY; undefined when it is unset or blank (the agent then does nothing). */
+export function readConfig(value: string | undefined, cwd = process.cwd()): AgentConfig | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const text = value.trimStart();
+  // A child process inherits the parent's base (set by the agent), whatever its own working directory.
+  if (text.startsWith('{') || text.startsWith('[')) return parseConfig(text, NAME, process.env.DISTILL_DELIVERY_BASE || cwd);
+  const file = resolve(cwd, value.trim());
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw errors.config(NAME, `cannot read the config file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set it to inline JSON or the path of a readable JSON file.`);
+  }
+  return parseConfig(content.replace(/^\uFEFF/, ''), `${NAME} (file ${file})`, dirname(file));
+}

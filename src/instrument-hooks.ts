@@ -1,0 +1,46 @@
+/**
+ * Node 20's module hooks for ES module targets, run off-thread by `module.register`.
+ * The main thread planned every rewrite at start-up and sent it here as data, so this
+ * thread parses nothing unless another loader changed a target's source first. Only a
+ * `load` hook is defined: resolution is Node's own, untouched.
+ */
+import type { SourceTarget } from './instrument-source.js';
+
+interface PlanData {
+  url: string;
+  format: 'module' | 'commonjs';
+  original: string;
+  code: string;
+  targets: SourceTarget[];
+}
+
+interface LoadResult {
+  format?: string;
+  source?: string | ArrayBuffer | ArrayBufferView | null;
+  shortCircuit?: boolean;
+}
+
+let plans = new Map<string, PlanData>();
+
+export function initialize(data: { plans: PlanData[] }): void {
+  plans = new Map(data.plans.map((plan) => [plan.url, plan]));
+}
+
+function text(source: LoadResult['source']): string {
+  if (typeof source === 'string') return source;
+  if (source === null || source === undefined) return '';
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return new TextDecoder().decode(bytes);
+}
+
+export async function load(url: string, context: unknown, next: (url: string, context: unknown) => Promise<LoadResult>): Promise<LoadResult> {
+  const plan = plans.get(url);
+  if (plan === undefined) return next(url, context);
+  const result = await next(url, context);
+  // CommonJS targets are rewritten by the CommonJS loader (Module.prototype._compile).
+  if (result.format !== 'module') return result;
+  const source = text(result.source).replace(/^\uFEFF/, '');
+  if (source === plan.original && plan.format === 'module') return { ...result, source: plan.code };
+  const { instrumentSource } = await import('./instrument-source.js');
+  return { ...result, source: instrumentSource(source, 'module', url, plan.targets).code };
+}

@@ -1,0 +1,90 @@
+/**
+ * What a rewritten module calls at run time: one handle per target of the module,
+ * reached through the module's `__dd$(i)` helper. Each handle forwards to the target's
+ * site and patches property paths once the objects that hold them exist.
+ */
+import { memberOf, type Site } from './delivery-site.js';
+import { errors } from './errors.js';
+import { runtime } from './runtime.js';
+import { locateProperty } from './target-path.js';
+
+export class TargetHandle {
+  private installed = false;
+
+  constructor(
+    readonly site: Site,
+    private readonly url: string,
+    private readonly members: readonly string[],
+    private readonly kind: 'function' | 'method',
+  ) {}
+
+  private get who(): string {
+    return `DISTILL_DELIVERY target "${this.site.label}"`;
+  }
+
+  wrap(fn: unknown): Function {
+    return this.site.wrap(fn);
+  }
+
+  fn(value: unknown): unknown {
+    return this.site.fn(value);
+  }
+
+  /** At the end of the module: a wrapped value that is there but is not a function is an error. */
+  check(get: () => unknown): void {
+    let value: unknown;
+    try {
+      value = get();
+    } catch {
+      return;
+    }
+    if (value !== undefined && value !== null && typeof value !== 'function') {
+      throw errors.notAFunction(this.who, memberOf(this.site.label), value);
+    }
+  }
+
+  /**
+   * Patches the property path (from members[skip]) on the object get() returns. Before
+   * the module has finished (final false) a missing object or property is retried later.
+   */
+  patch(get: () => unknown, final: boolean, skip: number): void {
+    let root: unknown;
+    try {
+      root = get();
+    } catch (error) {
+      if (!final && error instanceof ReferenceError) return; // not initialized yet (TDZ)
+      throw error;
+    }
+    const members = this.members.slice(skip);
+    const where = skip === 0 ? `the exports of ${this.url}` : `"${this.members[0]}"`;
+    let located;
+    try {
+      located = locateProperty(this.who, this.site.label, root, members, where, this.kind);
+    } catch (error) {
+      if (!final || this.installed) return;
+      throw error;
+    }
+    this.site.installOn(located.owner, located.key);
+    this.installed = true;
+    if (located.viaPrototype) {
+      const canonical = [...this.members.slice(0, -1), 'prototype', this.members[this.members.length - 1]].join('.');
+      if (!runtime.bindingSites.has(`${this.url}#${canonical}`)) runtime.bindingSites.set(`${this.url}#${canonical}`, this.site);
+    }
+  }
+
+  /** CommonJS: after the module ran, patch module.exports.<path>; `used` says the module also uses the name itself. */
+  exports(module: { exports: unknown }, used: boolean): void {
+    try {
+      this.patch(() => module.exports, true, 0);
+    } catch (error) {
+      if (!used) throw error;
+    }
+  }
+
+  /** ESM `export *`: the value of `name` from the first namespace that has it. */
+  pick(name: string, namespaces: readonly object[], final?: boolean): unknown {
+    for (const namespace of namespaces) if (name in namespace) return (namespace as Record<string, unknown>)[name];
+    if (final) throw errors.targetNotFound(this.who, name, `the exports of ${this.url}`, []);
+    return undefined;
+  }
+}

@@ -1,0 +1,32 @@
+// Shared by the test files (not itself a test: `node --test test/*.test.mjs` skips it).
+import { fileURLToPath } from 'node:url';
+
+/** Python's `with delivery:`: enter, run the block, exit even if it throws. */
+export function within(delivery, block) {
+  delivery.enter();
+  try {
+    return block();
+  } finally {
+    delivery.exit();
+  }
+}
+
+/** The absolute path of a fixture. */
+export function fixture(name) {
+  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). */
+export function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The own property descriptor, for comparing a target before and after a delivery. */
+export const own = (owner, key) => Object.getOwnPropertyDescriptor(owner, key);
