@@ -16,7 +16,7 @@ import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from './delivery-manager.js';
 import { Site, type PhaseRunner } from './delivery-site.js';
-import { DeliveryError, errors } from './errors.js';
+import { errors, inContext } from './errors.js';
 import { ParseError, scanModule, type Format } from './instrument-scan.js';
 import { instrumentSource, type SourceTarget } from './instrument-source.js';
 import { TargetHandle } from './instrument-runtime.js';
@@ -82,12 +82,6 @@ export interface Agent {
   readonly hooks: string[];
   /** Called by a rewritten module's helper. */
   handles(url: string, count: number): TargetHandle[] | null;
-}
-
-/** Adds the config's key to an error, keeping its code. */
-function inContext(error: unknown, context: string): unknown {
-  if (!(error instanceof DeliveryError)) return error;
-  return new DeliveryError(error.code, `${context}: ${error.message}`, { cause: error.cause });
 }
 
 function specPath(spec: unknown): { path: unknown; option: string; kind: 'function' | 'method' } | undefined {
@@ -282,7 +276,8 @@ function installHooks(plans: Map<string, ModulePlan>): string[] {
         const plan = plans.get(url);
         const result = next(url, context);
         if (plan === undefined) return result;
-        const format = result.format === 'module' ? 'module' : result.format === 'commonjs' ? 'commonjs' : undefined;
+        // require() leaves the format undefined for the CommonJS loader to decide: the plan knows it.
+        const format = result.format === 'module' ? 'module' : result.format === 'commonjs' ? 'commonjs' : result.format == null ? plan.format : undefined;
         if (format === undefined) return result;
         const source = result.source == null ? readFileSync(plan.filename, 'utf8') : text(result.source);
         debug('instrument %s (%s)', url, format);

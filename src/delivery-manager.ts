@@ -4,7 +4,7 @@
  */
 import { DistillDelivery, type DeliveryStats } from './distill-delivery.js';
 import { runScope, type Phase } from './delivery-scope.js';
-import { errors, describe } from './errors.js';
+import { errors, describe, inContext } from './errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from './runtime.js';
@@ -62,9 +62,11 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   }
   const options: Record<string, unknown> = { ...record, name, base: record.base ?? base };
   delete options.type;
-  return kind === 'function'
-    ? new FunctionOutputsDelivery(options as never)
-    : new MethodOutputsDelivery(options as never);
+  try {
+    return kind === 'function' ? new FunctionOutputsDelivery(options as never) : new MethodOutputsDelivery(options as never);
+  } catch (error) {
+    throw inContext(error, where);
+  }
 }
 
 /** Record phases open a step per delivery; override phases replay the oldest unclaimed one. */

@@ -30,6 +30,12 @@ export class DeliveryError extends Error {
   }
 }
 
+/** The same error with where it came from in front of its message, keeping its code. */
+export function inContext(error: unknown, context: string): unknown {
+  if (!(error instanceof DeliveryError)) return error;
+  return new DeliveryError(error.code, `${context}: ${error.message}`, { cause: error.cause });
+}
+
 /** A short, content-free description of a value: its kind, never its contents. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

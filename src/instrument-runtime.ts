@@ -8,6 +8,13 @@ import { errors } from './errors.js';
 import { runtime } from './runtime.js';
 import { locateProperty } from './target-path.js';
 
+/** Moving `const f = () => {}` into a call loses the name inference; give the name back. */
+function nameAfter(fn: unknown, name: string | undefined): void {
+  if (name !== undefined && typeof fn === 'function' && fn.name === '') {
+    Object.defineProperty(fn, 'name', { value: name, configurable: true });
+  }
+}
+
 export class TargetHandle {
   private installed = false;
 
@@ -22,11 +29,14 @@ export class TargetHandle {
     return `DISTILL_DELIVERY target "${this.site.label}"`;
   }
 
-  wrap(fn: unknown): Function {
+  /** `name`: the binding an anonymous function was written for, which it would have been named after. */
+  wrap(fn: unknown, name?: string): Function {
+    nameAfter(fn, name);
     return this.site.wrap(fn);
   }
 
-  fn(value: unknown): unknown {
+  fn(value: unknown, name?: string): unknown {
+    nameAfter(value, name);
     return this.site.fn(value);
   }
 
@@ -59,7 +69,7 @@ export class TargetHandle {
     const where = skip === 0 ? `the exports of ${this.url}` : `"${this.members[0]}"`;
     let located;
     try {
-      located = locateProperty(this.who, this.site.label, root, members, where, this.kind);
+      located = locateProperty(this.who, this.site.label, root, members, where, this.kind, skip === 1 ? this.members[0] : undefined);
     } catch (error) {
       if (!final || this.installed) return;
       throw error;

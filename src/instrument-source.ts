@@ -134,6 +134,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
           trackObject(root, rest[0]!, i);
           notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module`);
         } else if (binding.kind === 'class' || binding.kind === 'function') {
+          if (binding.kind === 'class') checkClassMember(binding.node, root, rest, target);
           patchPath(i, root, 1, binding.kind === 'class' ? binding.statement.end : 'prologue');
           notes.push(`${target.label}: ${target.members.join('.')} patched on ${binding.kind} ${root}`);
         } else if (binding.kind === 'variable') {
@@ -157,7 +158,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
             if (init.type === 'ClassExpression' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
             const strict = isFunctionNode(init) || init.type === 'ClassExpression';
             insert(init.start, `${H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
-            insert(init.end, ')', 2);
+            insert(init.end, `,${JSON.stringify(root)})`, 2);
             if (!strict) epilogue.push(`${H(i)}.check(function(){return ${root}});`);
             wrapAssignments.set(root, i);
             notes.push(`${target.label}: the value of ${binding.declaration.kind ?? 'var'} ${root} wrapped`);
@@ -194,7 +195,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
         if (declaration.type === 'ClassDeclaration' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
         const strict = declaration.type === 'FunctionDeclaration' || isFunctionNode(declaration) || declaration.type === 'ClassDeclaration';
         insert(declaration.start, `${H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
-        insert(declaration.end, ')', 2);
+        insert(declaration.end, ',"default")', 2);
         notes.push(`${target.label}: the default export wrapped`);
         return;
       }
@@ -248,6 +249,20 @@ export function instrumentSource(source: string, format: Format, url: string, ta
       return;
     }
     throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), where, available());
+  }
+
+  /** A class without a superclass whose body lacks the method, and that no later code adds it to, is a config error now. */
+  function checkClassMember(cls: AnyNode, root: string, rest: string[], target: SourceTarget): void {
+    const method = rest[rest.length - 1]!;
+    if (cls.superClass || !(rest.length === 1 || (rest.length === 2 && rest[0] === 'prototype'))) return;
+    const members = cls.body.body
+      .filter((e: AnyNode) => e.key && !e.computed)
+      .map((e: AnyNode) => `${e.static ? 'static ' : ''}${e.key.name ?? e.key.value}`);
+    if (members.some((m: string) => m === method || m === `static ${method}`)) return;
+    if (cls.body.body.some((e: AnyNode) => e.computed)) return;
+    const escape = (name: string): string => name.replace(/[$]/g, '\\$');
+    if (new RegExp(`(^|[^\\w$])${escape(root)}\\s*\\.\\s*(prototype\\s*\\.\\s*)?${escape(method)}([^\\w$]|$)`).test(source)) return;
+    throw errors.targetNotFound(`"${target.label}"`, `${root}.${method}`, `class ${root}`, members);
   }
 
   function rewriteReExport(i: number, from: string, local: string, exported: string, declaration: AnyNode, specifier: AnyNode): void {

@@ -163,9 +163,9 @@ export interface Located {
  * instance method (on Class.prototype), failing that the static one; both is ambiguous.
  * Throws a DeliveryError saying what is missing, and what is there instead.
  */
-export function locateProperty(who: string, path: string, root: unknown, members: readonly string[], where: string, kind: 'function' | 'method'): Located {
+export function locateProperty(who: string, path: string, root: unknown, members: readonly string[], where: string, kind: 'function' | 'method', rootName?: string): Located {
   let owner: unknown = root;
-  let walked = '';
+  let walked = rootName === undefined ? '' : `${rootName}.`;
   for (let i = 0; i < members.length - 1; i++) {
     const segment = members[i]!;
     const value = owner === null || owner === undefined ? undefined : (owner as Record<string, unknown>)[segment];
@@ -177,8 +177,8 @@ export function locateProperty(who: string, path: string, root: unknown, members
   }
   const key = members[members.length - 1]!;
   const ownerName = walked.slice(0, -1);
-  const explicitPrototype = members[members.length - 2] === 'prototype';
-  if (kind === 'method' && members.length >= 2 && !explicitPrototype && typeof owner !== 'function') {
+  const explicitPrototype = members.length >= 2 ? members[members.length - 2] === 'prototype' : rootName === 'prototype';
+  if (kind === 'method' && ownerName !== '' && !explicitPrototype && typeof owner !== 'function') {
     throw errors.notAClass(who, ownerName, owner);
   }
   let viaPrototype = false;
@@ -191,7 +191,7 @@ export function locateProperty(who: string, path: string, root: unknown, members
       viaPrototype = true;
     } else if (statik === undefined) {
       const names = [...namesOf(owner.prototype), ...namesOf(owner).map((n) => `static ${n}`)];
-      throw errors.targetNotFound(who, members.join('.'), `class ${ownerName || 'default'}`, names);
+      throw errors.targetNotFound(who, [ownerName, key].filter(Boolean).join('.'), `class ${ownerName || 'default'}`, names);
     }
   }
   if (owner === null || owner === undefined || (typeof owner !== 'object' && typeof owner !== 'function')) {

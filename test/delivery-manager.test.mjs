@@ -448,3 +448,41 @@ test('a delivery instance may be given in place of a spec', () => {
   const manager = new DistillDeliveryManager({ mine: delivery });
   assert.equal(manager.deliveries.mine, delivery);
 });
+
+test('a spec may carry its own base', () => {
+  const manager = new DistillDeliveryManager({
+    a: { type: 'MethodOutputs', methodPath: './toy_module.cjs#ToyClass.call', base: new URL('./fixtures/', base).href },
+  });
+  assert.ok(manager.deliveries.a instanceof MethodOutputsDelivery);
+});
+
+test('a manager entered twice stays active until it is exited twice', () => {
+  const before = own(targets, 'nextId');
+  const manager = new DistillDeliveryManager(ids('ids', 2), { base });
+  manager.enter();
+  try {
+    within(manager, () => targets.nextId());
+    targets.nextId();
+  } finally {
+    manager.exit();
+  }
+  assert.equal(manager.deliveries.ids.size, 2);
+  assert.deepEqual(own(targets, 'nextId'), before);
+});
+
+test('when a delivery fails to activate in the manager\'s run(), fn never runs and the others are restored', () => {
+  const before = own(targets, 'nextId');
+  const manager = new DistillDeliveryManager(
+    { ...ids(), bad: { type: 'FunctionOutputs', funcPath: './fixtures/toy_module.mjs#toyFunc' } },
+    { base },
+  );
+  let ran = false;
+  assert.throws(
+    () => manager.run(() => {
+      ran = true;
+    }),
+    { code: 'ERR_DELIVERY_NOT_INSTRUMENTED' },
+  );
+  assert.equal(ran, false);
+  assert.deepEqual(own(targets, 'nextId'), before);
+});

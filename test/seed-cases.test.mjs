@@ -102,6 +102,8 @@ for (const [kind, file, { Augments }] of [
 
 test('the mixup fixture mixes: labels are soft and sum to one', () => {
   const [, mixedLabels] = new augmentsCjs.Augments({ numClasses: 10, random: seeded(3) }).call(imgs, label);
+  assert.ok(mixedLabels[0][3] > 0 && mixedLabels[0][3] < 1);
+  assert.ok(mixedLabels[0][7] > 0 && mixedLabels[0][7] < 1);
   for (const row of mixedLabels) {
     assert.equal(row.length, 10);
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-9);
