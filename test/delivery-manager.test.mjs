@@ -406,13 +406,19 @@ test('the manager\'s enter() handle and the manager itself are disposable', () =
   const before = own(targets, 'nextId');
   const manager = new DistillDeliveryManager(ids('ids', 2), { base });
   const handle = manager.enter();
-  targets.nextId();
-  handle[Symbol.dispose]();
+  try {
+    targets.nextId();
+  } finally {
+    handle[Symbol.dispose]();
+  }
   handle[Symbol.dispose]();
   assert.deepEqual(own(targets, 'nextId'), before);
   manager.enter();
-  targets.nextId();
-  manager[Symbol.dispose]();
+  try {
+    targets.nextId();
+  } finally {
+    manager[Symbol.dispose]();
+  }
   assert.deepEqual(own(targets, 'nextId'), before);
   assert.equal(manager.deliveries.ids.size, 2);
 });

@@ -108,3 +108,13 @@ test('a default of 1 refuses a second record', () => {
   assert.throws(() => within(delivery, () => toyCjs.toyFunc()), { code: 'ERR_DELIVERY_QUEUE_FULL' });
   assert.equal(delivery.size, 1);
 });
+
+// test_ema_hook needs torch; what it guards is that a model holding a delivery can be
+// deep-copied after exit, so the delivery must hold no live module object as data.
+test('a delivery that was entered and exited can be structured-cloned, as MMRazor\'s EMA deepcopy needs', () => {
+  const delivery = new FunctionOutputsDelivery({ maxKeepData: 2, funcPath: './fixtures/toy_module.cjs#toyFunc', base });
+  within(delivery, () => toyCjs.toyFunc());
+  const copy = structuredClone(delivery);
+  assert.equal(copy.funcPath, './fixtures/toy_module.cjs#toyFunc');
+  assert.equal(copy.maxKeepData, 2);
+});

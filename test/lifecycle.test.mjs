@@ -102,12 +102,16 @@ test('enter() returns a handle whose Symbol.dispose exits', () => {
   const before = own(targets, 'nextId');
   const delivery = at('nextId');
   const handle = delivery.enter();
-  assert.equal(typeof handle[Symbol.dispose], 'function');
-  targets.nextId();
-  handle[Symbol.dispose]();
-  assert.deepEqual(own(targets, 'nextId'), before);
-  targets.nextId();
-  assert.equal(delivery.size, 1);
+  try {
+    assert.equal(typeof handle[Symbol.dispose], 'function');
+    targets.nextId();
+    handle[Symbol.dispose]();
+    assert.deepEqual(own(targets, 'nextId'), before);
+    targets.nextId();
+    assert.equal(delivery.size, 1);
+  } finally {
+    delivery.exit();
+  }
 });
 
 test('disposing one handle twice exits only once', () => {
@@ -130,8 +134,11 @@ test('the delivery itself is disposable and disposing it exits', () => {
   const before = own(targets, 'nextId');
   const delivery = at('nextId');
   delivery.enter();
-  targets.nextId();
-  delivery[Symbol.dispose]();
+  try {
+    targets.nextId();
+  } finally {
+    delivery[Symbol.dispose]();
+  }
   assert.deepEqual(own(targets, 'nextId'), before);
   assert.equal(delivery.size, 1);
 });
@@ -142,9 +149,13 @@ test('two deliveries on one target restore it when exited in entry order', () =>
   const second = at('nextId');
   first.enter();
   second.enter();
-  first.exit();
-  assert.notDeepEqual(own(targets, 'nextId'), before);
-  second.exit();
+  try {
+    first.exit();
+    assert.notDeepEqual(own(targets, 'nextId'), before);
+  } finally {
+    first.exit();
+    second.exit();
+  }
   assert.deepEqual(own(targets, 'nextId'), before);
 });
 
@@ -154,9 +165,13 @@ test('two deliveries on one target restore it when exited in reverse order', () 
   const second = at('nextId');
   first.enter();
   second.enter();
-  second.exit();
-  assert.notDeepEqual(own(targets, 'nextId'), before);
-  first.exit();
+  try {
+    second.exit();
+    assert.notDeepEqual(own(targets, 'nextId'), before);
+  } finally {
+    second.exit();
+    first.exit();
+  }
   assert.deepEqual(own(targets, 'nextId'), before);
 });
 

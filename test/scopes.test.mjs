@@ -95,13 +95,18 @@ test('a rejected run() restores the target and the next call passes through', as
 test('calls outside any run() pass through while a run() is pending', async () => {
   const delivery = at('nextId', 5);
   const outside = [];
+  let release;
+  const gate = new Promise((resolve) => {
+    release = resolve;
+  });
   const running = delivery.run(async () => {
-    await delay(5);
+    await gate;
   });
   for (let i = 0; i < 3; i++) {
     outside.push(targets.nextId());
     await immediate();
   }
+  release();
   await running;
   assert.equal(delivery.size, 0);
   assert.equal(outside[2], outside[0] + 2);
@@ -176,19 +181,19 @@ test('two concurrent run() contexts, one recording and one replaying, do not see
   const a = recorder.run(async () => {
     for (let i = 0; i < 3; i++) {
       seenA.push(targets.nextId());
-      await delay(1);
+      await immediate();
     }
   });
   const b = replayer.run(async () => {
     for (let i = 0; i < 3; i++) {
       await immediate();
       seenB.push(targets.nextId());
-      await delay(1);
+      await immediate();
     }
   });
   const c = (async () => {
     for (let i = 0; i < 3; i++) {
-      await delay(1);
+      await immediate();
       seenC.push(targets.nextId());
     }
   })();
