@@ -3,7 +3,7 @@
  * 1.x dict form `{ name: spec }` or the seed's list form `[spec, ...]`.
  */
 import { DistillDelivery, type DeliveryStats } from './distill-delivery.js';
-import { runScope, type Phase } from './delivery-scope.js';
+import { Entries, runScope, type Phase } from './delivery-scope.js';
 import { errors, describe, inContext } from './errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
@@ -84,7 +84,7 @@ export class DistillDeliveryManager {
   readonly deliveries: Readonly<Record<string, DistillDelivery>>;
   readonly #members: DistillDelivery[];
   #override = false;
-  #entered = 0;
+  readonly #entries = new Entries();
 
   constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
     const source = options.source ?? 'DistillDeliveryManager';
@@ -126,31 +126,21 @@ export class DistillDeliveryManager {
 
   /** Enters every delivery in order; if one fails, exits those already entered and rethrows. */
   enter(): Disposable {
-    const members = this.#members;
-    let done = 0;
+    const handles: Disposable[] = [];
     try {
-      for (; done < members.length; done++) members[done]!.enter();
+      for (const delivery of this.#members) handles.push(delivery.enter());
     } catch (error) {
-      for (let i = done - 1; i >= 0; i--) members[i]!.exit();
+      for (let i = handles.length - 1; i >= 0; i--) handles[i]![Symbol.dispose]();
       throw error;
     }
-    this.#entered++;
-    let open = true;
-    return {
-      [Symbol.dispose]: () => {
-        if (open) {
-          open = false;
-          this.exit();
-        }
-      },
-    };
+    return this.#entries.push(() => {
+      for (let i = handles.length - 1; i >= 0; i--) handles[i]![Symbol.dispose]();
+    });
   }
 
   /** Exits every delivery in reverse order (MMRazor exits in order; reverse undoes nested patches correctly). */
   exit(): void {
-    if (this.#entered === 0) return;
-    this.#entered--;
-    for (let i = this.#members.length - 1; i >= 0; i--) this.#members[i]!.exit();
+    this.#entries.pop();
   }
 
   [Symbol.dispose](): void {

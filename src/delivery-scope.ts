@@ -101,3 +101,38 @@ export function runScope<T>(
     },
   ) as T;
 }
+
+/**
+ * Nested enter() calls, as nested Python `with` blocks: exit() closes the most recent
+ * one; a handle's dispose closes its own entry, once, whatever was closed since.
+ */
+export class Entries {
+  private readonly open: object[] = [];
+  /** How many entries are open; kept as a field for the call path. */
+  count = 0;
+
+  /** Opens an entry; `close` runs when it is closed, by its handle or by pop(). */
+  push(close: () => void): Disposable {
+    const token = { close };
+    this.open.push(token);
+    this.count++;
+    return {
+      [Symbol.dispose]: () => {
+        const i = this.open.lastIndexOf(token);
+        if (i === -1) return;
+        this.open.splice(i, 1);
+        this.count--;
+        close();
+      },
+    };
+  }
+
+  /** Closes the most recent entry; false if none is open. */
+  pop(): boolean {
+    const token = this.open.pop() as { close: () => void } | undefined;
+    if (token === undefined) return false;
+    this.count--;
+    token.close();
+    return true;
+  }
+}

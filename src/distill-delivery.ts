@@ -4,7 +4,7 @@
  * target while the delivery is active.
  */
 import { DeliveryQueue } from './delivery-queue.js';
-import { runScope, type Member } from './delivery-scope.js';
+import { Entries, runScope, type Member } from './delivery-scope.js';
 import type { Site } from './delivery-site.js';
 import { errors, subject, warnings } from './errors.js';
 import { PASS, runtime, type Frame, type Step } from './runtime.js';
@@ -53,6 +53,7 @@ export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' 
     const canonical = SNAKE[key] ?? key;
     if (!known.includes(canonical)) throw errors.unknownOption(who, key, [...known, ...aliases]);
     const value = (raw as Record<string, unknown>)[key];
+    if (value === undefined) continue; // an option set to undefined is an option not given
     if (given.has(canonical) && options[canonical] !== value) {
       throw errors.conflictingAlias(who, canonical, Object.keys(SNAKE).find((k) => SNAKE[k] === canonical)!);
     }
@@ -82,7 +83,7 @@ export abstract class DistillDelivery implements Member {
   protected readonly base: Base;
 
   #override = false;
-  #entered = 0;
+  readonly #entries = new Entries();
   #activations = 0;
   #site: Site | undefined;
   readonly #queue = new DeliveryQueue<unknown>();
@@ -135,23 +136,12 @@ export abstract class DistillDelivery implements Member {
   /** Activates the delivery process-wide until exit(), as Python's `with delivery:`. */
   enter(): Disposable {
     this.activate();
-    this.#entered++;
-    let open = true;
-    return {
-      [Symbol.dispose]: () => {
-        if (open) {
-          open = false;
-          this.exit();
-        }
-      },
-    };
+    return this.#entries.push(() => this.deactivate());
   }
 
-  /** Ends one enter(); does nothing if the delivery is not entered. */
+  /** Ends the most recent enter(); does nothing if the delivery is not entered. */
   exit(): void {
-    if (this.#entered === 0) return;
-    this.#entered--;
-    this.deactivate();
+    this.#entries.pop();
   }
 
   [Symbol.dispose](): void {
@@ -197,7 +187,7 @@ export abstract class DistillDelivery implements Member {
         step = f.steps[index];
         if (step === undefined) throw errors.noStep(this.who);
       }
-    } else if (this.#entered > 0) {
+    } else if (this.#entries.count > 0) {
       override = this.#override;
     } else {
       return PASS;
@@ -206,6 +196,7 @@ export abstract class DistillDelivery implements Member {
   }
 
   private record(step: Step | undefined, next: Function, thisArg: unknown, args: unknown[]): unknown {
+    if (step !== undefined && step.finished) return this.recordTooLate(next, thisArg, args);
     // Capacity is checked before the original runs, so a full queue never drops data.
     if (this.#pending >= this.maxKeepData) throw errors.queueFull(this.who, this.maxKeepData, this.#pending);
     state.recording++;
@@ -237,9 +228,23 @@ export abstract class DistillDelivery implements Member {
     return output;
   }
 
+  /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */
+  private recordTooLate(next: Function, thisArg: unknown, args: unknown[]): unknown {
+    const output = next.apply(thisArg, args);
+    this.#discarded++;
+    this.warnOnce(warnings.tooLate(this.who));
+    return output;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    process.emitWarning(message, { type: 'DistillDeliveryWarning', code: 'DISTILL_DELIVERY_LEFTOVER' });
+  }
+
   /** @internal A record phase starts: its outputs go to a step of their own. */
   openStep(): Step {
-    const step: Step = { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false };
+    const step: Step = { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false, finished: false };
     this.#steps.push(step);
     return step;
   }
@@ -259,18 +264,13 @@ export abstract class DistillDelivery implements Member {
   /** @internal An override phase ended: what it left would misalign the next step, so it goes, loudly. */
   finishStep(step: Step | undefined): void {
     if (step === undefined) return;
+    step.finished = true;
     const i = this.#steps.indexOf(step);
     if (i !== -1) this.#steps.splice(i, 1);
     const left = step.queue.clear();
     if (left === 0) return;
     this.#pending -= left;
     this.#discarded += left;
-    if (!this.#warned) {
-      this.#warned = true;
-      process.emitWarning(warnings.leftover(this.who, step.replayed, step.recorded), {
-        type: 'DistillDeliveryWarning',
-        code: 'DISTILL_DELIVERY_LEFTOVER',
-      });
-    }
+    this.warnOnce(warnings.leftover(this.who, step.replayed, step.recorded));
   }
 }

@@ -204,6 +204,8 @@ export const errors = {
 
 /** Warnings: things that did not stop the program but that a user must hear about. */
 export const warnings = {
+  tooLate: (who: string) =>
+    `${who}: a record phase recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
   leftover: (who: string, replayed: number, recorded: number) =>
     `${who}: an override phase replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. The student calls it less often than the teacher; make both take the same path (further cases are counted in stats().discarded).`,
 };

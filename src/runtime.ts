@@ -20,6 +20,8 @@ export interface Step {
   /** False while its record phase still runs. */
   closed: boolean;
   claimed: boolean;
+  /** Its override phase has ended: outputs its record phase still makes can never be replayed. */
+  finished: boolean;
 }
 
 /**

@@ -313,7 +313,13 @@ function logCalls(manager, log) {
     const { enter, exit } = delivery;
     delivery.enter = function () {
       log.push(`enter ${name}`);
-      return enter.call(this);
+      const handle = enter.call(this);
+      return {
+        [Symbol.dispose]() {
+          log.push(`exit ${name}`);
+          handle[Symbol.dispose]();
+        },
+      };
     };
     delivery.exit = function () {
       log.push(`exit ${name}`);

@@ -204,3 +204,25 @@ test('a phase with something that is not a function is rejected', () => {
   assert.throws(() => manager.overridePhase('fn'), { code: 'ERR_DELIVERY_INVALID_OPTION' });
   assert.throws(() => manager.run(1), { code: 'ERR_DELIVERY_INVALID_OPTION' });
 });
+
+test('a record phase that outlives the override phase replaying it records nothing more, loudly', async () => {
+  const manager = managerOf(4);
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  const warnings = await leftoverWarnings(async () => {
+    const teacher = manager.recordPhase(async () => {
+      targets.nextId();
+      await gate;
+      targets.nextId();
+    });
+    await manager.overridePhase(async () => targets.nextId());
+    release();
+    await teacher;
+  });
+  const stats = manager.stats().ids;
+  assert.equal(stats.recorded, 1);
+  assert.equal(stats.replayed, 1);
+  assert.equal(stats.pending, 0, 'nothing is left orphaned in the queue');
+  assert.equal(stats.discarded, 1);
+  assert.equal(warnings.length, 1);
+});

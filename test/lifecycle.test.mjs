@@ -206,3 +206,29 @@ test('a delivery can be entered again after a full enter/exit cycle', () => {
   assert.equal(delivery.size, 2);
   assert.deepEqual(own(targets, 'nextId'), before);
 });
+
+test('a handle closes only its own enter, even after exit() closed it', () => {
+  const delivery = at('nextId');
+  const first = delivery.enter();
+  delivery.exit();
+  const second = delivery.enter();
+  first[Symbol.dispose]();
+  targets.nextId();
+  assert.equal(delivery.size, 1, 'the second enter() is still open');
+  second[Symbol.dispose]();
+  targets.nextId();
+  assert.equal(delivery.size, 1, 'closed now: the call passed through');
+});
+
+test('exit() closes the most recent enter, whose handle then does nothing', () => {
+  const delivery = at('nextId', 2);
+  const outer = delivery.enter();
+  const inner = delivery.enter();
+  delivery.exit();
+  inner[Symbol.dispose]();
+  targets.nextId();
+  assert.equal(delivery.size, 1, 'the outer enter() is still open');
+  outer[Symbol.dispose]();
+  targets.nextId();
+  assert.equal(delivery.size, 1);
+});

@@ -125,3 +125,9 @@ test('run() with something that is not a function is rejected', () => {
   const delivery = new FunctionOutputsDelivery({ funcPath, base });
   assert.throws(() => delivery.run('not a function'), { code: 'ERR_DELIVERY_INVALID_OPTION' });
 });
+
+test('an option set to undefined counts as not given, beside its alias', () => {
+  const delivery = new FunctionOutputsDelivery({ funcPath: undefined, func_path: funcPath, maxKeepData: 2, max_keep_data: undefined, base });
+  assert.equal(delivery.funcPath, funcPath);
+  assert.equal(delivery.maxKeepData, 2);
+});

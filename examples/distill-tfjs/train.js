@@ -1,0 +1,177 @@
+// Knowledge distillation on mixup batches, as an ordinary tfjs script that knows nothing
+// about delivery. First a large teacher is trained on mixup batches; then, for every batch,
+// the teacher's step mixes the batch and computes soft targets, and the student's step
+// mixes the batch again and learns from those soft targets. Run as is, the two mixes
+// differ (Math.random draws a new ratio and pairing each call), so the teacher's soft
+// targets describe inputs the student never sees. Run with
+//   DISTILL_DELIVERY=deliveries.json node --import ../../loader.mjs train.js
+// and the student's mixup call returns the teacher's mixed batch instead.
+//
+// Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
+// batch order and Math.random (replaced at start by a seeded generator, so the mixup's
+// draws repeat too); QUICK=1 makes a tiny run for tests.
+// Prints progress per epoch, then one JSON line with the results.
+import * as tf from '@tensorflow/tfjs';
+import { Mixup } from './augments.js';
+import { mulberry32, spirals } from './data.js';
+
+const seed = Number.parseInt(process.env.SEED ?? '1', 10);
+const quick = process.env.QUICK === '1';
+Math.random = mulberry32(seed * 7919 + 17);
+
+const settings = quick
+  ? { trainSize: 512, testSize: 512, batchSize: 64, teacherEpochs: 3, studentEpochs: 2 }
+  : { trainSize: 2048, testSize: 2048, batchSize: 64, teacherEpochs: 40, studentEpochs: 30 };
+const temperature = 4;
+const kdWeight = 0.9; // the rest goes to cross-entropy on the mixed labels
+
+await tf.setBackend('cpu');
+const data = spirals({ seed, trainSize: settings.trainSize, testSize: settings.testSize });
+const mixup = new Mixup({ alpha: 1, numClasses: data.numClasses });
+
+/** A multilayer perceptron returning logits; `seed` fixes its initial weights. */
+function mlp(hidden, initSeed) {
+  const model = tf.sequential();
+  hidden.forEach((units, i) => {
+    model.add(tf.layers.dense({
+      units,
+      activation: 'relu',
+      inputShape: i === 0 ? [data.dims] : undefined,
+      kernelInitializer: tf.initializers.heNormal({ seed: initSeed + i }),
+    }));
+  });
+  model.add(tf.layers.dense({ units: data.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + 99 }) }));
+  return model;
+}
+
+/** Shuffled batches of the training split, as [xs, labels] tensors (disposed by the caller's tidy). */
+function* batches(split, random) {
+  const n = split.labels.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (let start = 0; start + settings.batchSize <= n; start += settings.batchSize) {
+    const rows = order.slice(start, start + settings.batchSize);
+    const xs = new Float32Array(rows.length * data.dims);
+    rows.forEach((row, i) => xs.set(split.xs.subarray(row * data.dims, (row + 1) * data.dims), i * data.dims));
+    yield [xs, Int32Array.from(rows, (row) => split.labels[row]), rows.length];
+  }
+}
+
+function accuracy(model, split) {
+  return tf.tidy(() => {
+    const xs = tf.tensor2d(split.xs, [split.labels.length, data.dims]);
+    const predicted = model.predict(xs).argMax(1);
+    return predicted.equal(tf.tensor1d(split.labels, 'int32')).mean().dataSync()[0];
+  });
+}
+
+/** A checksum of the exact bits of what a model was fed (mixed inputs and mixed labels). */
+function digest(...tensors) {
+  let h = 0x811c9dc5;
+  for (const t of tensors) {
+    for (const word of new Uint32Array(t.dataSync().slice().buffer)) h = Math.imul(h ^ word, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+class Distiller {
+  constructor({ teacher, student, mixup }) {
+    this.teacher = teacher;
+    this.student = student;
+    this.mixup = mixup;
+    this.optimizer = tf.train.adam(0.01);
+    this.fed = { teacher: 0, student: 0 };
+  }
+
+  /** Mixes the batch and returns the teacher's soft targets for it. */
+  teacherStep(xs, labels) {
+    const [mixed, mixedLabels] = this.mixup.call(xs, labels);
+    this.fed.teacher = digest(mixed, mixedLabels);
+    return tf.softmax(this.teacher.predict(mixed).div(temperature));
+  }
+
+  /** Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on the mixed labels. */
+  studentStep(xs, labels, softTargets) {
+    const [mixed, mixedLabels] = this.mixup.call(xs, labels);
+    this.fed.student = digest(mixed, mixedLabels);
+    return this.optimizer.minimize(() => {
+      const logits = this.student.apply(mixed);
+      const logSoft = tf.logSoftmax(logits.div(temperature));
+      const kl = softTargets.mul(softTargets.add(1e-8).log().sub(logSoft)).sum(1).mean();
+      const ce = tf.losses.softmaxCrossEntropy(mixedLabels, logits);
+      return kl.mul(kdWeight * temperature * temperature).add(ce.mul(1 - kdWeight));
+    }, true);
+  }
+
+  /** One distillation step; every tensor made in it, the mixed batches included, is freed at its end. */
+  step(xs, labels) {
+    const loss = tf.tidy(() => this.studentStep(xs, labels, this.teacherStep(xs, labels)));
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    return value;
+  }
+}
+
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+const batchRandom = mulberry32(seed * 31 + 5);
+
+// 1. The teacher, trained alone on mixup batches.
+const teacher = mlp([128, 128], seed * 1000);
+const teacherOptimizer = tf.train.adam(0.01);
+function trainTeacherBatch(xs, labels) {
+  const [mixed, mixedLabels] = mixup.call(xs, labels);
+  return teacherOptimizer.minimize(() => tf.losses.softmaxCrossEntropy(mixedLabels, teacher.apply(mixed)), true);
+}
+for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
+  let total = 0;
+  let count = 0;
+  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+    const loss = tf.tidy(() => trainTeacherBatch(tf.tensor2d(xs, [n, data.dims]), tf.tensor1d(labels, 'int32')));
+    total += loss.dataSync()[0];
+    count++;
+    loss.dispose();
+  }
+  console.log(`teacher epoch ${String(epoch).padStart(2)}/${settings.teacherEpochs}  loss ${(total / count).toFixed(4)}  test acc ${pct(accuracy(teacher, data.test))}`);
+}
+const teacherAccuracy = accuracy(teacher, data.test);
+
+// 2. The student, distilled from the teacher on mixup batches.
+const student = mlp([12], seed * 1000 + 500);
+const distiller = new Distiller({ teacher, student, mixup });
+const curve = [];
+let batchCount = 0;
+let alignedCount = 0;
+let tensorsAtStart;
+for (let epoch = 1; epoch <= settings.studentEpochs; epoch++) {
+  let total = 0;
+  let count = 0;
+  let aligned = 0;
+  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+    const xsTensor = tf.tensor2d(xs, [n, data.dims]);
+    const labelsTensor = tf.tensor1d(labels, 'int32');
+    total += distiller.step(xsTensor, labelsTensor);
+    tf.dispose([xsTensor, labelsTensor]);
+    count++;
+    if (distiller.fed.teacher === distiller.fed.student) aligned++;
+  }
+  tensorsAtStart ??= tf.memory().numTensors;
+  batchCount += count;
+  alignedCount += aligned;
+  const testAccuracy = accuracy(student, data.test);
+  curve.push(testAccuracy);
+  console.log(`student epoch ${String(epoch).padStart(2)}/${settings.studentEpochs}  loss ${(total / count).toFixed(4)}  test acc ${pct(testAccuracy)}  same mixed batch as teacher ${aligned}/${count}  tensors ${tf.memory().numTensors}`);
+}
+
+console.log(JSON.stringify({
+  seed,
+  quick,
+  teacherAccuracy,
+  studentAccuracy: curve.at(-1),
+  studentCurve: curve,
+  batches: batchCount,
+  alignedBatches: alignedCount,
+  tensors: { afterFirstEpoch: tensorsAtStart, atEnd: tf.memory().numTensors },
+}));
