@@ -62,7 +62,12 @@ export class ModulePlan {
     const text = source.replace(/^\uFEFF/, '');
     if (text === this.original && format === this.format) return this.code;
     debug('re-instrument %s: its source or format (%s) differs from the one planned', this.url, format);
-    return instrumentSource(text, format, this.url, this.targets).code;
+    try {
+      return instrumentSource(text, format, this.url, this.targets).code;
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      throw errors.notInstrumented(`"${this.targets[0]!.label}"`, `cannot be instrumented: ${this.filename} as loaded does not parse as ${format === 'module' ? 'an ES module' : 'CommonJS'} (${error.message}).`);
+    }
   }
 
   handles(): TargetHandle[] {
@@ -297,20 +302,21 @@ function installHooks(plans: Map<string, ModulePlan>): string[] {
     installed.push('module.register');
     debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);
   }
-  if (all.some((p) => p.format === 'commonjs')) {
-    const byFile = new Map(all.map((p) => [p.filename, p]));
-    const proto = (Module as unknown as { prototype: { _compile: (content: string, filename: string) => unknown } }).prototype;
-    const compile = proto._compile;
-    proto._compile = function (this: unknown, content: string, filename: string): unknown {
-      const plan = byFile.get(filename);
-      if (plan !== undefined) {
-        debug('instrument %s (commonjs)', plan.url);
-        content = plan.codeFor(content, 'commonjs');
-      }
-      return compile.call(this, content, filename);
-    };
-    installed.push('Module.prototype._compile');
-    debug('hooks: Module.prototype._compile for %d CommonJS target(s)', all.filter((p) => p.format === 'commonjs').length);
-  }
+  // CommonJS targets, and ES module targets loaded by require() (require(esm): Node 20.19+
+  // compiles them through Module.prototype._compile with format 'module', unseen by the hooks above).
+  const byFile = new Map(all.map((p) => [p.filename, p]));
+  const proto = (Module as unknown as { prototype: { _compile: (content: string, filename: string, format?: string) => unknown } }).prototype;
+  const compile = proto._compile;
+  proto._compile = function (this: unknown, content: string, filename: string, format?: string): unknown {
+    const plan = byFile.get(filename);
+    if (plan !== undefined) {
+      const as: Format = format === 'module' ? 'module' : 'commonjs';
+      debug('instrument %s (%s, CommonJS loader)', plan.url, as);
+      content = plan.codeFor(content, as);
+    }
+    return compile.call(this, content, filename, format);
+  };
+  installed.push('Module.prototype._compile');
+  debug('hooks: Module.prototype._compile for %d target module(s)', all.length);
   return installed;
 }
