@@ -3,8 +3,9 @@
 // two calls on the same batch mix it differently. Nothing here knows about distillation.
 import * as tf from '@tensorflow/tfjs';
 
-/** Gamma(k, 1) for k >= 1 (Marsaglia and Tsang), from Math.random. */
+/** Gamma(k, 1) (Marsaglia and Tsang), from Math.random. */
 function gamma(k) {
+  if (k < 1) return gamma(k + 1) * Math.random() ** (1 / k);
   const d = k - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
@@ -20,7 +21,7 @@ function gamma(k) {
   }
 }
 
-/** Beta(alpha, alpha), alpha >= 1. */
+/** Beta(alpha, alpha). */
 export function beta(alpha) {
   const a = gamma(alpha);
   const b = gamma(alpha);

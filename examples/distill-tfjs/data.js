@@ -40,7 +40,7 @@ function rotation(dims, random) {
  * `numClasses` spiral arms of `turns` turns each, `dims` features per point.
  * Returns { train, test, numClasses, dims }; each split is { xs: Float32Array (n * dims), labels: Int32Array (n) }.
  */
-export function spirals({ seed, numClasses = 4, dims = 8, turns = 1.25, noise = 0.35, trainSize = 2048, testSize = 2048 }) {
+export function spirals({ seed, numClasses = 4, dims = 8, turns = 1, noise = 0.2, trainSize = 2048, testSize = 2048 }) {
   const random = mulberry32(seed * 2654435761 + 1);
   const basis = rotation(dims, random);
   const split = (n) => {

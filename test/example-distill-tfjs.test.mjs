@@ -1,0 +1,100 @@
+// The tfjs distillation example in quick mode: with the agent, the teacher and the student
+// are fed the same mixed batch every time; without it, never. Accuracy is not asserted.
+// Its dependencies are its own: `npm --prefix examples/distill-tfjs ci` (or `npm run example:tfjs`).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const example = fileURLToPath(new URL('../examples/distill-tfjs/', import.meta.url));
+const installed = existsSync(join(example, 'node_modules/@tensorflow/tfjs'));
+const skip = !installed && 'needs the example\'s own dependencies: npm --prefix examples/distill-tfjs ci';
+
+/** Runs a node child to its end: { code, signal, stdout, stderr }. */
+function run(args, options) {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, options);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+}
+
+let out;
+let result;
+let results;
+
+before(async () => {
+  if (!installed) return;
+  out = mkdtempSync(join(tmpdir(), 'distill-tfjs-'));
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.DISTILL_DELIVERY;
+  result = await run(['run.js', '--quick', '--out', out], { cwd: example, env });
+  results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+});
+
+after(() => {
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+test('the quick run exits 0 and says nothing on stderr', { skip }, () => {
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.equal(result.stderr, '');
+  assert.deepEqual(results.problems, []);
+});
+
+test('with delivery the teacher and the student are fed the same mixed batch in every batch', { skip }, () => {
+  assert.ok(results.runs.length >= 2);
+  for (const { delivery } of results.runs) {
+    assert.ok(delivery.batches > 0);
+    assert.equal(delivery.alignedBatches, delivery.batches);
+  }
+});
+
+test('without delivery the teacher and the student are never fed the same mixed batch', { skip }, () => {
+  for (const { noDelivery, alone } of results.runs) {
+    assert.ok(noDelivery.batches > 0);
+    assert.equal(noDelivery.alignedBatches, 0);
+    assert.equal(alone.alignedBatches, 0);
+  }
+});
+
+test('the agent records and replays the mixup once per batch and leaves nothing queued', { skip }, () => {
+  for (const { delivery, noDelivery } of results.runs) {
+    assert.deepEqual(delivery.report, {
+      recorded: delivery.batches,
+      replayed: delivery.batches,
+      left: 0,
+      discarded: 0,
+      recordPhases: delivery.batches,
+      overridePhases: delivery.batches,
+    });
+    assert.equal(noDelivery.report, null);
+  }
+});
+
+test('the tfjs tensor count does not grow across batches', { skip }, () => {
+  for (const run of results.runs) {
+    for (const condition of [run.delivery, run.noDelivery, run.alone]) {
+      assert.equal(condition.tensors.atEnd, condition.tensors.afterFirstEpoch);
+    }
+  }
+});
+
+test('the table and the plot are written', { skip }, () => {
+  const markdown = readFileSync(join(out, 'results.md'), 'utf8');
+  assert.match(markdown, /\| mean ± std \|/);
+  for (const { seed } of results.runs) assert.match(markdown, new RegExp(`^\\| ${seed} \\|`, 'm'));
+  const svg = readFileSync(join(out, 'accuracy.svg'), 'utf8');
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /student, delivery/);
+  assert.match(svg, /student, no delivery/);
+  assert.match(result.stdout, /\| mean ± std \|/);
+});
