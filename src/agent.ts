@@ -11,7 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import Module, { syncBuiltinESMExports } from 'node:module';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname, isAbsolute, join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from './delivery-manager.js';
@@ -147,6 +148,23 @@ function formatOf(filename: string, source: string): Format {
   }
 }
 
+/**
+ * For a bare specifier, the file Node's resolver gives an `import` when it differs from the
+ * one it gives `require()` (a dual package). The `conditions` option of the CommonJS resolver
+ * is honoured since Node 22.12; older versions ignore it and give require's file (undefined).
+ */
+function importBuild(specifier: string, base: string, required: string): string | undefined {
+  if (/^(\.|\/|file:|node:)/.test(specifier) || isAbsolute(specifier) || Module.isBuiltin(specifier)) return undefined;
+  const resolver = Module as unknown as { _resolveFilename?: (request: string, parent: null, isMain: boolean, options: object) => string };
+  const { parent } = toBase(base);
+  try {
+    const file = resolver._resolveFilename?.(specifier, null, false, { paths: [parent.endsWith(sep) ? parent : dirname(parent)], conditions: new Set(['node', 'import', 'module-sync']) });
+    return file !== undefined && file !== required && isAbsolute(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function startAgent(config: AgentConfig): Agent {
   const entries = collectEntries(config);
   const plans = new Map<string, ModulePlan>();
@@ -195,6 +213,15 @@ export function startAgent(config: AgentConfig): Agent {
     let group = grouped.get(url);
     if (group === undefined) grouped.set(url, (group = { filename, targets: [] }));
     group.targets.push(target);
+    // A dual package: ES module importers load the build its "import" condition names; plan that one too.
+    const esm = importBuild(entry.path.specifier, entry.base, filename);
+    if (esm !== undefined) {
+      const esmUrl = pathToFileURL(esm).href;
+      runtime.bindingSites.set(`${esmUrl}#${entry.path.members.join('.')}`, site);
+      let other = grouped.get(esmUrl);
+      if (other === undefined) grouped.set(esmUrl, (other = { filename: esm, targets: [] }));
+      other.targets.push(target);
+    }
   }
 
   for (const [url, { filename, targets }] of grouped) {
@@ -297,7 +324,7 @@ function installHooks(plans: Map<string, ModulePlan>): string[] {
   if (all.some((p) => p.format === 'module')) {
     // module.register: added in v20.6.0. Off-thread: the plans travel as data.
     nodeModule.register!(new URL('./instrument-hooks.js', import.meta.url), import.meta.url, {
-      data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase })) })) },
+      data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })) })) },
     });
     installed.push('module.register');
     debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);

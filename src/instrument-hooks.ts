@@ -4,7 +4,10 @@
  * thread parses nothing unless another loader changed a target's source first. Only a
  * `load` hook is defined: resolution is Node's own, untouched.
  */
+import { debuglog } from 'node:util';
 import type { SourceTarget } from './instrument-source.js';
+
+const debug = debuglog('delivery');
 
 interface PlanData {
   url: string;
@@ -40,6 +43,7 @@ export async function load(url: string, context: unknown, next: (url: string, co
   // CommonJS targets are rewritten by the CommonJS loader (Module.prototype._compile).
   if (result.format !== 'module') return result;
   const source = text(result.source).replace(/^\uFEFF/, '');
+  debug('instrument %s (module, module.register hooks)', url);
   if (source === plan.original && plan.format === 'module') return { ...result, source: plan.code };
   const { instrumentSource } = await import('./instrument-source.js');
   return { ...result, source: instrumentSource(source, 'module', url, plan.targets).code };

@@ -1,9 +1,10 @@
 /**
  * Reads a target module: parses it (acorn, loaded only for target modules), lists its
- * top-level bindings, imports and exports, and finds the references to chosen top-level
- * names throughout the module, skipping every place where a nested scope shadows them.
+ * top-level bindings, imports and exports (CommonJS ones too, as far as they are written
+ * in plain sight), and finds the references to chosen top-level names throughout the
+ * module, skipping every place where a nested scope shadows them.
  */
-import { Parser } from 'acorn';
+import { Parser, tokenizer } from 'acorn';
 
 // ESTree nodes are used structurally; acorn's own types are too narrow for a generic walk.
 export type AnyNode = { type: string; start: number; end: number; [key: string]: any };
@@ -67,6 +68,75 @@ export function parseModule(source: string, format: Format): AnyNode {
   } catch (error) {
     throw new ParseError((error as Error).message);
   }
+}
+
+/** Where the parameter list of a function node opens: the place of the name an anonymous declaration lacks. */
+export function parameterListAt(source: string, fn: AnyNode): number {
+  for (const token of tokenizer(source.slice(fn.start, fn.body.start), { ecmaVersion: 'latest' })) {
+    if (token.type.label === '(') return fn.start + token.start;
+  }
+  return fn.start;
+}
+
+/** CommonJS export names a module assigns in plain sight: `exports.x =`, `module.exports = { x }`, `Object.defineProperty(exports, 'x', ...)`. */
+export function commonjsExportNames(program: AnyNode): string[] {
+  const names = new Set<string>();
+  const isExports = (node: AnyNode): boolean =>
+    (node.type === 'Identifier' && node.name === 'exports') ||
+    (node.type === 'MemberExpression' && !node.computed && node.object.type === 'Identifier' && node.object.name === 'module' && node.property.name === 'exports');
+  for (const statement of program.body) {
+    const expression = statement.type === 'ExpressionStatement' ? statement.expression : undefined;
+    if (expression?.type === 'AssignmentExpression' && expression.left.type === 'MemberExpression' && isExports(expression.left.object)) {
+      const key = expression.left.computed ? (expression.left.property.type === 'Literal' ? String(expression.left.property.value) : undefined) : expression.left.property.name;
+      if (key !== undefined) names.add(key);
+    } else if (expression?.type === 'AssignmentExpression' && isExports(expression.left) && expression.right.type === 'ObjectExpression') {
+      for (const property of expression.right.properties) if (property.type === 'Property' && keyName(property) !== undefined) names.add(keyName(property)!);
+    } else if (expression?.type === 'CallExpression' && expression.callee.type === 'MemberExpression' && expression.callee.property.name === 'defineProperty' && expression.arguments.length >= 2 && isExports(expression.arguments[0]) && expression.arguments[1].type === 'Literal') {
+      names.add(String(expression.arguments[1].value));
+    }
+  }
+  names.delete('__esModule');
+  return [...names];
+}
+
+/**
+ * The names Node's CommonJS export lexer (cjs-module-lexer, which gives an ES module importer
+ * its named imports) reads from `module.exports = { a, b: c }` and from
+ * `Object.defineProperty(exports, "x", ...)`: the forms a rewrite can hide from it.
+ */
+export function commonjsLexedNames(program: AnyNode): string[] {
+  const names: string[] = [];
+  for (const statement of program.body) {
+    const e = statement.type === 'ExpressionStatement' ? statement.expression : undefined;
+    const left = e?.type === 'AssignmentExpression' ? e.left : undefined;
+    if (left?.type === 'MemberExpression' && !left.computed && left.object.type === 'Identifier' && left.object.name === 'module' && left.property.name === 'exports' && e.right.type === 'ObjectExpression') {
+      for (const p of e.right.properties) {
+        if (p.type === 'SpreadElement') continue;
+        if (p.computed || p.kind !== 'init' || p.method || p.value.type !== 'Identifier' || keyName(p) === undefined) break;
+        names.push(keyName(p)!);
+      }
+    } else if (e?.type === 'CallExpression' && e.callee.type === 'MemberExpression' && e.callee.property.name === 'defineProperty' && e.arguments[0]?.type === 'Identifier' && e.arguments[0].name === 'exports' && e.arguments[1]?.type === 'Literal') {
+      names.push(String(e.arguments[1].value));
+    }
+  }
+  return names;
+}
+
+/** tsc's CommonJS re-exports, `Object.defineProperty(exports, "x", { get: function () { return m.y; } })`: the returned expression by export name. */
+export function commonjsGetters(program: AnyNode): Map<string, AnyNode> {
+  const getters = new Map<string, AnyNode>();
+  for (const statement of program.body) {
+    const call = statement.type === 'ExpressionStatement' ? statement.expression : undefined;
+    if (call?.type !== 'CallExpression' || call.callee.type !== 'MemberExpression' || call.callee.property.name !== 'defineProperty') continue;
+    const [target, key, descriptor] = call.arguments;
+    if (target?.type !== 'Identifier' || target.name !== 'exports' || key?.type !== 'Literal' || descriptor?.type !== 'ObjectExpression') continue;
+    const get = descriptor.properties.find((p: AnyNode) => p.type === 'Property' && keyName(p) === 'get')?.value;
+    if (!get || (get.type !== 'FunctionExpression' && get.type !== 'ArrowFunctionExpression')) continue;
+    const body = get.body;
+    const returned = body.type !== 'BlockStatement' ? body : body.body.length === 1 && body.body[0].type === 'ReturnStatement' ? body.body[0].argument : undefined;
+    if (returned) getters.set(String(key.value), returned);
+  }
+  return getters;
 }
 
 /** Every identifier a binding pattern declares. */

@@ -10,16 +10,20 @@
  * - a member of a module object (`import * as u`, `const u = require()`, tsc's
  *   `(0, u_1.f)(x)`): each use of `u.f` becomes `site.fn(u.f)`, calls keeping `this`;
  * - a method or property path: patched on its object right after the declaration, and
- *   again when the module has finished evaluating;
- * - a name it only re-exports (`export { f } from`, `export *`) or assigns to
- *   `module.exports`: its export is routed through the site.
+ *   again when the module has finished evaluating (a MethodOutputs `X.m` too, when X is a
+ *   required or default-imported class);
+ * - an anonymous `export default function`: given a name, so that it stays a hoisted
+ *   declaration (a circular importer may call it before the module runs), and rebound;
+ * - a name it only re-exports (`export { f } from`, `export *`, tsc's CommonJS getter
+ *   `Object.defineProperty(exports, "f", { get })`) or assigns to `module.exports`: its
+ *   export is routed through the site.
  *
  * Every edit is an insertion on an existing line or a replacement with as many line
  * breaks as the text it replaces; helpers go after the last line. Line numbers in stack
  * traces therefore stay the same. Nothing else in the module changes.
  */
 import { errors } from './errors.js';
-import { scanModule, type AnyNode, type Binding, type Format, type ModuleScan } from './instrument-scan.js';
+import { commonjsExportNames, commonjsGetters, commonjsLexedNames, parameterListAt, scanModule, type AnyNode, type Binding, type Format, type ModuleScan } from './instrument-scan.js';
 import { walkReferences } from './instrument-walk.js';
 
 export interface SourceTarget {
@@ -29,6 +33,8 @@ export interface SourceTarget {
   readonly label: string;
   /** A phase function rather than a delivery target (classes are refused only for deliveries). */
   readonly phase: boolean;
+  /** A MethodOutputs target: `X.m` on a required or default-imported X names the class method, patched on X. */
+  readonly kind?: 'function' | 'method';
 }
 
 export interface Instrumented {
@@ -51,6 +57,26 @@ interface Replacement {
 
 function isFunctionNode(node: AnyNode | null | undefined): boolean {
   return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression');
+}
+
+/** For a `const` initializer that can never hold a function, a value like the one it holds (for the message). */
+function neverAFunction(init: AnyNode): { value: unknown } | undefined {
+  switch (init.type) {
+    case 'Literal':
+      return { value: init.regex ? new RegExp('') : init.value };
+    case 'TemplateLiteral':
+      return init.expressions.length === 0 ? { value: init.quasis[0].value.cooked } : undefined;
+    case 'ObjectExpression':
+      return { value: {} };
+    case 'ArrayExpression':
+      return { value: new Array(init.elements.length) };
+    default:
+      return undefined;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Text with the same number of line breaks as `original`, so later lines keep their numbers. */
@@ -130,7 +156,11 @@ export function instrumentSource(source: string, format: Format, url: string, ta
         const moduleObject =
           (binding.kind === 'import' && (binding.importedName === '*' || binding.importedName === 'default')) ||
           (binding.kind === 'variable' && binding.moduleObject);
-        if (moduleObject && rest.length === 1) {
+        const namespace = binding.kind === 'import' && binding.importedName === '*';
+        if (moduleObject && rest.length === 1 && target.kind === 'method' && !namespace) {
+          patchPath(i, root, 1, binding.kind === 'import' ? 'prologue' : binding.statement.end);
+          notes.push(`${target.label}: ${target.members.join('.')} patched on the class ${root} holds`);
+        } else if (moduleObject && rest.length === 1) {
           trackObject(root, rest[0]!, i);
           notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module`);
         } else if (binding.kind === 'class' || binding.kind === 'function') {
@@ -156,6 +186,8 @@ export function instrumentSource(source: string, format: Format, url: string, ta
           if (binding.simple && binding.declarator.init && !binding.moduleObject) {
             const init = binding.declarator.init;
             if (init.type === 'ClassExpression' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
+            const never = binding.declaration.kind === 'const' ? neverAFunction(init) : undefined;
+            if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, root, never.value);
             const strict = isFunctionNode(init) || init.type === 'ClassExpression';
             insert(init.start, `${H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
             insert(init.end, `,${JSON.stringify(root)})`, 2);
@@ -191,6 +223,14 @@ export function instrumentSource(source: string, format: Format, url: string, ta
     if (root === 'default' && format === 'module') {
       const declaration = scan.program.body.find((s: AnyNode) => s.type === 'ExportDefaultDeclaration')?.declaration;
       if (declaration?.id) return handle({ ...target, members: [declaration.id.name, ...rest] }, i);
+      if (declaration?.type === 'FunctionDeclaration' && rest.length === 0) {
+        // Still a declaration, so still hoisted (a circular importer may call it first): named, then rebound.
+        const local = `${P}d${i}`;
+        insert(parameterListAt(source, declaration), ` ${local}`, 0);
+        prologue.push(`Object.defineProperty(${local},"name",{value:"default"});${local}=${H(i)}.wrap(${local});`);
+        notes.push(`${target.label}: the default export function named ${local} and rebound to its wrapper`);
+        return;
+      }
       if (declaration !== undefined && rest.length === 0) {
         if (declaration.type === 'ClassDeclaration' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
         const strict = declaration.type === 'FunctionDeclaration' || isFunctionNode(declaration) || declaration.type === 'ClassDeclaration';
@@ -218,6 +258,19 @@ export function instrumentSource(source: string, format: Format, url: string, ta
       }
     }
     if (format === 'commonjs') {
+      // Found only after the module ran, unless the module cannot have it: the name is nowhere
+      // in its text and it takes no exports from elsewhere (require, import(), eval).
+      const mentioned = new RegExp(`(^|[^\\w$])${escapeRegExp(root)}([^\\w$]|$)`).test(source);
+      if (!found && !mentioned && !/\b(require|import|eval)\s*\(/.test(source)) {
+        throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), where, [...new Set([...commonjsExportNames(scan.program), ...available()])]);
+      }
+      const getter = rest.length === 0 ? commonjsGetters(scan.program).get(root) : undefined;
+      if (getter !== undefined) {
+        insert(getter.start, `${H(i)}.fn(`, 1);
+        insert(getter.end, ')', 1);
+        found = true;
+        notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
+      }
       epilogue.push(`${H(i)}.exports(module,${found});`);
       notes.push(`${target.label}: module.exports.${target.members.join('.')} patched after the module ran`);
       return;
@@ -260,8 +313,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
       .map((e: AnyNode) => `${e.static ? 'static ' : ''}${e.key.name ?? e.key.value}`);
     if (members.some((m: string) => m === method || m === `static ${method}`)) return;
     if (cls.body.body.some((e: AnyNode) => e.computed)) return;
-    const escape = (name: string): string => name.replace(/[$]/g, '\\$');
-    if (new RegExp(`(^|[^\\w$])${escape(root)}\\s*\\.\\s*(prototype\\s*\\.\\s*)?${escape(method)}([^\\w$]|$)`).test(source)) return;
+    if (new RegExp(`(^|[^\\w$])${escapeRegExp(root)}\\s*\\.\\s*(prototype\\s*\\.\\s*)?${escapeRegExp(method)}([^\\w$]|$)`).test(source)) return;
     throw errors.targetNotFound(`"${target.label}"`, `${root}.${method}`, `class ${root}`, members);
   }
 
@@ -331,7 +383,12 @@ export function instrumentSource(source: string, format: Format, url: string, ta
     if (at > 0 && source[at - 1] !== '\n') text = ';' + text;
     insert(at, text, -10);
   }
-  const tail = '\n;' + epilogue.join('') + helper + shims.join('') + '\n';
+  // Node lexes a CommonJS module's code for the named exports an ES module may import; a
+  // rewritten `module.exports = { f }` or export getter would hide names from it, so they
+  // are restated where the lexer finds them and nothing runs them.
+  const lexed = format === 'commonjs' ? commonjsLexedNames(scan.program) : [];
+  const hint = lexed.length > 0 ? `if(0){${lexed.map((n) => `exports[${JSON.stringify(n)}]=0;`).join('')}}` : '';
+  const tail = '\n;' + epilogue.join('') + helper + shims.join('') + hint + '\n';
   return { code: apply(source, insertions, replacements) + tail, notes };
 }
 

@@ -182,7 +182,7 @@ export function locateProperty(who: string, path: string, root: unknown, members
     throw errors.notAClass(who, ownerName, owner);
   }
   let viaPrototype = false;
-  if (typeof owner === 'function' && !explicitPrototype && typeof owner.prototype === 'object' && owner.prototype !== null) {
+  if (typeof owner === 'function' && ownerName !== '' && !explicitPrototype && typeof owner.prototype === 'object' && owner.prototype !== null) {
     const instance = findDescriptor(owner.prototype, key, Object.prototype);
     const statik = findDescriptor(owner, key, Function.prototype);
     if (instance !== undefined && statik !== undefined) throw errors.ambiguousMethod(path, ownerName, key);

@@ -1,0 +1,54 @@
+// Children get the agent too: fork() and Worker inherit --import, and every child inherits
+// DISTILL_DELIVERY and NODE_OPTIONS, with relative paths made absolute so a child that runs
+// in another working directory still finds the loader, the config and the targets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { agentFixture, loaderUrl, output, runNode } from './helpers/run-node.mjs';
+
+const dir = agentFixture('children');
+const parent = agentFixture('children', 'parent.js');
+const sub = agentFixture('children', 'sub');
+const relativeLoader = relative(dir, fileURLToPath(loaderUrl));
+const inline = JSON.stringify({
+  deliveries: { draw: { type: 'FunctionOutputs', funcPath: './steps.js#draw' } },
+  phases: { record: ['./steps.js#teacherStep'], override: ['./steps.js#studentStep'] },
+});
+
+async function ok(promise) {
+  const { code, stdout, stderr } = await promise;
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  return output(stdout);
+}
+
+test('a child started with fork() in another working directory gets the agent and the config file', async () => {
+  const out = await ok(runNode(parent, { config: './deliveries.json', args: ['fork'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
+});
+
+test('a worker started with new Worker() gets the agent', async () => {
+  const out = await ok(runNode(parent, { config: './deliveries.json', args: ['worker'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true } });
+});
+
+test('a forked child finds a loader given as a relative path, and resolves inline targets against the parent\'s folder', async () => {
+  const out = await ok(runNode(parent, { agent: false, nodeArgs: ['--import', relativeLoader], config: inline, args: ['fork'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
+});
+
+test('a worker finds a loader given as a relative path', async () => {
+  const out = await ok(runNode(parent, { agent: false, nodeArgs: ['--import', relativeLoader], config: inline, args: ['worker'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true } });
+});
+
+test('a child spawned in another working directory gets the agent through NODE_OPTIONS', async () => {
+  const out = await ok(runNode(parent, { agent: false, env: { NODE_OPTIONS: `--import ${relativeLoader}` }, config: './deliveries.json', args: ['spawn'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
+});
+
+test('a child spawned without NODE_OPTIONS or --import runs without the agent', async () => {
+  const out = await ok(runNode(parent, { config: './deliveries.json', args: ['spawn'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: false, cwd: sub } });
+});
