@@ -202,7 +202,7 @@ export abstract class DistillDelivery implements Member {
     state.recording++;
     let output: unknown;
     try {
-      output = next.apply(thisArg, args);
+      output = Reflect.apply(next, thisArg, args);
     } finally {
       state.recording--;
     }
@@ -230,7 +230,7 @@ export abstract class DistillDelivery implements Member {
 
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */
   private recordTooLate(next: Function, thisArg: unknown, args: unknown[]): unknown {
-    const output = next.apply(thisArg, args);
+    const output = Reflect.apply(next, thisArg, args);
     this.#discarded++;
     this.warnOnce(warnings.tooLate(this.who));
     return output;
