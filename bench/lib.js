@@ -1,0 +1,98 @@
+/**
+ * Helpers shared by the benchmarks: medians, timing, and starting a benchmark script in
+ * a child process with the agent, so the measured function is really instrumented.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const loader = fileURLToPath(new URL('../loader.mjs', import.meta.url));
+export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * CPU time of this process in nanoseconds (user + system, all its threads). Per-call
+ * figures use it rather than the wall clock: other processes on a shared machine then
+ * cost the measured code nothing, while its own garbage collection still counts.
+ */
+export function cpuNow() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1000;
+}
+
+/** CPU nanoseconds fn() took. */
+export function time(fn) {
+  const start = cpuNow();
+  fn();
+  return cpuNow() - start;
+}
+
+/** CPU nanoseconds the promise fn() returns took to settle. */
+export async function timeAsync(fn) {
+  const start = cpuNow();
+  await fn();
+  return cpuNow() - start;
+}
+
+/**
+ * Runs `rounds` rounds of every candidate (name → () => ns), in an order that rotates
+ * each round so no candidate always runs first; the first `warmup` rounds are dropped.
+ * Returns the samples per candidate.
+ */
+export async function rounds(candidates, { rounds: count, warmup }) {
+  const names = Object.keys(candidates);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let r = 0; r < warmup + count; r++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(r + k) % names.length];
+      const ns = await candidates[name]();
+      if (r >= warmup) samples[name].push(ns);
+    }
+  }
+  return samples;
+}
+
+/** Median over the rounds of sample[a][i] / sample[b][i]: a ratio measured in each round. */
+export function ratio(samples, a, b) {
+  return median(samples[a].map((ns, i) => ns / samples[b][i]));
+}
+
+/**
+ * A fresh copy of `loop(fn, n)` per name: each candidate gets its own call site and type
+ * feedback (the tag keeps V8's compilation cache from sharing one function), so every
+ * candidate is called the same way without the others polluting its inlining.
+ */
+export function loopFor(tag) {
+  return new Function('fn', 'n', `// ${tag}\nlet s = 0;\nfor (let i = 0; i < n; i++) s += fn(i);\nreturn s;`);
+}
+
+/**
+ * Runs a benchmark script in a child: `node [flags] --import loader.mjs script` with the
+ * agent told to instrument `instrument`. Returns the JSON the script prints last.
+ */
+export function runChild(node, script, { instrument = [], flags = [], env = {} } = {}) {
+  const config = JSON.stringify({ instrument });
+  const result = spawnSync(node, [...flags, '--import', loader, script], {
+    cwd: fixtures,
+    env: { ...process.env, ...env, DISTILL_DELIVERY: config, BENCH_CHILD: '1' },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) {
+    throw new Error(`${script} failed on ${node} (exit ${result.status ?? result.signal}):\n${result.stderr}`);
+  }
+  const lines = result.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Runs this script again in a child with the agent, unless it is that child; prints its result. */
+export function selfSpawn(script, options) {
+  if (process.env.BENCH_CHILD === '1') return false;
+  console.log(JSON.stringify(runChild(process.execPath, fileURLToPath(script), options), null, 2));
+  return true;
+}

@@ -1,0 +1,191 @@
+/**
+ * Per-call cost of a delivered function, in a child started with the agent
+ * (`node --import loader.mjs`, DISTILL_DELIVERY instrumenting fixtures/target.cjs#f), so
+ * the function measured is the agent's rewrite of `(x) => x + 1`. Floors are measured
+ * in the same process, interleaved with the measured runs; each figure is the median
+ * over rounds of (measured / floor) in that round.
+ *
+ * (a) idle: 2e6 calls outside any phase, against a hand-written closure wrapper
+ *     `function (...args) { return original.apply(this, args); }` of the same function.
+ *     Each candidate has a loop of its own, so V8 inlines it where it is called, as it
+ *     does at a hot call site. Two more figures explain the result: "flag", a closure
+ *     that checks a mutable counter first and whose other branch has run and calls a
+ *     function V8 does not inline (the least a wrapper that can be switched on costs
+ *     there), and "call site", the delivered
+ *     function and the closure called from one loop shared by several functions, where
+ *     V8 inlines neither (as in a caller too large to inline into);
+ * (b) sync: record-then-override cycles, each a sync run() of 1e5 record calls then one
+ *     of 1e5 override calls (2e6 calls in all), against a closure that pushes into and
+ *     shifts from a preallocated ring buffer;
+ * (c) async: the same cycles through `await run(async () => { await null; ... })`, so
+ *     every call finds its scope through AsyncLocalStorage;
+ * peers: sinon.spy and node:test's mock.fn around the same function, 5e4 calls a round
+ *     (both keep every call's arguments and a stack), against the closure wrapper.
+ *
+ * Times are CPU time of the process (see lib.js), so other processes on the machine do
+ * not count.
+ *
+ * Prints one JSON line. Run alone with `node bench/per-call.js`.
+ */
+import { createRequire } from 'node:module';
+import { mock } from 'node:test';
+import sinon from 'sinon';
+import { FunctionOutputsDelivery } from 'distill-delivery';
+import { fixtures, loopFor, median, ratio, rounds, selfSpawn, time, timeAsync } from './lib.js';
+
+if (!selfSpawn(import.meta.url, { instrument: ['./target.cjs#f'] })) await main();
+
+async function main() {
+  const CALLS = 2e6;
+  const BLOCK = 1e5;
+  const CYCLES = CALLS / (2 * BLOCK);
+  const PEER_CALLS = 5e4;
+  const require = createRequire(fixtures);
+  const delivered = require('./target.cjs').f;
+  const original = require('./plain.cjs').f;
+
+  const closure = function (...args) {
+    return original.apply(this, args);
+  };
+
+  // The flag floor: one check of a mutable counter, and another branch that has run and
+  // calls a function too large for V8 to inline (over 460 bytes of bytecode), as the
+  // call path of any delivery is.
+  const flagState = { active: 0 };
+  const large = Array.from({ length: 200 }, (_, i) => `if (args.length === ${i + 100}) extra += ${i};`).join('\n');
+  const flagOther = new Function('fn', 'thisArg', '...args', `let extra = 0;\n${large}\nreturn Reflect.apply(fn, thisArg, args) + extra;`);
+  const flag = function (...args) {
+    if (flagState.active === 0) return Reflect.apply(original, this, args);
+    return flagOther(original, this, ...args);
+  };
+
+  // The ring-buffer floor: what a record/override wrapper costs at the least.
+  const capacity = 1 << 17;
+  const mask = capacity - 1;
+  const ring = new Array(capacity).fill(undefined);
+  let head = 0;
+  let size = 0;
+  let override = false;
+  const ringWrapper = function (...args) {
+    if (!override) {
+      const output = original.apply(this, args);
+      ring[(head + size) & mask] = output;
+      size++;
+      return output;
+    }
+    const output = ring[head];
+    ring[head] = undefined;
+    head = (head + 1) & mask;
+    size--;
+    return output;
+  };
+
+  const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK });
+  const spy = sinon.spy(original);
+  const mockFn = mock.fn(original);
+
+  const loops = {
+    idle: loopFor('idle'),
+    closure: loopFor('closure'),
+    flag: loopFor('flag'),
+    shared: loopFor('shared'),
+    sync: loopFor('sync'),
+    async: loopFor('async'),
+    ring: loopFor('ring'),
+    sinon: loopFor('sinon'),
+    mockFn: loopFor('mock.fn'),
+  };
+  let sink = 0;
+  const expected = (BLOCK * (BLOCK + 1)) / 2;
+  const check = (name, s) => {
+    if (s !== expected) throw new Error(`${name}: a block summed to ${s}, expected ${expected}`);
+  };
+
+  flagState.active = 1;
+  loops.flag(flag, 1000);
+  flagState.active = 0;
+  // Several functions through one loop: V8 then inlines none of them there.
+  for (const fn of [(x) => x, (x) => x * 2, Math.abs, String, flag]) loops.shared(fn, 1000);
+
+  const candidates = {
+    idle: () => time(() => (sink += loops.idle(delivered, CALLS))),
+    closure: () => time(() => (sink += loops.closure(closure, CALLS))),
+    flag: () => time(() => (sink += loops.flag(flag, CALLS))),
+    sharedIdle: () => time(() => (sink += loops.shared(delivered, CALLS))),
+    sharedClosure: () => time(() => (sink += loops.shared(closure, CALLS))),
+    sync: () =>
+      time(() => {
+        for (let c = 0; c < CYCLES; c++) {
+          delivery.overrideData = false;
+          check('sync record', delivery.run(() => loops.sync(delivered, BLOCK)));
+          delivery.overrideData = true;
+          check('sync override', delivery.run(() => loops.sync(delivered, BLOCK)));
+        }
+      }),
+    async: () =>
+      timeAsync(async () => {
+        for (let c = 0; c < CYCLES; c++) {
+          delivery.overrideData = false;
+          check('async record', await delivery.run(async () => { await null; return loops.async(delivered, BLOCK); }));
+          delivery.overrideData = true;
+          check('async override', await delivery.run(async () => { await null; return loops.async(delivered, BLOCK); }));
+        }
+      }),
+    ring: () =>
+      time(() => {
+        for (let c = 0; c < CYCLES; c++) {
+          override = false;
+          check('ring record', loops.ring(ringWrapper, BLOCK));
+          override = true;
+          check('ring override', loops.ring(ringWrapper, BLOCK));
+        }
+      }),
+    sinon: () => {
+      const ns = time(() => (sink += loops.sinon(spy, PEER_CALLS)));
+      spy.resetHistory();
+      return ns;
+    },
+    mockFn: () => {
+      const ns = time(() => (sink += loops.mockFn(mockFn, PEER_CALLS)));
+      mockFn.mock.resetCalls();
+      return ns;
+    },
+  };
+
+  // BENCH_ONLY=idle,closure,sync,ring: measure only some candidates (the others time nothing).
+  if (process.env.BENCH_ONLY) for (const k of Object.keys(candidates)) if (!process.env.BENCH_ONLY.split(',').includes(k)) candidates[k] = () => 1;
+  const samples = await rounds(candidates, { rounds: Number(process.env.BENCH_ROUNDS ?? 15), warmup: 3 });
+  const stats = delivery.stats();
+  if (stats.recorded === 0 || stats.pending !== 0) throw new Error(`the delivery did not deliver: ${JSON.stringify(stats)}`);
+  const perCall = (name, calls) => median(samples[name]) / calls;
+  // sinon and mock.fn make fewer calls: compare them per call.
+  const peerRatio = (name) => median(samples[name].map((ns, i) => ns / PEER_CALLS / (samples.closure[i] / CALLS)));
+  console.log(
+    JSON.stringify({
+      node: process.version,
+      ns: {
+        idle: perCall('idle', CALLS),
+        closure: perCall('closure', CALLS),
+        flag: perCall('flag', CALLS),
+        sharedIdle: perCall('sharedIdle', CALLS),
+        sharedClosure: perCall('sharedClosure', CALLS),
+        sync: perCall('sync', CALLS),
+        async: perCall('async', CALLS),
+        ring: perCall('ring', CALLS),
+        sinon: perCall('sinon', PEER_CALLS),
+        mockFn: perCall('mockFn', PEER_CALLS),
+      },
+      ratio: {
+        idle: ratio(samples, 'idle', 'closure'),
+        flag: ratio(samples, 'flag', 'closure'),
+        idleVsFlag: ratio(samples, 'idle', 'flag'),
+        sharedIdle: ratio(samples, 'sharedIdle', 'sharedClosure'),
+        sync: ratio(samples, 'sync', 'ring'),
+        async: ratio(samples, 'async', 'ring'),
+        sinon: peerRatio('sinon'),
+        mockFn: peerRatio('mockFn'),
+      },
+      sink: sink > 0,
+    }),
+  );
+}
