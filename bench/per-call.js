@@ -8,12 +8,10 @@
  * (a) idle: 2e6 calls outside any phase, against a hand-written closure wrapper
  *     `function (...args) { return original.apply(this, args); }` of the same function.
  *     Each candidate has a loop of its own, so V8 inlines it where it is called, as it
- *     does at a hot call site. Two more figures explain the result: "flag", a closure
+ *     does at a hot call site. One more figure explains the result: "flag", a closure
  *     that checks a mutable counter first and whose other branch has run and calls a
  *     function V8 does not inline (the least a wrapper that can be switched on costs
- *     there), and "call site", the delivered
- *     function and the closure called from one loop shared by several functions, where
- *     V8 inlines neither (as in a caller too large to inline into);
+ *     there);
  * (b) sync: record-then-override cycles, each a sync run() of 1e5 record calls then one
  *     of 1e5 override calls (2e6 calls in all), against a closure that pushes into and
  *     shifts from a preallocated ring buffer;
@@ -88,7 +86,6 @@ async function main() {
     idle: loopFor('idle'),
     closure: loopFor('closure'),
     flag: loopFor('flag'),
-    shared: loopFor('shared'),
     sync: loopFor('sync'),
     async: loopFor('async'),
     ring: loopFor('ring'),
@@ -104,15 +101,11 @@ async function main() {
   flagState.active = 1;
   loops.flag(flag, 1000);
   flagState.active = 0;
-  // Several functions through one loop: V8 then inlines none of them there.
-  for (const fn of [(x) => x, (x) => x * 2, Math.abs, String, flag]) loops.shared(fn, 1000);
 
   const candidates = {
     idle: () => time(() => (sink += loops.idle(delivered, CALLS))),
     closure: () => time(() => (sink += loops.closure(closure, CALLS))),
     flag: () => time(() => (sink += loops.flag(flag, CALLS))),
-    sharedIdle: () => time(() => (sink += loops.shared(delivered, CALLS))),
-    sharedClosure: () => time(() => (sink += loops.shared(closure, CALLS))),
     sync: () =>
       time(() => {
         for (let c = 0; c < CYCLES; c++) {
@@ -167,8 +160,6 @@ async function main() {
         idle: perCall('idle', CALLS),
         closure: perCall('closure', CALLS),
         flag: perCall('flag', CALLS),
-        sharedIdle: perCall('sharedIdle', CALLS),
-        sharedClosure: perCall('sharedClosure', CALLS),
         sync: perCall('sync', CALLS),
         async: perCall('async', CALLS),
         ring: perCall('ring', CALLS),
@@ -179,7 +170,6 @@ async function main() {
         idle: ratio(samples, 'idle', 'closure'),
         flag: ratio(samples, 'flag', 'closure'),
         idleVsFlag: ratio(samples, 'idle', 'flag'),
-        sharedIdle: ratio(samples, 'sharedIdle', 'sharedClosure'),
         sync: ratio(samples, 'sync', 'ring'),
         async: ratio(samples, 'async', 'ring'),
         sinon: peerRatio('sinon'),
