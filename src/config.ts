@@ -3,9 +3,9 @@
  * character `{` or `[`) or the path of a JSON file. JSON only: nothing in it is ever
  * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { errors, describe } from './errors.js';
+import { DeliveryError, errors, describe } from './errors.js';
 import { parseTargetPath, type TargetPath } from './target-path.js';
 
 export interface PhaseTarget {
@@ -109,8 +109,15 @@ export function readConfig(value: string | undefined, cwd = process.cwd()): Agen
   const file = resolve(cwd, value.trim());
   let content: string;
   try {
+    // Only a regular file: a device (/dev/zero), a FIFO or a socket could block or never end.
+    const stats = statSync(file);
+    if (!stats.isFile()) {
+      const kind = stats.isDirectory() ? 'EISDIR: a folder' : 'a device, FIFO or socket';
+      throw errors.config(NAME, `cannot read the config file ${file} (${kind}, not a regular file). Set it to inline JSON or the path of a JSON file.`);
+    }
     content = readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof DeliveryError) throw error;
     throw errors.config(NAME, `cannot read the config file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set it to inline JSON or the path of a readable JSON file.`);
   }
   return parseConfig(content.replace(/^\uFEFF/, ''), `${NAME} (file ${file})`, dirname(file));

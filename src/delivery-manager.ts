@@ -159,7 +159,27 @@ export class DistillDeliveryManager {
    */
   recordPhase<T>(fn: () => T): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    return runScope(this.#members, false, RECORD, fn);
+    // A teacher step that throws (or rejects) will have no student step: its outputs are
+    // dropped, so the next student replays the next teacher step, not this one's remains.
+    let failed = false;
+    const phase: Phase = {
+      open: RECORD.open,
+      close: (members, steps) => (failed ? OVERRIDE.close(members, steps) : RECORD.close(members, steps)),
+    };
+    return runScope(this.#members, false, phase, () => {
+      let result: T;
+      try {
+        result = fn();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as { then?: unknown }).then !== 'function') return result;
+      return (result as unknown as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+        failed = true;
+        throw error;
+      }) as T;
+    });
   }
 
   /**

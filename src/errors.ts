@@ -2,8 +2,9 @@
  * The one error class of the package, and every message it prints.
  *
  * Messages are one sentence each: the subject in quotes, what was received, the fix.
- * They describe values by type and count only, never by content: recorded outputs and
- * config values may be private data.
+ * They describe values by type and count only, never by content: recorded outputs may
+ * be private data. The one exception is a short string given as an option or config
+ * value, quoted so that a typo shows (`the string "FunctionOutputz"`).
  */
 
 export type DeliveryErrorCode =
@@ -173,6 +174,21 @@ export const errors = {
     new DeliveryError(
       'ERR_DELIVERY_NOT_A_FUNCTION',
       `${who}: "${what}" is a class, and constructing one is not a call that can be replayed. Deliver one of its methods with MethodOutputsDelivery ("${what}.<method>").`,
+    ),
+  namespaceBinding: (who: string, what: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_NOT_INSTRUMENTED',
+      `${who}: "${what}" is a binding of an ES module namespace object, which is read-only. Target the module that declares the function ("<module>#<name>"), or name it through the module where it is used.`,
+    ),
+  readOnlyExport: (who: string, what: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_NOT_INSTRUMENTED',
+      `${who}: "${what}" is read-only where the module keeps it (a frozen object or a non-writable property), so calls through it cannot be delivered. Target the module that defines the function, or the module where it is used.`,
+    ),
+  unparsable: (who: string, file: string, format: 'module' | 'commonjs', detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_NOT_INSTRUMENTED',
+      `${who} cannot be instrumented: ${file} as loaded does not parse as ${format === 'module' ? 'an ES module' : 'CommonJS'} (${detail}), so it was not run. Only JavaScript can be instrumented: fix its syntax, or point the target at the compiled JavaScript.`,
     ),
   notInstrumented: (who: string, reason: string) =>
     new DeliveryError(

@@ -3,6 +3,7 @@
  * reached through the module's `__dd$(i)` helper. Each handle forwards to the target's
  * site and patches property paths once the objects that hold them exist.
  */
+import { types } from 'node:util';
 import { memberOf, type Site } from './delivery-site.js';
 import { errors } from './errors.js';
 import { runtime } from './runtime.js';
@@ -14,6 +15,10 @@ function nameAfter(fn: unknown, name: string | undefined): void {
     Object.defineProperty(fn, 'name', { value: name, configurable: true });
   }
 }
+
+/** Wrappers handed out, by the site that made them: a wrapper reached again (a module that
+ * re-exports what another target module exported) is not wrapped a second time. */
+const madeBy = new WeakMap<Function, Site>();
 
 export class TargetHandle {
   private installed = false;
@@ -31,13 +36,19 @@ export class TargetHandle {
 
   /** `name`: the binding an anonymous function was written for, which it would have been named after. */
   wrap(fn: unknown, name?: string): Function {
+    if (typeof fn === 'function' && madeBy.get(fn) === this.site) return fn;
     nameAfter(fn, name);
-    return this.site.wrap(fn);
+    const wrapper = this.site.wrap(fn);
+    madeBy.set(wrapper, this.site);
+    return wrapper;
   }
 
   fn(value: unknown, name?: string): unknown {
+    if (typeof value === 'function' && madeBy.get(value) === this.site) return value;
     nameAfter(value, name);
-    return this.site.fn(value);
+    const wrapper = this.site.fn(value);
+    if (typeof wrapper === 'function' && wrapper !== value) madeBy.set(wrapper, this.site);
+    return wrapper;
   }
 
   /** At the end of the module: a wrapped value that is there but is not a function is an error. */
@@ -74,7 +85,23 @@ export class TargetHandle {
       if (!final || this.installed) return;
       throw error;
     }
-    this.site.installOn(located.owner, located.key);
+    if (types.isModuleNamespaceObject(located.owner)) {
+      // `Type.Object` where Type is `import * as Type`: a namespace's bindings are read-only.
+      throw errors.namespaceBinding(this.who, this.members.join('.'));
+    }
+    const current = (located.owner as Record<string, unknown>)[located.key];
+    if (typeof current === 'function' && madeBy.get(current) === this.site) {
+      // Already the wrapper (`exports.f = <wrapped f>`): register the property, do not wrap it again.
+      let byKey = runtime.propertySites.get(located.owner);
+      if (byKey === undefined) runtime.propertySites.set(located.owner, (byKey = new Map()));
+      byKey.set(located.key, this.site);
+    } else {
+      const own = Object.getOwnPropertyDescriptor(located.owner, located.key);
+      if ((own !== undefined && !own.writable && !own.configurable) || (own === undefined && !Object.isExtensible(located.owner))) {
+        throw errors.readOnlyExport(this.who, this.members.join('.'));
+      }
+      this.site.installOn(located.owner, located.key);
+    }
     this.installed = true;
     if (located.viaPrototype) {
       const canonical = [...this.members.slice(0, -1), 'prototype', this.members[this.members.length - 1]].join('.');

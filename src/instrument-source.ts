@@ -75,6 +75,17 @@ function neverAFunction(init: AnyNode): { value: unknown } | undefined {
   }
 }
 
+/** `x`, `m.y` or `m["y"]` (no comments): a getter's return that Node's CommonJS lexer accepts as an export. */
+function lexable(node: AnyNode, text: string): boolean {
+  if (/\/[/*]/.test(text)) return false;
+  if (node.type === 'Identifier') return true;
+  return (
+    node.type === 'MemberExpression' &&
+    node.object.type === 'Identifier' &&
+    (node.computed ? node.property.type === 'Literal' && typeof node.property.value === 'string' : node.property.type === 'Identifier')
+  );
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -101,6 +112,12 @@ export function instrumentSource(source: string, format: Format, url: string, ta
   const epilogue: string[] = [];
   const shims: string[] = [];
   const notes: string[] = [];
+  /** Returned expressions of CommonJS export getters, moved to a holder: no use inside is rewritten in place. */
+  const getterRanges: [number, number][] = [];
+  /** Targets whose uses in this module were rewritten: if routing the export fails, they still deliver something. */
+  const used = new Set<number>();
+  /** CommonJS: where each target's `exports(module, used)` call goes in the epilogue. */
+  const exportsCalls = new Map<number, number>();
 
   const names = new Map<string, number>();
   const objects = new Map<string, Map<string, number>>();
@@ -265,13 +282,27 @@ export function instrumentSource(source: string, format: Format, url: string, ta
         throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), where, [...new Set([...commonjsExportNames(scan.program), ...available()])]);
       }
       const getter = rest.length === 0 ? commonjsGetters(scan.program).get(root) : undefined;
-      if (getter !== undefined) {
+      if (getter !== undefined && lexable(getter, source.slice(getter.start, getter.end))) {
+        // Node lexes `get: function () { return m.y; }` for the names an ES importer sees,
+        // and drops a name whose getter returns anything else: the getter keeps that shape,
+        // returning a property of a holder (set up at the top) that returns the wrapper.
+        const holder = `${P}g${i}`;
+        const original = source.slice(getter.start, getter.end);
+        replacements.push({ start: getter.start, end: getter.end, text: sameLines(`${holder}.v`, original) });
+        prologue.push(`var ${holder}={get v(){return ${H(i)}.fn(${original.replace(/\s+/g, ' ')})}};`);
+        getterRanges.push([getter.start, getter.end]);
+        found = true;
+        used.add(i);
+        notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
+      } else if (getter !== undefined) {
         insert(getter.start, `${H(i)}.fn(`, 1);
         insert(getter.end, ')', 1);
         found = true;
+        used.add(i);
         notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
       }
-      epilogue.push(`${H(i)}.exports(module,${found});`);
+      // Whether the module itself uses the name is known once its references are walked.
+      exportsCalls.set(i, epilogue.push('') - 1);
       notes.push(`${target.label}: module.exports.${target.members.join('.')} patched after the module ran`);
       return;
     }
@@ -336,9 +367,11 @@ export function instrumentSource(source: string, format: Format, url: string, ta
   const { references, assignments } = walkReferences(scan.program, format, tracked, objectProperties);
   for (const ref of references) {
     if (ref.role === 'skip') continue;
+    if (getterRanges.some(([start, end]) => ref.node.start >= start && ref.node.end <= end)) continue;
     const i = ref.property === undefined ? names.get(ref.name) : objects.get(ref.name)?.get(ref.property);
     if (i === undefined) continue; // a declared function or wrapped const: the binding already holds the wrapper
     const node = ref.node;
+    used.add(i);
     if (ref.role === 'shorthand') {
       insert(node.start, `${ref.name}: ${H(i)}.fn(`, 1);
       insert(node.end, ')', 1);
@@ -356,6 +389,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
   for (const { node, name } of assignments) {
     const i = names.get(name) ?? wrapAssignments.get(name);
     if (i === undefined) continue;
+    used.add(i);
     insert(node.right.start, `${H(i)}.fn(`, 0);
     insert(node.right.end, ')', 2);
   }
@@ -368,6 +402,10 @@ export function instrumentSource(source: string, format: Format, url: string, ta
     shims.push(`function ${shim}(){return ${H(i)}.fn(${local}).apply(this,arguments)}`);
     prologue.push(`Object.defineProperty(${shim},"name",{value:${JSON.stringify(local)}});`);
   }
+
+  // A module that neither uses the name nor can route its export would deliver nothing: the
+  // handle then fails loudly when the module has run, instead of leaving the delivery silent.
+  for (const [i, at] of exportsCalls) epilogue[at] = `${H(i)}.exports(module,${used.has(i)});`;
 
   const count = targets.length;
   const helper =

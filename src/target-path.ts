@@ -8,7 +8,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { types } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { errors, isClass } from './errors.js';
+import { DeliveryError, errors, isClass } from './errors.js';
 import { propertySite, type Site } from './delivery-site.js';
 import { runtime } from './runtime.js';
 
@@ -61,13 +61,18 @@ export function toBase(base: unknown): Base {
     return { parent: cwd.endsWith(sep) ? cwd : cwd + sep, display: cwd };
   }
   let path: string;
-  if (base instanceof URL) {
-    if (base.protocol !== 'file:') throw errors.badBase(base);
-    path = fileURLToPath(base);
-  } else if (typeof base === 'string' && base !== '') {
-    path = base.startsWith('file:') ? fileURLToPath(base) : resolvePath(base);
-  } else {
-    throw errors.badBase(base);
+  try {
+    if (base instanceof URL) {
+      if (base.protocol !== 'file:') throw errors.badBase(base);
+      path = fileURLToPath(base);
+    } else if (typeof base === 'string' && base !== '') {
+      path = base.startsWith('file:') ? fileURLToPath(base) : resolvePath(base);
+    } else {
+      throw errors.badBase(base);
+    }
+  } catch (error) {
+    // fileURLToPath refuses a URL with a host, an encoded "/" or NUL, or one that does not parse.
+    throw error instanceof DeliveryError ? error : errors.badBase(base);
   }
   let folder = false;
   try {

@@ -112,3 +112,93 @@ test('uuid#v4 (a dual package) is delivered to an ES module app, which loads its
   const { keys } = await deliveredWith(esmApp, { type: 'FunctionOutputs', funcPath: 'uuid#v4' });
   assert.deepEqual(keys, ['v4']);
 });
+
+// More packages as targets, from unedited apps (test/fixtures/agent/package-targets/): the
+// deterministic calls get a different input in each step, so the student ends up with the
+// teacher's output only if the original did not run for it.
+const moreEsm = agentFixture('package-targets', 'app.js');
+const moreCjs = agentFixture('package-targets', 'app.cjs');
+const TIMEOUT = 120_000;
+
+/** The keys of the step's output on which the student got exactly what the teacher got. */
+async function sameKeys(app, spec) {
+  const entry = app === moreEsm ? './app.js' : './app.cjs';
+  const config = {
+    deliveries: { d: { maxKeepData: 4, ...spec } },
+    phases: { record: [`${entry}#teacherStep`], override: [`${entry}#studentStep`] },
+  };
+  const { teacher, student } = await ok(runNode(app, { config }));
+  return Object.keys(teacher).filter((key) => teacher[key] === student[key]).sort();
+}
+
+test('without the agent every draw and every output of the second set of package targets differs between the steps', { timeout: TIMEOUT }, async () => {
+  for (const app of [moreEsm, moreCjs]) {
+    const { teacher, student } = await ok(runNode(app, { agent: false }));
+    for (const key of Object.keys(teacher)) assert.notEqual(student[key], teacher[key], key);
+  }
+});
+
+test('lodash-es#shuffle (an ESM-only package, reached through its index\'s re-export) is delivered', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreEsm, { type: 'FunctionOutputs', funcPath: 'lodash-es#shuffle' }), ['lodashEsShuffle']);
+});
+
+test('crypto-random-string#default (the default export of an ESM-only package) is delivered', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreEsm, { type: 'FunctionOutputs', funcPath: 'crypto-random-string#default' }), ['cryptoRandomString']);
+});
+
+test('prettier/index.mjs#format2 (an async function of an esbuild bundle, exported as format) is delivered, promise and all', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreEsm, { type: 'FunctionOutputs', funcPath: 'prettier/index.mjs#format2' }), ['prettierFormat']);
+});
+
+test('superjson#SuperJSON.prototype.serialize (a class method of an ESM-only package) is delivered', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreEsm, { type: 'MethodOutputs', methodPath: 'superjson#SuperJSON.prototype.serialize' }), ['superjsonSerialize']);
+});
+
+test('node:crypto#randomBytes (a builtin) is delivered to a named ESM import, and to packages that use it', { timeout: TIMEOUT }, async () => {
+  // crypto-random-string draws through crypto.randomBytes: a builtin is patched for everyone.
+  assert.deepEqual(await sameKeys(moreEsm, { type: 'FunctionOutputs', funcPath: 'node:crypto#randomBytes' }), ['cryptoRandomString', 'randomBytes']);
+});
+
+test('bcryptjs#genSalt (an async function of a UMD build) is delivered to a CommonJS app', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreCjs, { type: 'FunctionOutputs', funcPath: 'bcryptjs#genSalt' }), ['bcryptGenSalt']);
+});
+
+test('chance#Chance.prototype.guid (a method of a constructor function) is delivered to every instance', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreCjs, { type: 'MethodOutputs', methodPath: 'chance#Chance.prototype.guid' }), ['chanceGuid']);
+});
+
+test('graphql#buildSchema (a getter re-export of a package full of import cycles) is delivered to a CommonJS app', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreCjs, { type: 'FunctionOutputs', funcPath: 'graphql#buildSchema' }), ['graphqlBuildSchema']);
+});
+
+test('node:crypto#randomInt (a builtin) is delivered to a CommonJS app', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await sameKeys(moreCjs, { type: 'FunctionOutputs', funcPath: 'node:crypto#randomInt' }), ['randomInt']);
+});
+
+test('date-fns#addDays, re-exported by getters made in a loop, fails loudly when the package loads instead of never firing', { timeout: TIMEOUT }, async () => {
+  const config = {
+    deliveries: { d: { type: 'FunctionOutputs', funcPath: 'date-fns#addDays' } },
+    phases: { record: ['./app.cjs#teacherStep'], override: ['./app.cjs#studentStep'] },
+  };
+  const { code, stdout, stderr } = await runNode(moreCjs, { config });
+  assert.equal(stdout, '');
+  assert.notEqual(code, 0);
+  assert.match(stderr, /DeliveryError \[ERR_DELIVERY_NOT_A_FUNCTION\]: DISTILL_DELIVERY target "date-fns#addDays"/);
+});
+
+test('a method reached through another module\'s namespace object (@sinclair/typebox#Type.Object) fails with a DeliveryError, not a TypeError', { timeout: TIMEOUT }, async () => {
+  const config = { deliveries: { d: { type: 'FunctionOutputs', funcPath: '@sinclair/typebox#Type.Object' } } };
+  const { code, stderr } = await runNode(agentFixture('bystanders', 'app.js'), { config });
+  assert.notEqual(code, 0);
+  assert.match(stderr, /DeliveryError \[ERR_DELIVERY_(NOT_INSTRUMENTED|NOT_A_FUNCTION)\]: DISTILL_DELIVERY target "@sinclair\/typebox#Type\.Object"/);
+  assert.doesNotMatch(stderr, /TypeError/);
+});
+
+test('zod#object, exported by a CommonJS build that freezes its exports, fails loudly when the package loads instead of never firing', { timeout: TIMEOUT }, async () => {
+  const config = { deliveries: { d: { type: 'FunctionOutputs', funcPath: 'zod#object' } } };
+  const { code, stdout, stderr } = await runNode(agentFixture('bystanders', 'app.js'), { config });
+  assert.equal(stdout, '');
+  assert.notEqual(code, 0);
+  assert.match(stderr, /DeliveryError \[ERR_DELIVERY_NOT_INSTRUMENTED\]: DISTILL_DELIVERY target "zod#object"/);
+  assert.doesNotMatch(stderr, /TypeError/);
+});

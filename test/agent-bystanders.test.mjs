@@ -1,0 +1,73 @@
+// Real packages as bystanders: a script using 40 popular packages (ES modules and CommonJS,
+// in the shapes that break export-wrapping tools; see the comments in the fixture) prints
+// the same digest with the agent active as without it, whatever the agent targets: a
+// function of the app, or a function inside one of the packages (not in a phase).
+// test/agent-packages.test.mjs has the smaller original of this check.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentFixture, output, runNode } from './helpers/run-node.mjs';
+
+const app = agentFixture('bystanders', 'app.js');
+const TIMEOUT = 120_000;
+
+async function digest(options) {
+  const { code, signal, stdout, stderr } = await runNode(app, options);
+  assert.equal(stderr, '');
+  assert.equal(signal, null);
+  assert.equal(code, 0);
+  return output(stdout);
+}
+
+let baseline;
+const withoutAgent = () => (baseline ??= digest({ agent: false }));
+
+test('the bystander script uses at least 30 packages and prints a digest without the agent', { timeout: TIMEOUT }, async () => {
+  const { packages, sha256 } = await withoutAgent();
+  assert.ok(packages >= 30, `${packages} packages`);
+  assert.match(sha256, /^[0-9a-f]{64}$/);
+});
+
+test('the digest is the same with the agent active and a config targeting a function of the app', { timeout: TIMEOUT }, async () => {
+  const config = { deliveries: { local: { type: 'FunctionOutputs', funcPath: './local.js#stepped' } } };
+  assert.deepEqual(await digest({ config }), await withoutAgent());
+});
+
+test('the digest is the same with the agent active and a config that only instruments a function of the app', { timeout: TIMEOUT }, async () => {
+  assert.deepEqual(await digest({ config: { instrument: ['./local.js#stepped'] } }), await withoutAgent());
+});
+
+// Targets inside the packages: their modules are rewritten, and must still behave as before.
+const inside = [
+  ['FunctionOutputs', 'lodash-es#shuffle', 'an ESM-only index of `export { default as x } from` re-exports'],
+  ['FunctionOutputs', 'prettier/index.mjs#format', 'an async function of an esbuild bundle with lazy __esm init'],
+  ['FunctionOutputs', 'prettier#format', 'a CommonJS wrapper that dynamic-imports its ESM bundle'],
+  ['FunctionOutputs', 'date-fns/addDays#addDays', 'a subpath of an exports map with "import"/"require" conditions'],
+  ['FunctionOutputs', 'graphql#buildSchema', 'a CommonJS getter re-export that Node lexes for named ESM imports, in a package of import cycles'],
+  ['FunctionOutputs', 'lodash#chunk', 'a property of a UMD-style CommonJS module.exports'],
+  ['FunctionOutputs', 'validator#isEmail', 'Babel CommonJS with one module per function'],
+  ['FunctionOutputs', 'handlebars#compile', 'Babel CommonJS with __esModule interop'],
+  ['MethodOutputs', 'rxjs#Observable.prototype.pipe', 'a class reached through tsc getters'],
+  ['MethodOutputs', 'semver/classes/range.js#Range.prototype.test', 'a class in a require cycle'],
+  ['MethodOutputs', 'decimal.js#Decimal.prototype.sqrt', 'a constructor made by a clone() factory'],
+  ['MethodOutputs', 'superjson#SuperJSON.prototype.serialize', 'an ESM-only class whose statics are bound to an instance'],
+];
+for (const [type, path, shape] of inside) {
+  test(`the digest is the same with the agent targeting ${path} (${shape})`, { timeout: TIMEOUT }, async () => {
+    const spec = type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path };
+    assert.deepEqual(await digest({ config: { deliveries: { inside: spec } } }), await withoutAgent());
+  });
+}
+
+test('the digest is the same with several package targets at once', { timeout: TIMEOUT }, async () => {
+  const deliveries = Object.fromEntries(
+    inside.map(([type, path], i) => [`d${i}`, type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path }]),
+  );
+  assert.deepEqual(await digest({ config: { deliveries } }), await withoutAgent());
+});
+
+test('the digest is the same with the agent targeting tslib#__assign (its ESM wrapper re-exports what it destructured from the CommonJS build)', {
+  timeout: TIMEOUT,
+  todo: 'on Node 22+ the rewritten ESM wrapper exports a shim function, so `import { __assign } from "tslib"` is no longer `require("tslib").__assign` (see README Limitations)',
+}, async () => {
+  assert.deepEqual(await digest({ config: { deliveries: { inside: { type: 'FunctionOutputs', funcPath: 'tslib#__assign' } } } }), await withoutAgent());
+});
