@@ -14,9 +14,10 @@
 import { syncBuiltinESMExports } from 'node:module';
 import shimmer from 'shimmer';
 import { errors, isClass } from './errors.js';
-import { PASS, currentFrame, runtime, type DeliveryLike, type Frame } from './runtime.js';
+import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from './runtime.js';
 
 const state = runtime.state;
+
 
 /** Runs a phase function: set by the agent, which owns the phases. */
 export type PhaseRunner = (original: Function, thisArg: unknown, args: unknown[]) => unknown;
@@ -45,6 +46,11 @@ export class Site {
   private readonly wrappers = new WeakMap<Function, Function>();
   private lastOriginal: Function | undefined;
   private lastWrapper: Function | undefined;
+  /**
+   * Scratch for dispatch(): the recording deliveries of a call after the outermost. One
+   * call at a time uses it, since calls made while one is recorded run as is.
+   */
+  private readonly recorders: DeliveryLike[] = [];
   /** Set by the agent: how many calls went through this site's wrappers (for the report). */
   calls = 0;
 
@@ -110,37 +116,46 @@ export class Site {
     return wrapper;
   }
 
-  /** A call while some delivery in the process is active. */
+  /**
+   * A call while some delivery in the process is active. Each attached delivery, the
+   * outermost first, says its part: the first that overrides gives the output, and every
+   * one before it that records keeps that output; if none overrides, the original runs
+   * (once) and the recording ones keep what it returns. The original is applied in one
+   * place only, so V8 passes the arguments through without building an array.
+   */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
-    const last = this.attached.length - 1;
+    const attached = this.attached;
+    // The outermost recording delivery; any others (several deliveries on one target) go to `recorders`.
+    let recorder: DeliveryLike | undefined;
+    let inner = 0;
     // A delivered call made while another is being recorded is part of that call's work,
     // which the student replays as a whole: it runs as is.
-    if (last < 0 || state.recording > 0) return Reflect.apply(original, thisArg, args);
-    return this.callFrom(last, currentFrame(state), original, thisArg, args);
-  }
-
-  private callFrom(index: number, frame: Frame | undefined, original: Function, thisArg: unknown, args: unknown[]): unknown {
-    const attached = this.attached;
-    for (let i = index; i >= 0; i--) {
-      const next = i === 0 ? original : this.inner(i - 1, frame, original);
-      const result = attached[i]!.deliverCall(frame, next, thisArg, args);
-      if (result !== PASS) return result;
-    }
-    return Reflect.apply(original, thisArg, args);
-  }
-
-  /** Two deliveries on one target: the outer one calls the inner one as its original. */
-  private inner(index: number, frame: Frame | undefined, original: Function): Function {
-    const site = this;
-    return function (this: unknown, ...args: unknown[]): unknown {
-      const recording = state.recording;
-      state.recording = 0;
-      try {
-        return site.callFrom(index, frame, original, this, args);
-      } finally {
-        state.recording = recording;
+    if (state.recording === 0) {
+      const frame = currentFrame(state);
+      for (let i = attached.length - 1; i >= 0; i--) {
+        const delivery = attached[i]!;
+        const part = delivery.part(frame);
+        if (part === OVERRIDE) return this.keep(recorder, inner, delivery.take());
+        if (part !== RECORD) continue;
+        if (recorder === undefined) recorder = delivery;
+        else this.recorders[inner++] = delivery;
       }
-    };
+    }
+    if (recorder !== undefined) state.recording++;
+    let output: unknown;
+    try {
+      output = Reflect.apply(original, thisArg, args);
+    } finally {
+      if (recorder !== undefined) state.recording--;
+    }
+    return this.keep(recorder, inner, output);
+  }
+
+  /** The recording deliveries of a call keep its output, innermost first. */
+  private keep(recorder: DeliveryLike | undefined, inner: number, output: unknown): unknown {
+    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.store(output);
+    recorder?.store(output);
+    return output;
   }
 
   /**

@@ -7,7 +7,7 @@ import { DeliveryQueue } from './delivery-queue.js';
 import { Entries, runScope, type Member } from './delivery-scope.js';
 import type { Site } from './delivery-site.js';
 import { errors, subject, warnings } from './errors.js';
-import { PASS, runtime, type Frame, type Step } from './runtime.js';
+import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from './runtime.js';
 import { parseTargetPath, toBase, type Base, type TargetPath } from './target-path.js';
 
 const state = runtime.state;
@@ -38,6 +38,10 @@ export interface NormalizedOptions {
   readonly maxKeepData: number;
   readonly name: string | undefined;
   readonly base: Base;
+}
+
+function newStep(): Step {
+  return { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false, finished: false };
 }
 
 const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'methodPath', max_keep_data: 'maxKeepData' };
@@ -86,13 +90,17 @@ export abstract class DistillDelivery implements Member {
   readonly #entries = new Entries();
   #activations = 0;
   #site: Site | undefined;
-  readonly #queue = new DeliveryQueue<unknown>();
+  /** The queue of calls outside phases: a step that never ends, so every call has a step. */
+  readonly #main = newStep();
   readonly #steps: Step[] = [];
   #pending = 0;
   #recorded = 0;
   #replayed = 0;
   #discarded = 0;
   #warned = false;
+  /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
+  #call = this.#main;
+  #callLate = false;
 
   protected constructor(options: NormalizedOptions) {
     this.target = options.path;
@@ -172,68 +180,80 @@ export abstract class DistillDelivery implements Member {
     if (this.#activations === 0) this.#site!.detach(this);
   }
 
-  /** @internal Called by the site for each call while any delivery in the process is active. */
-  deliverCall(frame: Frame | undefined, next: Function, thisArg: unknown, args: unknown[]): unknown {
+  /** @internal This delivery's part in a call made in `frame` (DeliveryLike.part). */
+  part(frame: Frame | undefined): Part {
     let f = frame;
-    let index = -1;
-    for (; f !== undefined; f = f.parent) {
-      if (f.live && (index = f.members.indexOf(this)) !== -1) break;
+    let index = 0;
+    // Usually the caller's own run() or phase activates this delivery first; else look further out.
+    if (f !== undefined && (!f.live || f.members[0] !== this)) {
+      f = this.activeFrame(f);
+      index = f === undefined ? -1 : f.members.indexOf(this);
     }
     let override: boolean;
-    let step: Step | undefined;
+    let step = this.#main;
     if (f !== undefined) {
       override = f.override ?? this.#override;
-      if (f.steps !== undefined) {
-        step = f.steps[index];
-        if (step === undefined) throw errors.noStep(this.who);
-      }
+      if (f.steps !== undefined) step = f.steps[index] ?? this.noStep();
     } else if (this.#entries.count > 0) {
       override = this.#override;
     } else {
       return PASS;
     }
-    return override ? this.replay(step) : this.record(step, next, thisArg, args);
-  }
-
-  private record(step: Step | undefined, next: Function, thisArg: unknown, args: unknown[]): unknown {
-    if (step !== undefined && step.finished) return this.recordTooLate(next, thisArg, args);
+    this.#call = step;
+    if (override) return OVERRIDE;
+    // A record phase still running after its override phase ended: what it records is dropped.
+    this.#callLate = step.finished;
     // Capacity is checked before the original runs, so a full queue never drops data.
-    if (this.#pending >= this.maxKeepData) throw errors.queueFull(this.who, this.maxKeepData, this.#pending);
-    state.recording++;
-    let output: unknown;
-    try {
-      output = Reflect.apply(next, thisArg, args);
-    } finally {
-      state.recording--;
-    }
-    (step === undefined ? this.#queue : step.queue).push(output);
-    if (step !== undefined) step.recorded++;
-    this.#pending++;
-    this.#recorded++;
-    return output;
+    if (!step.finished && this.#pending >= this.maxKeepData) this.full();
+    return RECORD;
   }
 
-  private replay(step: Step | undefined): unknown {
-    let output: unknown;
-    if (step === undefined) {
-      if (this.#queue.size === 0) throw errors.queueEmpty(this.who, this.maxKeepData, this.#recorded);
-      output = this.#queue.shift();
-    } else {
-      if (step.queue.size === 0) throw errors.stepExhausted(this.who, step.recorded);
-      output = step.queue.shift();
-      step.replayed++;
-    }
+  /** The innermost live frame, from `frame` outwards, that activates this delivery. */
+  private activeFrame(frame: Frame | undefined): Frame | undefined {
+    let f = frame;
+    while (f !== undefined && !(f.live && f.members.includes(this))) f = f.parent;
+    return f;
+  }
+
+  /** @internal The next recorded output, for a call part() said to override. */
+  take(): unknown {
+    const step = this.#call;
+    if (step.queue.size === 0) this.empty(step);
+    step.replayed++;
     this.#pending--;
     this.#replayed++;
-    return output;
+    return step.queue.shift();
+  }
+
+  /** @internal Keeps the output of a call part() said to record, once the original has returned. */
+  store(output: unknown): void {
+    if (this.#callLate) return this.discard();
+    const step = this.#call;
+    step.queue.push(output);
+    step.recorded++;
+    this.#pending++;
+    this.#recorded++;
+  }
+
+  // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
+
+  private noStep(): never {
+    throw errors.noStep(this.who);
+  }
+
+  private full(): never {
+    throw errors.queueFull(this.who, this.maxKeepData, this.#pending);
+  }
+
+  private empty(step: Step): never {
+    if (step === this.#main) throw errors.queueEmpty(this.who, this.maxKeepData, this.#recorded);
+    throw errors.stepExhausted(this.who, step.recorded);
   }
 
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */
-  private recordTooLate(next: Function, thisArg: unknown, args: unknown[]): unknown {
-    const output = Reflect.apply(next, thisArg, args);
+  private discard(): void {
     this.#discarded++;
     this.warnOnce(warnings.tooLate(this.who));
-    return output;
   }
 
   private warnOnce(message: string): void {
@@ -244,7 +264,7 @@ export abstract class DistillDelivery implements Member {
 
   /** @internal A record phase starts: its outputs go to a step of their own. */
   openStep(): Step {
-    const step: Step = { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false, finished: false };
+    const step = newStep();
     this.#steps.push(step);
     return step;
   }

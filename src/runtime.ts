@@ -6,10 +6,23 @@
  */
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 
-/** What a site needs from a delivery; both delivery classes implement it. */
+/** A delivery's part in one call: not active in the caller's context, record it, or override it. */
+export const PASS = 0;
+export const RECORD = 1;
+export const OVERRIDE = 2;
+export type Part = typeof PASS | typeof RECORD | typeof OVERRIDE;
+
+/**
+ * What a site needs from a delivery; both delivery classes implement it. For each call,
+ * part() then, for RECORD, store() once the original has returned, or, for OVERRIDE, take().
+ */
 export interface DeliveryLike {
-  /** Delivers one call if this delivery is active in `frame` (or entered); else returns PASS. */
-  deliverCall(frame: Frame | undefined, next: Function, thisArg: unknown, args: unknown[]): unknown;
+  /** Its part in a call made in `frame`; throws where the call must not go on (a full queue). */
+  part(frame: Frame | undefined): Part;
+  /** OVERRIDE: the next recorded output. */
+  take(): unknown;
+  /** RECORD: keeps the output of the call part() let run. */
+  store(output: unknown): void;
 }
 
 /** One record phase's outputs of one delivery, replayed by the matching override phase. */
@@ -52,7 +65,7 @@ export interface ScopeState {
 }
 
 export interface Runtime {
-  readonly version: 1;
+  readonly version: 2;
   readonly state: ScopeState;
   /** Sites instrumented at load time, by `<module URL>#<canonical path>`. */
   readonly bindingSites: Map<string, unknown>;
@@ -70,7 +83,7 @@ const KEY = Symbol.for('distill-delivery');
 
 function create(): Runtime {
   return {
-    version: 1,
+    version: 2,
     state: { active: 0, syncDepth: 0, syncFrame: undefined, asyncLive: 0, recording: 0, als: new AsyncLocalStorage<Frame>() },
     bindingSites: new Map(),
     propertySites: new WeakMap(),
@@ -82,12 +95,9 @@ function create(): Runtime {
 
 const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
 export const runtime: Runtime = holder[KEY] ?? (holder[KEY] = create());
-if (runtime.version !== 1) {
+if (runtime.version !== 2) {
   throw new Error(`distill-delivery: another copy with an incompatible runtime (version ${String(runtime.version)}) is loaded in this process.`);
 }
-
-/** Returned by deliverCall when the delivery is not active in the caller's context. */
-export const PASS: symbol = Symbol.for('distill-delivery.pass');
 
 export function currentFrame(state: ScopeState): Frame | undefined {
   if (state.syncDepth > 0) {
