@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark on Node 20 (the node running this) and Node 22 (the
- * pinned `node` package in bench/node22, installed on first use with `npm ci`), printed
- * as one Markdown table of figures, goals and whether each goal holds.
+ * registry's `node` package pinned in .ci/node-versions, the one CI tests on, installed
+ * on first use with `npm ci`), printed as one Markdown table of figures, goals and
+ * whether each goal holds.
  *
  * Each figure is a ratio measured in one run against a floor measured in the same
  * process (per call, queue, memory) or in the same interleaved rounds (start-up).
@@ -15,12 +16,13 @@ import { startupBench } from './startup.js';
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
-/** The Node 22 binary of bench/node22, installed from its lockfile when missing. */
+/** The Node 22 binary of .ci/node-versions, installed from its lockfile when missing. */
 function node22() {
-  const bin = here('./node22/node_modules/.bin/node');
+  const versions = here('../.ci/node-versions');
+  const bin = `${versions}/node_modules/node22/bin/node`;
   if (!existsSync(bin)) {
-    process.stderr.write('bench: installing Node 22 for the benchmarks (npm ci --prefix bench/node22)\n');
-    execFileSync('npm', ['ci', '--prefix', here('./node22'), '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.stderr.write('bench: installing Node 22 (npm ci --prefix .ci/node-versions)\n');
+    execFileSync('npm', ['ci', '--prefix', versions, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return bin;
 }
