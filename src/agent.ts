@@ -1,28 +1,25 @@
 /**
  * The zero-code-change agent: turns a DISTILL_DELIVERY config into a plan (which module
  * gets which targets, instrumented how), builds the process-wide manager and the phase
- * sites, and installs the fewest module hooks that reach the target modules:
- * - Node >= 22.15: one synchronous `module.registerHooks` load hook, for ES modules and
- *   CommonJS alike;
- * - Node 20: `module.register` (async, off-thread) only if a target is an ES module, and a
- *   `Module.prototype._compile` patch only if a target is CommonJS (async hooks never see
- *   `require()`).
- * Every other module loads untouched and unparsed: a hook only looks its URL up in a map.
+ * sites, and installs the hooks that deliver the plan (instrument-install.ts). Target
+ * modules are read and rewritten here, once, at start-up, so that a config error stops
+ * the process before the app runs; the parser is loaded only when a module is a target.
  */
 import { readFileSync } from 'node:fs';
 import Module, { syncBuiltinESMExports } from 'node:module';
-import { dirname, extname, isAbsolute, join, sep } from 'node:path';
+import { dirname, extname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from './delivery-manager.js';
 import { Site, type PhaseRunner } from './delivery-site.js';
 import { errors, inContext } from './errors.js';
-import { ParseError, scanModule, type Format } from './instrument-scan.js';
-import { instrumentSource, type SourceTarget } from './instrument-source.js';
-import { TargetHandle } from './instrument-runtime.js';
+import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from './instrument-install.js';
+import type { TargetHandle } from './instrument-runtime.js';
+import type { Format } from './instrument-scan.js';
+import { isBareSpecifier, resolveImports } from './resolve-import.js';
 import { runtime } from './runtime.js';
-import { locateProperty, parseTargetPath, resolveModule, toBase, type TargetPath } from './target-path.js';
+import { locateProperty, parseTargetPath, resolveModule, toBase, type Base, type ResolvedModule, type TargetPath } from './target-path.js';
 
 const debug = debuglog('delivery');
 
@@ -37,46 +34,6 @@ interface Entry {
   readonly base: string;
 }
 
-interface PlannedTarget extends SourceTarget {
-  readonly key: string;
-  readonly role: Role;
-  readonly kind: 'function' | 'method';
-  readonly site: Site;
-}
-
-/** The plan for one target module: its original source, its instrumented code, its targets. */
-export class ModulePlan {
-  private handleList: TargetHandle[] | undefined;
-  loaded = false;
-
-  constructor(
-    readonly url: string,
-    readonly filename: string,
-    public format: Format,
-    readonly original: string,
-    public code: string,
-    readonly targets: PlannedTarget[],
-  ) {}
-
-  /** The code to run for `source`: the planned code, or a fresh rewrite if another loader changed the source. */
-  codeFor(source: string, format: Format): string {
-    const text = source.replace(/^\uFEFF/, '');
-    if (text === this.original && format === this.format) return this.code;
-    debug('re-instrument %s: its source or format (%s) differs from the one planned', this.url, format);
-    try {
-      return instrumentSource(text, format, this.url, this.targets).code;
-    } catch (error) {
-      if (!(error instanceof ParseError)) throw error;
-      throw errors.notInstrumented(`"${this.targets[0]!.label}"`, `cannot be instrumented: ${this.filename} as loaded does not parse as ${format === 'module' ? 'an ES module' : 'CommonJS'} (${error.message}).`);
-    }
-  }
-
-  handles(): TargetHandle[] {
-    this.loaded = true;
-    return (this.handleList ??= this.targets.map((t) => new TargetHandle(t.site, this.url, t.members, t.kind)));
-  }
-}
-
 export interface Agent {
   readonly config: AgentConfig;
   readonly manager: DistillDeliveryManager;
@@ -86,6 +43,8 @@ export interface Agent {
   readonly phaseRuns: { record: number; override: number };
   /** How the hooks were installed, for the report and NODE_DEBUG. */
   readonly hooks: string[];
+  /** What an `import` of a bare specifier resolved to, by `<base>\0<specifier>`, for deliveries made in code. */
+  readonly resolved: ReadonlyMap<string, string>;
   /** Called by a rewritten module's helper. */
   handles(url: string, count: number): TargetHandle[] | null;
 }
@@ -124,7 +83,7 @@ function collectEntries(config: AgentConfig): Entry[] {
 }
 
 /** The format Node will load a file in: by extension, the package "type", then by syntax. */
-function formatOf(filename: string, source: string): Format {
+function formatOf(filename: string, source: string, parsesAsCommonJS: (source: string) => boolean): Format {
   const ext = extname(filename);
   if (ext === '.mjs') return 'module';
   if (ext === '.cjs') return 'commonjs';
@@ -140,57 +99,64 @@ function formatOf(filename: string, source: string): Format {
     if (dirname(dir) === dir) break;
   }
   // No "type": Node 20.19+ and 22+ detect ES module syntax in such files.
-  try {
-    scanModule(source, 'commonjs');
-    return 'commonjs';
-  } catch {
-    return 'module';
-  }
+  return parsesAsCommonJS(source) ? 'commonjs' : 'module';
+}
+
+/** The folder a base resolves bare specifiers from, with a trailing separator. */
+function folderOf(base: Base): string {
+  return base.parent.endsWith(sep) ? base.parent : dirname(base.parent) + sep;
 }
 
 /**
- * For a bare specifier, the file Node's resolver gives an `import` when it differs from the
- * one it gives `require()` (a dual package). The `conditions` option of the CommonJS resolver
- * is honoured since Node 22.12; older versions ignore it and give require's file (undefined).
+ * Resolves every entry's module: with require()'s conditions, and for a bare package also
+ * with import's (one batch), since an ES module importer of a dual package loads another
+ * file, and a package may export only to import. Returns the files to plan per entry.
  */
-function importBuild(specifier: string, base: string, required: string): string | undefined {
-  if (/^(\.|\/|file:|node:)/.test(specifier) || isAbsolute(specifier) || Module.isBuiltin(specifier)) return undefined;
-  const resolver = Module as unknown as { _resolveFilename?: (request: string, parent: null, isMain: boolean, options: object) => string };
-  const { parent } = toBase(base);
-  try {
-    const file = resolver._resolveFilename?.(specifier, null, false, { paths: [parent.endsWith(sep) ? parent : dirname(parent)], conditions: new Set(['node', 'import', 'module-sync']) });
-    return file !== undefined && file !== required && isAbsolute(file) ? file : undefined;
-  } catch {
-    return undefined;
-  }
+async function resolveEntries(entries: Entry[], resolved: Map<string, string>): Promise<{ module: ResolvedModule; files: string[] }[]> {
+  const required: (ResolvedModule | { error: unknown })[] = entries.map((entry) => {
+    try {
+      return resolveModule(`"${entry.path.raw}"`, entry.path, toBase(entry.base));
+    } catch (error) {
+      return { error };
+    }
+  });
+  const bare = entries.flatMap((entry, i) => (isBareSpecifier(entry.path.specifier) ? [i] : []));
+  const imported = await resolveImports(bare.map((i) => ({ specifier: entries[i]!.path.specifier, parent: folderOf(toBase(entries[i]!.base)) })));
+  const importFile = new Map(bare.map((entry, k) => [entry, imported[k]]));
+  return entries.map((entry, i) => {
+    const byRequire = required[i]!;
+    const byImport = importFile.get(i);
+    if (byImport !== undefined) resolved.set(`${toBase(entry.base).parent}\0${entry.path.specifier}`, pathToFileURL(byImport).href);
+    if ('error' in byRequire) {
+      if (byImport === undefined) throw inContext(byRequire.error, entry.key);
+      return { module: { specifier: entry.path.specifier, url: pathToFileURL(byImport).href, filename: byImport, builtin: false }, files: [byImport] };
+    }
+    const files = byRequire.filename === undefined ? [] : [byRequire.filename];
+    if (byImport !== undefined && byImport !== byRequire.filename) files.push(byImport);
+    return { module: byRequire, files };
+  });
 }
 
-export function startAgent(config: AgentConfig): Agent {
+export async function startAgent(config: AgentConfig): Promise<Agent> {
   const entries = collectEntries(config);
   const plans = new Map<string, ModulePlan>();
   const sites: Agent['sites'][number][] = [];
   const byKey = new Map<string, PlannedTarget | { role: Role; site: Site }>();
   const builtins: { entry: Entry; url: string; site: Site }[] = [];
   const grouped = new Map<string, { filename: string; targets: PlannedTarget[] }>();
+  const resolved = new Map<string, string>();
   const phaseRuns = { record: 0, override: 0 };
   let manager: DistillDeliveryManager | undefined;
   const runner = (override: boolean): PhaseRunner => (original, thisArg, args) => {
     phaseRuns[override ? 'override' : 'record']++;
-    const run = () => original.apply(thisArg, args) as unknown;
+    const run = () => Reflect.apply(original, thisArg, args) as unknown;
     return override ? manager!.overridePhase(run) : manager!.recordPhase(run);
   };
 
-  for (const entry of entries) {
-    let url: string;
-    let filename: string | undefined;
-    try {
-      const resolved = resolveModule(`"${entry.path.raw}"`, entry.path, toBase(entry.base));
-      url = resolved.url;
-      filename = resolved.filename;
-    } catch (error) {
-      throw inContext(error, entry.key);
-    }
-    const key = `${url}#${entry.path.members.join('.')}`;
+  const modules = await resolveEntries(entries, resolved);
+  entries.forEach((entry, i) => {
+    const { module, files } = modules[i]!;
+    const key = `${module.url}#${entry.path.members.join('.')}`;
     const phase = entry.role === 'record' || entry.role === 'override';
     const existing = byKey.get(key);
     if (existing !== undefined) {
@@ -198,54 +164,63 @@ export function startAgent(config: AgentConfig): Agent {
       if (existing.role !== entry.role && (phase || existingPhase)) {
         throw errors.config(entry.key, `"${entry.path.raw}" is already a ${existing.role === 'delivery' || existing.role === 'instrument' ? 'delivery target' : `${existing.role} phase`}; a function can be one of a record phase, an override phase or a delivery target.`);
       }
-      continue;
+      return;
     }
     const site = new Site(entry.path.raw, phase ? runner(entry.role === 'override') : undefined);
-    runtime.bindingSites.set(key, site);
-    sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: url });
-    if (filename === undefined) {
-      builtins.push({ entry, url, site });
+    sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
+    if (module.builtin) {
+      runtime.bindingSites.set(key, site);
+      builtins.push({ entry, url: module.url, site });
       byKey.set(key, { role: entry.role, site });
-      continue;
+      return;
     }
     const target: PlannedTarget = { members: entry.path.members, label: entry.path.raw, phase, key: entry.key, role: entry.role, kind: entry.kind, site };
     byKey.set(key, target);
-    let group = grouped.get(url);
-    if (group === undefined) grouped.set(url, (group = { filename, targets: [] }));
-    group.targets.push(target);
-    // A dual package: ES module importers load the build its "import" condition names; plan that one too.
-    const esm = importBuild(entry.path.specifier, entry.base, filename);
-    if (esm !== undefined) {
-      const esmUrl = pathToFileURL(esm).href;
-      runtime.bindingSites.set(`${esmUrl}#${entry.path.members.join('.')}`, site);
-      let other = grouped.get(esmUrl);
-      if (other === undefined) grouped.set(esmUrl, (other = { filename: esm, targets: [] }));
-      other.targets.push(target);
+    // Every file the target's module resolves to (a dual package has two builds) gets the same site.
+    for (const filename of files) {
+      const url = pathToFileURL(filename).href;
+      runtime.bindingSites.set(`${url}#${entry.path.members.join('.')}`, site);
+      let group = grouped.get(url);
+      if (group === undefined) grouped.set(url, (group = { filename, targets: [] }));
+      group.targets.push(target);
     }
-  }
+  });
 
-  for (const [url, { filename, targets }] of grouped) {
-    let source: string;
-    try {
-      source = readFileSync(filename, 'utf8').replace(/^\uFEFF/, '');
-    } catch (error) {
-      throw errors.config(targets[0]!.key, `cannot read ${filename} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
-    }
-    const format = formatOf(filename, source);
-    let code: string;
-    let notes: string[];
-    try {
-      ({ code, notes } = instrumentSource(source, format, url, targets));
-    } catch (error) {
-      const target = targets.find((t) => error instanceof Error && error.message.includes(`"${t.label}"`)) ?? targets[0]!;
-      if (error instanceof ParseError) {
-        throw inContext(errors.notInstrumented(`"${target.label}"`, `cannot be instrumented: ${filename} does not parse as ${format === 'module' ? 'an ES module' : 'CommonJS'} (${error.message}). Only JavaScript can be instrumented; point the target at compiled output.`), target.key);
+  if (grouped.size > 0) {
+    // The parser and the rewrite are loaded only when some module is a target.
+    const { instrumentSource } = await import('./instrument-source.js');
+    const { ParseError, parseModule } = await import('./instrument-scan.js');
+    const instrumenter: Instrumenter = { instrumentSource, ParseError };
+    const parsesAsCommonJS = (source: string): boolean => {
+      try {
+        parseModule(source, 'commonjs');
+        return true;
+      } catch {
+        return false;
       }
-      throw inContext(error, target.key);
+    };
+    for (const [url, { filename, targets }] of grouped) {
+      let source: string;
+      try {
+        source = readFileSync(filename, 'utf8').replace(/^\uFEFF/, '');
+      } catch (error) {
+        throw errors.config(targets[0]!.key, `cannot read ${filename} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+      }
+      const format: Format = formatOf(filename, source, parsesAsCommonJS);
+      let code: string;
+      let notes: string[];
+      try {
+        ({ code, notes } = instrumentSource(source, format, url, targets));
+      } catch (error) {
+        const target = targets.find((t) => error instanceof Error && error.message.includes(`"${t.label}"`)) ?? targets[0]!;
+        if (error instanceof ParseError) throw inContext(errors.unparsable(`"${target.label}"`, filename, format, error.message), target.key);
+        throw inContext(error, target.key);
+      }
+      const plan = new ModulePlan(url, filename, format, source, code, targets, instrumenter);
+      plans.set(url, plan);
+      runtime.plannedModules.set(url, plan);
+      for (const note of notes) debug('plan %s (%s): %s', url, format, note);
     }
-    plans.set(url, new ModulePlan(url, filename, format, source, code, targets));
-    runtime.plannedModules.set(url, plans.get(url));
-    for (const note of notes) debug('plan %s (%s): %s', url, format, note);
   }
 
   manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
@@ -271,6 +246,7 @@ export function startAgent(config: AgentConfig): Agent {
     sites,
     phaseRuns,
     hooks,
+    resolved,
     handles(url, count) {
       const plan = plans.get(url);
       const handles = plan?.handles();
@@ -279,71 +255,4 @@ export function startAgent(config: AgentConfig): Agent {
   };
   runtime.agent = agent;
   return agent;
-}
-
-interface SyncLoadResult {
-  format?: string;
-  source?: string | ArrayBuffer | ArrayBufferView | null;
-  shortCircuit?: boolean;
-}
-type SyncNext = (url: string, context: unknown) => SyncLoadResult;
-interface ModuleWithHooks {
-  registerHooks?: (hooks: { load: (url: string, context: unknown, next: SyncNext) => SyncLoadResult }) => unknown;
-  register?: (specifier: string | URL, parentURL?: string | URL, options?: { data?: unknown }) => void;
-}
-
-function text(source: SyncLoadResult['source']): string {
-  if (typeof source === 'string') return source;
-  if (source === null || source === undefined) return '';
-  return Buffer.from(source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength)).toString('utf8');
-}
-
-function installHooks(plans: Map<string, ModulePlan>): string[] {
-  if (plans.size === 0) return [];
-  const nodeModule = Module as unknown as ModuleWithHooks;
-  // module.registerHooks: added in v23.5.0 and v22.15.0 (synchronous, in-thread, sees require() too).
-  if (typeof nodeModule.registerHooks === 'function') {
-    nodeModule.registerHooks({
-      load(url, context, next) {
-        const plan = plans.get(url);
-        const result = next(url, context);
-        if (plan === undefined) return result;
-        // require() leaves the format undefined for the CommonJS loader to decide: the plan knows it.
-        const format = result.format === 'module' ? 'module' : result.format === 'commonjs' ? 'commonjs' : result.format == null ? plan.format : undefined;
-        if (format === undefined) return result;
-        const source = result.source == null ? readFileSync(plan.filename, 'utf8') : text(result.source);
-        debug('instrument %s (%s)', url, format);
-        return { ...result, source: plan.codeFor(source, format) };
-      },
-    });
-    debug('hooks: module.registerHooks for %d target module(s)', plans.size);
-    return ['module.registerHooks'];
-  }
-  const installed: string[] = [];
-  const all = [...plans.values()];
-  if (all.some((p) => p.format === 'module')) {
-    // module.register: added in v20.6.0. Off-thread: the plans travel as data.
-    nodeModule.register!(new URL('./instrument-hooks.js', import.meta.url), import.meta.url, {
-      data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })) })) },
-    });
-    installed.push('module.register');
-    debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);
-  }
-  // CommonJS targets, and ES module targets loaded by require() (require(esm): Node 20.19+
-  // compiles them through Module.prototype._compile with format 'module', unseen by the hooks above).
-  const byFile = new Map(all.map((p) => [p.filename, p]));
-  const proto = (Module as unknown as { prototype: { _compile: (content: string, filename: string, format?: string) => unknown } }).prototype;
-  const compile = proto._compile;
-  proto._compile = function (this: unknown, content: string, filename: string, format?: string): unknown {
-    const plan = byFile.get(filename);
-    if (plan !== undefined) {
-      const as: Format = format === 'module' ? 'module' : 'commonjs';
-      debug('instrument %s (%s, CommonJS loader)', plan.url, as);
-      content = plan.codeFor(content, as);
-    }
-    return compile.call(this, content, filename, format);
-  };
-  installed.push('Module.prototype._compile');
-  debug('hooks: Module.prototype._compile for %d target module(s)', all.length);
-  return installed;
 }

@@ -69,10 +69,15 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   }
 }
 
-/** Record phases open a step per delivery; override phases replay the oldest unclaimed one. */
+/**
+ * Record phases open a step per delivery; override phases replay the oldest unclaimed one.
+ * A teacher step that throws (or rejects) will have no student step: its outputs are
+ * dropped, so the next student replays the next teacher step, not this one's remains.
+ */
 const RECORD: Phase = {
   open: (members) => (members as DistillDelivery[]).map((d) => d.openStep()),
-  close: (members, steps) => (members as DistillDelivery[]).forEach((d, i) => d.closeStep(steps[i] as Step)),
+  close: (members, steps, failed) =>
+    (members as DistillDelivery[]).forEach((d, i) => (failed ? d.discardStep(steps[i] as Step) : d.closeStep(steps[i] as Step))),
 };
 const OVERRIDE: Phase = {
   open: (members) => (members as DistillDelivery[]).map((d) => d.claimStep()),
@@ -159,27 +164,7 @@ export class DistillDeliveryManager {
    */
   recordPhase<T>(fn: () => T): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    // A teacher step that throws (or rejects) will have no student step: its outputs are
-    // dropped, so the next student replays the next teacher step, not this one's remains.
-    let failed = false;
-    const phase: Phase = {
-      open: RECORD.open,
-      close: (members, steps) => (failed ? OVERRIDE.close(members, steps) : RECORD.close(members, steps)),
-    };
-    return runScope(this.#members, false, phase, () => {
-      let result: T;
-      try {
-        result = fn();
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-      if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as { then?: unknown }).then !== 'function') return result;
-      return (result as unknown as PromiseLike<unknown>).then(undefined, (error: unknown) => {
-        failed = true;
-        throw error;
-      }) as T;
-    });
+    return runScope(this.#members, false, RECORD, fn);
   }
 
   /**

@@ -44,7 +44,8 @@ export function deactivateAll(members: readonly Member[]): void {
 /** How a phase opens its per-delivery steps after activation, and closes them at its end. */
 export interface Phase {
   open(members: readonly Member[]): readonly (Step | undefined)[];
-  close(members: readonly Member[], steps: readonly (Step | undefined)[]): void;
+  /** `failed`: fn threw, or the promise it returned rejected. */
+  close(members: readonly Member[], steps: readonly (Step | undefined)[], failed: boolean): void;
 }
 
 /**
@@ -63,10 +64,10 @@ export function runScope<T>(
   activateAll(members);
   const steps = phase?.open(members);
   const frame: Frame = { members, override, steps, parent, asyncId: executionAsyncId(), live: true };
-  const end = (): void => {
+  const end = (failed: boolean): void => {
     frame.live = false;
     deactivateAll(members);
-    if (steps !== undefined) phase!.close(members, steps);
+    if (steps !== undefined) phase!.close(members, steps, failed);
   };
   const previous = state.syncFrame;
   state.syncFrame = frame;
@@ -75,28 +76,28 @@ export function runScope<T>(
   try {
     result = state.als.run(frame, fn);
   } catch (error) {
-    end();
+    end(true);
     throw error;
   } finally {
     state.syncDepth--;
     state.syncFrame = previous;
   }
   if (!isThenable(result)) {
-    end();
+    end(false);
     return result;
   }
   state.asyncLive++;
-  const settle = (): void => {
+  const settle = (failed: boolean): void => {
     state.asyncLive--;
-    end();
+    end(failed);
   };
   return result.then(
     (value) => {
-      settle();
+      settle(false);
       return value;
     },
     (error: unknown) => {
-      settle();
+      settle(true);
       throw error;
     },
   ) as T;

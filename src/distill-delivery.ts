@@ -97,7 +97,8 @@ export abstract class DistillDelivery implements Member {
   #recorded = 0;
   #replayed = 0;
   #discarded = 0;
-  #warned = false;
+  /** Which warnings this delivery has given (each once). */
+  readonly #warned = new Set<string>();
   /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
   #call = this.#main;
   #callLate = false;
@@ -253,12 +254,12 @@ export abstract class DistillDelivery implements Member {
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */
   private discard(): void {
     this.#discarded++;
-    this.warnOnce(warnings.tooLate(this.who));
+    this.warnOnce('late', warnings.tooLate(this.who));
   }
 
-  private warnOnce(message: string): void {
-    if (this.#warned) return;
-    this.#warned = true;
+  private warnOnce(kind: string, message: string): void {
+    if (this.#warned.has(kind)) return;
+    this.#warned.add(kind);
     process.emitWarning(message, { type: 'DistillDeliveryWarning', code: 'DISTILL_DELIVERY_LEFTOVER' });
   }
 
@@ -284,13 +285,24 @@ export abstract class DistillDelivery implements Member {
   /** @internal An override phase ended: what it left would misalign the next step, so it goes, loudly. */
   finishStep(step: Step | undefined): void {
     if (step === undefined) return;
+    const left = this.dropStep(step);
+    if (left > 0) this.warnOnce('leftover', warnings.leftover(this.who, step.replayed, step.recorded));
+  }
+
+  /** @internal A record phase failed: no override phase will replay what it recorded. */
+  discardStep(step: Step): void {
+    const left = this.dropStep(step);
+    if (left > 0) this.warnOnce('failed', warnings.failedStep(this.who, left));
+  }
+
+  /** Removes a step, releasing what it still holds; returns how many outputs that was. */
+  private dropStep(step: Step): number {
     step.finished = true;
     const i = this.#steps.indexOf(step);
     if (i !== -1) this.#steps.splice(i, 1);
     const left = step.queue.clear();
-    if (left === 0) return;
     this.#pending -= left;
     this.#discarded += left;
-    this.warnOnce(warnings.leftover(this.who, step.replayed, step.recorded));
+    return left;
   }
 }

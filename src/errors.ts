@@ -220,6 +220,8 @@ export const errors = {
 
 /** Warnings: things that did not stop the program but that a user must hear about. */
 export const warnings = {
+  failedStep: (who: string, dropped: number) =>
+    `${who}: a record phase threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
   tooLate: (who: string) =>
     `${who}: a record phase recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
   leftover: (who: string, replayed: number, recorded: number) =>

@@ -2,7 +2,7 @@
 // a package by its bare specifier, resolved by Node from the app's folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, nodeVersion, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, output, runNode } from './helpers/run-node.mjs';
 
 const bystanders = agentFixture('packages', 'bystanders.js');
 const esmApp = agentFixture('packages', 'targets.js');
@@ -104,13 +104,19 @@ test('uuid#v4 (a dual package, re-exported through tsc getters) is delivered to 
   assert.deepEqual(keys, ['uuidV4', 'v4']);
 });
 
-const importConditions = nodeVersion[0] >= 22 || {
-  todo: 'Node 20 has no synchronous resolver that applies the "import" condition from a given folder, so the agent plans only the build require() resolves to',
-};
-
-test('uuid#v4 (a dual package) is delivered to an ES module app, which loads its ESM build', importConditions === true ? {} : importConditions, async () => {
+test('uuid#v4 (a dual package) is delivered to an ES module app, which loads its ESM build', async () => {
   const { keys } = await deliveredWith(esmApp, { type: 'FunctionOutputs', funcPath: 'uuid#v4' });
   assert.deepEqual(keys, ['v4']);
+});
+
+test('a package that exports only to import (require() cannot resolve it) is a target too', async () => {
+  const app = agentFixture('import-only', 'app.js');
+  const config = {
+    deliveries: { d: { type: 'FunctionOutputs', funcPath: 'import-only-fixture#rand' } },
+    phases: { record: ['./app.js#teacherStep'], override: ['./app.js#studentStep'] },
+  };
+  assert.deepEqual(await ok(runNode(app, { agent: false })), { same: false });
+  assert.deepEqual(await ok(runNode(app, { config })), { same: true });
 });
 
 // More packages as targets, from unedited apps (test/fixtures/agent/package-targets/): the
