@@ -11,8 +11,7 @@
  *   export): `PropertySite` installs the wrapper with shimmer while a delivery is
  *   attached and restores the property exactly when the last one detaches.
  */
-import { syncBuiltinESMExports } from 'node:module';
-import shimmer from 'shimmer';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from './errors.js';
 import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from './runtime.js';
 
@@ -182,6 +181,8 @@ export function memberOf(label: string): string {
 /** Every wrapper this package installed on a property, so none is wrapped twice. */
 const ours = new WeakSet<Function>();
 
+let shimmer: typeof import('shimmer') | undefined;
+
 /** Sets owner[key] = value keeping enumerability, through shimmer where the owner allows it. */
 function defineValue(owner: object, key: PropertyKey, value: Function): void {
   ours.add(value);
@@ -193,6 +194,8 @@ function defineValue(owner: object, key: PropertyKey, value: Function): void {
   if (typeof key === 'string' && typeof (owner as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
     // shimmer also marks the wrapper (__original, __unwrap, __wrapped), which other
     // shimmer-based instrumentation (OpenTelemetry) reads to avoid wrapping twice.
+    // Loaded on first use: start-up with the agent pays for it only if a property is patched.
+    shimmer ??= createRequire(import.meta.url)('shimmer') as typeof import('shimmer');
     shimmer.wrap(owner as Record<string, Function>, key, () => value as never);
     return;
   }

@@ -10,7 +10,6 @@
 import Module from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 
 export interface ImportRequest {
   readonly specifier: string;
@@ -51,6 +50,7 @@ export async function resolveImports(requests: readonly ImportRequest[]): Promis
       }
     });
   }
+  const { Worker } = await import('node:worker_threads');
   const worker = new Worker(new URL('./resolve-import-worker.js', import.meta.url), {
     execArgv: ['--experimental-import-meta-resolve', '--no-warnings'],
     env: {},

@@ -3,7 +3,6 @@
  * installs, propagates to children, arranges the report. A bad config stops the process
  * here, before the app runs, with the error's code and the config key at fault.
  */
-import { isMainThread } from 'node:worker_threads';
 import { readConfig } from './config.js';
 import { DeliveryError } from './errors.js';
 import { propagate } from './propagate.js';
@@ -22,6 +21,7 @@ export async function start(): Promise<void> {
       installReport(agent);
     }
   } catch (error) {
+    const { isMainThread } = await import('node:worker_threads');
     const where = isMainThread ? '' : ' (worker thread)';
     const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
     process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
