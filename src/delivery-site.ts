@@ -43,6 +43,8 @@ export class Site {
   readonly attached: DeliveryLike[] = [];
   /** Wrappers made by fn(), by original: a value read through a namespace may change. */
   private readonly wrappers = new WeakMap<Function, Function>();
+  /** The wrappers themselves, so that none is wrapped again. */
+  private readonly ownWrappers = new WeakSet<Function>();
   private lastOriginal: Function | undefined;
   private lastWrapper: Function | undefined;
   /**
@@ -69,8 +71,14 @@ export class Site {
     if (i !== -1) this.attached.splice(i, 1);
   }
 
-  /** The wrapper for a function this site delivers; throws if it is not a plain function. */
+  /** Whether `value` is a wrapper this site made (a module re-exporting another target module's export). */
+  made(value: unknown): boolean {
+    return typeof value === 'function' && this.ownWrappers.has(value);
+  }
+
+  /** The wrapper for a function this site delivers (itself if it already is one); throws if it is not a plain function. */
   wrap(original: unknown): Function {
+    if (this.made(original)) return original as Function;
     if (typeof original !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), original);
     if (isClass(original) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
     return this.wrapperFor(original);
@@ -79,7 +87,7 @@ export class Site {
   /** For rewritten references: the wrapper of whatever value the name holds now. */
   fn(value: unknown): unknown {
     if (value === this.lastOriginal) return this.lastWrapper;
-    if (typeof value !== 'function' || isClass(value)) return value;
+    if (typeof value !== 'function' || isClass(value) || this.ownWrappers.has(value)) return value;
     const wrapper = this.wrapperFor(value);
     this.lastOriginal = value;
     this.lastWrapper = wrapper;
@@ -112,6 +120,7 @@ export class Site {
             return phase(original, this, args);
           };
     copyIdentity(wrapper, original);
+    this.ownWrappers.add(wrapper);
     return wrapper;
   }
 
@@ -165,7 +174,7 @@ export class Site {
     const current = (owner as Record<string, unknown>)[key];
     if (typeof current !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), current);
     if (isClass(current) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
-    if (!ours.has(current)) defineValue(owner, key, this.wrapperFor(current));
+    if (!ours.has(current) && !this.made(current)) defineValue(owner, key, this.wrapperFor(current));
     let byKey = runtime.propertySites.get(owner);
     if (byKey === undefined) runtime.propertySites.set(owner, (byKey = new Map()));
     byKey.set(key, this);

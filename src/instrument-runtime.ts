@@ -16,10 +16,6 @@ function nameAfter(fn: unknown, name: string | undefined): void {
   }
 }
 
-/** Wrappers handed out, by the site that made them: a wrapper reached again (a module that
- * re-exports what another target module exported) is not wrapped a second time. */
-const madeBy = new WeakMap<Function, Site>();
-
 export class TargetHandle {
   private installed = false;
 
@@ -36,19 +32,13 @@ export class TargetHandle {
 
   /** `name`: the binding an anonymous function was written for, which it would have been named after. */
   wrap(fn: unknown, name?: string): Function {
-    if (typeof fn === 'function' && madeBy.get(fn) === this.site) return fn;
-    nameAfter(fn, name);
-    const wrapper = this.site.wrap(fn);
-    madeBy.set(wrapper, this.site);
-    return wrapper;
+    if (!this.site.made(fn)) nameAfter(fn, name);
+    return this.site.wrap(fn);
   }
 
   fn(value: unknown, name?: string): unknown {
-    if (typeof value === 'function' && madeBy.get(value) === this.site) return value;
-    nameAfter(value, name);
-    const wrapper = this.site.fn(value);
-    if (typeof wrapper === 'function' && wrapper !== value) madeBy.set(wrapper, this.site);
-    return wrapper;
+    if (!this.site.made(value)) nameAfter(value, name);
+    return this.site.fn(value);
   }
 
   /** At the end of the module: a wrapped value that is there but is not a function is an error. */
@@ -90,7 +80,7 @@ export class TargetHandle {
       throw errors.namespaceBinding(this.who, this.members.join('.'));
     }
     const current = (located.owner as Record<string, unknown>)[located.key];
-    if (typeof current === 'function' && madeBy.get(current) === this.site) {
+    if (this.site.made(current)) {
       // Already the wrapper (`exports.f = <wrapped f>`): register the property, do not wrap it again.
       let byKey = runtime.propertySites.get(located.owner);
       if (byKey === undefined) runtime.propertySites.set(located.owner, (byKey = new Map()));

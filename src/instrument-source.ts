@@ -399,6 +399,13 @@ export function instrumentSource(source: string, format: Format, url: string, ta
     if (i === undefined) continue;
     const shim = `${P}x${i}_${shims.length}`;
     replacements.push({ start: specifier.start, end: specifier.end, text: `${shim} as ${JSON.stringify(exported)}` });
+    const binding = scan.bindings.get(local);
+    if (binding?.kind === 'variable' && binding.declaration.kind === 'const') {
+      // A const never changes: export its wrapper as a constant, declared right after it, so
+      // the export is the very function another target module exported (tslib's ESM wrapper).
+      insert(binding.statement.end, `;const ${shim}=${H(i)}.fn(${local});`, 5);
+      continue;
+    }
     shims.push(`function ${shim}(){return ${H(i)}.fn(${local}).apply(this,arguments)}`);
     prologue.push(`Object.defineProperty(${shim},"name",{value:${JSON.stringify(local)}});`);
   }
