@@ -175,9 +175,7 @@ export class Site {
     if (typeof current !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), current);
     if (isClass(current) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
     if (!ours.has(current) && !this.made(current)) defineValue(owner, key, this.wrapperFor(current));
-    let byKey = runtime.propertySites.get(owner);
-    if (byKey === undefined) runtime.propertySites.set(owner, (byKey = new Map()));
-    byKey.set(key, this);
+    sitesOf(owner).set(key, this);
   }
 }
 
@@ -263,10 +261,16 @@ export class PropertySite extends Site {
   }
 }
 
-/** The site of owner[key], shared by every delivery on that property. */
-export function propertySite(label: string, owner: object, key: string, builtin: boolean): Site {
+/** The sites of an object's properties, by key. */
+function sitesOf(owner: object): Map<PropertyKey, unknown> {
   let byKey = runtime.propertySites.get(owner);
   if (byKey === undefined) runtime.propertySites.set(owner, (byKey = new Map()));
+  return byKey;
+}
+
+/** The site of owner[key], shared by every delivery on that property. */
+export function propertySite(label: string, owner: object, key: string, builtin: boolean): Site {
+  const byKey = sitesOf(owner);
   let site = byKey.get(key) as Site | undefined;
   if (site === undefined) byKey.set(key, (site = new PropertySite(label, owner, key, builtin)));
   return site;

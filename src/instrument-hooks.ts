@@ -17,7 +17,7 @@ interface PlanData {
   targets: SourceTarget[];
 }
 
-interface LoadResult {
+export interface LoadResult {
   format?: string;
   source?: string | ArrayBuffer | ArrayBufferView | null;
   shortCircuit?: boolean;
@@ -29,7 +29,8 @@ export function initialize(data: { plans: PlanData[] }): void {
   plans = new Map(data.plans.map((plan) => [plan.url, plan]));
 }
 
-function text(source: LoadResult['source']): string {
+/** A load hook's source as text, whatever form it came in. */
+export function text(source: LoadResult['source']): string {
   if (typeof source === 'string') return source;
   if (source === null || source === undefined) return '';
   const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);

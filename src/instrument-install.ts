@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { debuglog } from 'node:util';
 import { errors } from './errors.js';
+import { text, type LoadResult } from './instrument-hooks.js';
 import { TargetHandle } from './instrument-runtime.js';
 import type { Format } from './instrument-scan.js';
 import type { SourceTarget } from './instrument-source.js';
@@ -66,21 +67,10 @@ export class ModulePlan {
   }
 }
 
-interface LoadResult {
-  format?: string;
-  source?: string | ArrayBuffer | ArrayBufferView | null;
-  shortCircuit?: boolean;
-}
 type SyncNext = (url: string, context: unknown) => LoadResult;
 interface ModuleWithHooks {
   registerHooks?: (hooks: { load: (url: string, context: unknown, next: SyncNext) => LoadResult }) => unknown;
   register?: (specifier: string | URL, parentURL?: string | URL, options?: { data?: unknown }) => void;
-}
-
-function text(source: LoadResult['source']): string {
-  if (typeof source === 'string') return source;
-  if (source === null || source === undefined) return '';
-  return Buffer.from(source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength)).toString('utf8');
 }
 
 /** Installs the hooks that reach the planned modules; returns their names (none without plans). */

@@ -79,19 +79,14 @@ export class TargetHandle {
       // `Type.Object` where Type is `import * as Type`: a namespace's bindings are read-only.
       throw errors.namespaceBinding(this.who, this.members.join('.'));
     }
-    const current = (located.owner as Record<string, unknown>)[located.key];
-    if (this.site.made(current)) {
-      // Already the wrapper (`exports.f = <wrapped f>`): register the property, do not wrap it again.
-      let byKey = runtime.propertySites.get(located.owner);
-      if (byKey === undefined) runtime.propertySites.set(located.owner, (byKey = new Map()));
-      byKey.set(located.key, this.site);
-    } else {
+    // Already the wrapper (`exports.f = <wrapped f>`) needs no write; anything else must be writable.
+    if (!this.site.made((located.owner as Record<string, unknown>)[located.key])) {
       const own = Object.getOwnPropertyDescriptor(located.owner, located.key);
       if ((own !== undefined && !own.writable && !own.configurable) || (own === undefined && !Object.isExtensible(located.owner))) {
         throw errors.readOnlyExport(this.who, this.members.join('.'));
       }
-      this.site.installOn(located.owner, located.key);
     }
+    this.site.installOn(located.owner, located.key);
     this.installed = true;
     if (located.viaPrototype) {
       const canonical = [...this.members.slice(0, -1), 'prototype', this.members[this.members.length - 1]].join('.');
