@@ -24,6 +24,7 @@
  */
 import { errors } from './errors.js';
 import { commonjsExportNames, commonjsGetters, commonjsLexedNames, parameterListAt, scanModule, type AnyNode, type Binding, type Format, type ModuleScan } from './instrument-scan.js';
+import { Edits } from './instrument-edits.js';
 import { walkReferences } from './instrument-walk.js';
 
 export interface SourceTarget {
@@ -41,18 +42,6 @@ export interface Instrumented {
   readonly code: string;
   /** One line per target saying how it was instrumented (NODE_DEBUG=delivery). */
   readonly notes: string[];
-}
-
-interface Insertion {
-  at: number;
-  text: string;
-  order: number;
-  seq: number;
-}
-interface Replacement {
-  start: number;
-  end: number;
-  text: string;
 }
 
 function isFunctionNode(node: AnyNode | null | undefined): boolean {
@@ -90,23 +79,14 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Text with the same number of line breaks as `original`, so later lines keep their numbers. */
-function sameLines(text: string, original: string): string {
-  const breaks = original.split('\n').length - 1;
-  return text + '\n'.repeat(breaks);
-}
-
 export function instrumentSource(source: string, format: Format, url: string, targets: readonly SourceTarget[], scanned?: ModuleScan): Instrumented {
   const scan = scanned ?? scanModule(source, format);
   let P = '__dd$';
   for (let n = 1; source.includes(P); n++) P = `__dd${n}$`;
   const H = (i: number): string => `${P}(${i})`;
 
-  const insertions: Insertion[] = [];
-  const replacements: Replacement[] = [];
-  const insert = (at: number, text: string, order: number): void => {
-    insertions.push({ at, text, order, seq: insertions.length });
-  };
+  const edits = new Edits(source);
+  const insert = (at: number, text: string, order: number): void => edits.insert(at, text, order);
   const prologue: string[] = [];
   const prologueImports: string[] = [];
   const epilogue: string[] = [];
@@ -288,7 +268,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
         // returning a property of a holder (set up at the top) that returns the wrapper.
         const holder = `${P}g${i}`;
         const original = source.slice(getter.start, getter.end);
-        replacements.push({ start: getter.start, end: getter.end, text: sameLines(`${holder}.v`, original) });
+        edits.replace(getter.start, getter.end, `${holder}.v`);
         prologue.push(`var ${holder}={get v(){return ${H(i)}.fn(${original.replace(/\s+/g, ' ')})}};`);
         getterRanges.push([getter.start, getter.end]);
         found = true;
@@ -350,13 +330,12 @@ export function instrumentSource(source: string, format: Format, url: string, ta
 
   function rewriteReExport(i: number, from: string, local: string, exported: string, declaration: AnyNode, specifier: AnyNode): void {
     const keep = declaration.specifiers.filter((s: AnyNode) => s !== specifier).map((s: AnyNode) => source.slice(s.start, s.end));
-    const original = source.slice(declaration.start, declaration.end);
     const imported = `${P}i${i}`;
     const text =
       `export { ${keep.join(', ')} } from ${JSON.stringify(from)};` +
       `import { ${JSON.stringify(local)} as ${imported} } from ${JSON.stringify(from)};` +
       `export { ${P}e${i} as ${JSON.stringify(exported)} };`;
-    replacements.push({ start: declaration.start, end: declaration.end, text: sameLines(text, original) });
+    edits.replace(declaration.start, declaration.end, text);
     shims.push(`function ${P}e${i}(){return ${H(i)}.fn(${imported}).apply(this,arguments)}`);
     prologue.push(`Object.defineProperty(${P}e${i},"name",{value:${JSON.stringify(exported)}});`);
   }
@@ -398,7 +377,7 @@ export function instrumentSource(source: string, format: Format, url: string, ta
     const i = names.get(local);
     if (i === undefined) continue;
     const shim = `${P}x${i}_${shims.length}`;
-    replacements.push({ start: specifier.start, end: specifier.end, text: `${shim} as ${JSON.stringify(exported)}` });
+    edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
     const binding = scan.bindings.get(local);
     if (binding?.kind === 'variable' && binding.declaration.kind === 'const') {
       // A const never changes: export its wrapper as a constant, declared right after it, so
@@ -434,29 +413,5 @@ export function instrumentSource(source: string, format: Format, url: string, ta
   const lexed = format === 'commonjs' ? commonjsLexedNames(scan.program) : [];
   const hint = lexed.length > 0 ? `if(0){${lexed.map((n) => `exports[${JSON.stringify(n)}]=0;`).join('')}}` : '';
   const tail = '\n;' + epilogue.join('') + helper + shims.join('') + hint + '\n';
-  return { code: apply(source, insertions, replacements) + tail, notes };
-}
-
-function apply(source: string, insertions: Insertion[], replacements: Replacement[]): string {
-  replacements.sort((a, b) => a.start - b.start);
-  insertions.sort((a, b) => a.at - b.at || a.order - b.order || a.seq - b.seq);
-  let out = '';
-  let pos = 0;
-  let r = 0;
-  for (const ins of insertions) {
-    while (r < replacements.length && replacements[r]!.start < ins.at) {
-      const rep = replacements[r++]!;
-      out += source.slice(pos, rep.start) + rep.text;
-      pos = rep.end;
-    }
-    if (ins.at < pos) continue; // inside a replaced range (never produced: replacements cover no uses)
-    out += source.slice(pos, ins.at) + ins.text;
-    pos = ins.at;
-  }
-  for (; r < replacements.length; r++) {
-    const rep = replacements[r]!;
-    out += source.slice(pos, rep.start) + rep.text;
-    pos = rep.end;
-  }
-  return out + source.slice(pos);
+  return { code: edits.apply() + tail, notes };
 }

@@ -1,0 +1,61 @@
+/**
+ * Line-preserving edits of a module's source: insertions at offsets and replacements of
+ * ranges, applied in one pass. A replacement is padded with as many line breaks as the
+ * text it replaces, and nothing else adds any, so every line keeps its number (stack
+ * traces of an instrumented module point where they did).
+ */
+
+interface Insertion {
+  readonly at: number;
+  readonly text: string;
+  /** Among insertions at one offset, lower first: an outer wrap opens before an inner one. */
+  readonly order: number;
+  readonly seq: number;
+}
+
+interface Replacement {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+export class Edits {
+  private readonly insertions: Insertion[] = [];
+  private readonly replacements: Replacement[] = [];
+
+  constructor(private readonly source: string) {}
+
+  insert(at: number, text: string, order: number): void {
+    this.insertions.push({ at, text, order, seq: this.insertions.length });
+  }
+
+  /** Replaces source[start, end); the ranges replaced hold no insertion. */
+  replace(start: number, end: number, text: string): void {
+    const breaks = this.source.slice(start, end).split('\n').length - 1;
+    this.replacements.push({ start, end, text: text + '\n'.repeat(breaks) });
+  }
+
+  apply(): string {
+    const { source, insertions, replacements } = this;
+    replacements.sort((a, b) => a.start - b.start);
+    insertions.sort((a, b) => a.at - b.at || a.order - b.order || a.seq - b.seq);
+    let out = '';
+    let pos = 0;
+    let r = 0;
+    const replaceUpTo = (limit: number): void => {
+      for (; r < replacements.length && replacements[r]!.start < limit; r++) {
+        const rep = replacements[r]!;
+        out += source.slice(pos, rep.start) + rep.text;
+        pos = rep.end;
+      }
+    };
+    for (const ins of insertions) {
+      replaceUpTo(ins.at);
+      if (ins.at < pos) continue; // inside a replaced range: never produced, replacements cover no uses
+      out += source.slice(pos, ins.at) + ins.text;
+      pos = ins.at;
+    }
+    replaceUpTo(Infinity);
+    return out + source.slice(pos);
+  }
+}
