@@ -37,12 +37,9 @@ interface Entry {
 export interface Agent {
   readonly config: AgentConfig;
   readonly manager: DistillDeliveryManager;
-  readonly plans: ReadonlyMap<string, ModulePlan>;
   /** The paths of every site, with their role, for the report. */
   readonly sites: ReadonlyArray<{ label: string; key: string; role: Role; site: Site; module: string }>;
   readonly phaseRuns: { record: number; override: number };
-  /** How the hooks were installed, for the report and NODE_DEBUG. */
-  readonly hooks: string[];
   /** What an `import` of a bare specifier resolved to, by `<base>\0<specifier>`, for deliveries made in code. */
   readonly resolved: ReadonlyMap<string, string>;
   /** Called by a rewritten module's helper. */
@@ -238,14 +235,12 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   }
   if (builtins.length > 0) syncBuiltinESMExports();
 
-  const hooks = installHooks(plans);
+  installHooks(plans);
   const agent: Agent = {
     config,
     manager,
-    plans,
     sites,
     phaseRuns,
-    hooks,
     resolved,
     handles(url, count) {
       const plan = plans.get(url);

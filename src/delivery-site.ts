@@ -52,8 +52,6 @@ export class Site {
    * call at a time uses it, since calls made while one is recorded run as is.
    */
   private readonly recorders: DeliveryLike[] = [];
-  /** Set by the agent: how many calls went through this site's wrappers (for the report). */
-  calls = 0;
 
   constructor(
     /** How the site is named in messages: the path as the user wrote it. */

@@ -36,7 +36,6 @@ export interface Instrumenter {
 /** The plan for one target module: its original source, its instrumented code, its targets. */
 export class ModulePlan {
   private handleList: TargetHandle[] | undefined;
-  loaded = false;
 
   constructor(
     readonly url: string,
@@ -62,7 +61,6 @@ export class ModulePlan {
   }
 
   handles(): TargetHandle[] {
-    this.loaded = true;
     return (this.handleList ??= this.targets.map((t) => new TargetHandle(t.site, this.url, t.members, t.kind)));
   }
 }
@@ -73,9 +71,9 @@ interface ModuleWithHooks {
   register?: (specifier: string | URL, parentURL?: string | URL, options?: { data?: unknown }) => void;
 }
 
-/** Installs the hooks that reach the planned modules; returns their names (none without plans). */
-export function installHooks(plans: ReadonlyMap<string, ModulePlan>): string[] {
-  if (plans.size === 0) return [];
+/** Installs the hooks that reach the planned modules (none without plans). */
+export function installHooks(plans: ReadonlyMap<string, ModulePlan>): void {
+  if (plans.size === 0) return;
   const nodeModule = Module as unknown as ModuleWithHooks;
   // module.registerHooks: added in v23.5.0 and v22.15.0 (synchronous, in-thread, sees require() too).
   if (typeof nodeModule.registerHooks === 'function') {
@@ -93,16 +91,14 @@ export function installHooks(plans: ReadonlyMap<string, ModulePlan>): string[] {
       },
     });
     debug('hooks: module.registerHooks for %d target module(s)', plans.size);
-    return ['module.registerHooks'];
+    return;
   }
-  const installed: string[] = [];
   const all = [...plans.values()];
   if (all.some((p) => p.format === 'module')) {
     // module.register: added in v20.6.0. Off-thread: the plans travel as data.
     nodeModule.register!(new URL('./instrument-hooks.js', import.meta.url), import.meta.url, {
       data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })) })) },
     });
-    installed.push('module.register');
     debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);
   }
   // CommonJS targets, and ES module targets loaded by require() (require(esm): Node 20.19+
@@ -119,7 +115,5 @@ export function installHooks(plans: ReadonlyMap<string, ModulePlan>): string[] {
     }
     return compile.call(this, content, filename, format);
   };
-  installed.push('Module.prototype._compile');
   debug('hooks: Module.prototype._compile for %d target module(s)', all.length);
-  return installed;
 }
