@@ -5,7 +5,7 @@
  * `load` hook is defined: resolution is Node's own, untouched.
  */
 import { debuglog } from 'node:util';
-import type { SourceTarget } from './instrument-source.js';
+import type { SourceTarget } from './instrument-plan.js';
 
 const debug = debuglog('delivery');
 

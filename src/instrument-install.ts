@@ -14,7 +14,7 @@ import { errors } from './errors.js';
 import { text, type LoadResult } from './instrument-hooks.js';
 import { TargetHandle } from './instrument-runtime.js';
 import type { Format } from './instrument-scan.js';
-import type { SourceTarget } from './instrument-source.js';
+import type { SourceTarget } from './instrument-plan.js';
 import type { Site } from './delivery-site.js';
 
 const debug = debuglog('delivery');

@@ -1,0 +1,264 @@
+/**
+ * Plans one target of a module's rewrite: finds how the module gets the target's name
+ * (a declaration, an import, a module object's member, an export only) and records the
+ * edits that route it through the target's site. The ways, and what each becomes, are
+ * listed at the top of instrument-source.ts.
+ */
+import { errors } from './errors.js';
+import { commonjsExportNames, commonjsGetters, parameterListAt, type AnyNode, type Binding } from './instrument-scan.js';
+import type { Rewrite } from './instrument-rewrite.js';
+
+export interface SourceTarget {
+  /** The path after "#", split on dots. */
+  readonly members: readonly string[];
+  /** The path as the user wrote it, for messages. */
+  readonly label: string;
+  /** A phase function rather than a delivery target (classes are refused only for deliveries). */
+  readonly phase: boolean;
+  /** A MethodOutputs target: `X.m` on a required or default-imported X names the class method, patched on X. */
+  readonly kind?: 'function' | 'method';
+}
+
+function isFunctionNode(node: AnyNode | null | undefined): boolean {
+  return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression');
+}
+
+/** For a `const` initializer that can never hold a function, a value like the one it holds (for the message). */
+function neverAFunction(init: AnyNode): { value: unknown } | undefined {
+  switch (init.type) {
+    case 'Literal':
+      return { value: init.regex ? new RegExp('') : init.value };
+    case 'TemplateLiteral':
+      return init.expressions.length === 0 ? { value: init.quasis[0].value.cooked } : undefined;
+    case 'ObjectExpression':
+      return { value: {} };
+    case 'ArrayExpression':
+      return { value: new Array(init.elements.length) };
+    default:
+      return undefined;
+  }
+}
+
+/** `x`, `m.y` or `m["y"]` (no comments): a getter's return that Node's CommonJS lexer accepts as an export. */
+function lexable(node: AnyNode, text: string): boolean {
+  if (/\/[/*]/.test(text)) return false;
+  if (node.type === 'Identifier') return true;
+  return (
+    node.type === 'MemberExpression' &&
+    node.object.type === 'Identifier' &&
+    (node.computed ? node.property.type === 'Literal' && typeof node.property.value === 'string' : node.property.type === 'Identifier')
+  );
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Plans target i; throws a DeliveryError where the module cannot have it. */
+export function planTarget(r: Rewrite, target: SourceTarget, i: number): void {
+  const [root, ...rest] = target.members as [string, ...string[]];
+  const binding = r.scan.bindings.get(root);
+  if (binding !== undefined) {
+    if (rest.length > 0) planPath(r, target, i, binding, root, rest);
+    else planName(r, target, i, binding, root);
+    return;
+  }
+  // Not a top-level name: an export name of a local binding, the name as imported, a
+  // member of module objects, or an export only.
+  const { scan, source, format } = r;
+  const alias = scan.localExports.get(root);
+  if (alias !== undefined && scan.bindings.has(alias.local) && alias.local !== root) {
+    return planTarget(r, { ...target, members: [alias.local, ...rest] }, i);
+  }
+  if (root === 'default' && format === 'module') {
+    const declaration = scan.program.body.find((s: AnyNode) => s.type === 'ExportDefaultDeclaration')?.declaration;
+    if (declaration?.id) return planTarget(r, { ...target, members: [declaration.id.name, ...rest] }, i);
+    if (declaration?.type === 'FunctionDeclaration' && rest.length === 0) {
+      // Still a declaration, so still hoisted (a circular importer may call it first): named, then rebound.
+      const local = `${r.P}d${i}`;
+      r.insert(parameterListAt(source, declaration), ` ${local}`, 0);
+      r.prologue.push(`Object.defineProperty(${local},"name",{value:"default"});${local}=${r.H(i)}.wrap(${local});`);
+      r.notes.push(`${target.label}: the default export function named ${local} and rebound to its wrapper`);
+      return;
+    }
+    if (declaration !== undefined && rest.length === 0) {
+      if (declaration.type === 'ClassDeclaration' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
+      const strict = declaration.type === 'FunctionDeclaration' || isFunctionNode(declaration) || declaration.type === 'ClassDeclaration';
+      r.insert(declaration.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
+      r.insert(declaration.end, ',"default")', 2);
+      r.notes.push(`${target.label}: the default export wrapped`);
+      return;
+    }
+  }
+  const found = rest.length === 0 && planImportedAs(r, target, i, root);
+  if (format === 'commonjs') return planCommonjsExport(r, target, i, root, rest, found);
+  if (rest.length === 0) {
+    const reExport = scan.reExports.get(root);
+    if (reExport !== undefined && reExport.local !== '*') {
+      rewriteReExport(r, i, reExport.source, reExport.local, root, reExport.declaration, reExport.specifier);
+      r.notes.push(`${target.label}: the re-export of ${root} from ${reExport.source} routed through the site`);
+      return;
+    }
+    if (found) return;
+    if (scan.starSources.length > 0) {
+      const { P } = r;
+      const spaces = scan.starSources.map((s, k) => {
+        r.prologueImports.push(`import * as ${P}s${i}_${k} from ${JSON.stringify(s)};`);
+        return `${P}s${i}_${k}`;
+      });
+      const pick = `${r.H(i)}.pick(${JSON.stringify(root)},[${spaces.join(',')}]`;
+      r.shims.push(`function ${P}e${i}(){return ${r.H(i)}.fn(${pick})).apply(this,arguments)}`);
+      r.shims.push(`export { ${P}e${i} as ${JSON.stringify(root)} };`);
+      r.prologue.push(`Object.defineProperty(${P}e${i},"name",{value:${JSON.stringify(root)}});`);
+      r.epilogue.push(`${pick},true);`);
+      r.notes.push(`${target.label}: the export * of ${root} routed through the site`);
+      return;
+    }
+  } else if (root === 'default' || scan.declaredExports.has(root) || scan.reExports.has(root) || scan.localExports.has(root) || scan.starSources.length > 0) {
+    r.epilogue.push(`${r.H(i)}.patch(function(){return ${r.self()}},true,0);`);
+    r.notes.push(`${target.label}: ${target.members.join('.')} patched on the module's exports`);
+    return;
+  }
+  throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), r.where, r.available());
+}
+
+/** `X.m` (or longer) where X is a top-level name of the module. */
+function planPath(r: Rewrite, target: SourceTarget, i: number, binding: Binding, root: string, rest: string[]): void {
+  const moduleObject =
+    (binding.kind === 'import' && (binding.importedName === '*' || binding.importedName === 'default')) ||
+    (binding.kind === 'variable' && binding.moduleObject);
+  const namespace = binding.kind === 'import' && binding.importedName === '*';
+  if (moduleObject && rest.length === 1 && target.kind === 'method' && !namespace) {
+    r.patchPath(i, root, 1, binding.kind === 'import' ? 'prologue' : binding.statement.end);
+    r.notes.push(`${target.label}: ${target.members.join('.')} patched on the class ${root} holds`);
+  } else if (moduleObject && rest.length === 1) {
+    r.trackObject(root, rest[0]!, i);
+    r.notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module`);
+  } else if (binding.kind === 'class' || binding.kind === 'function') {
+    if (binding.kind === 'class') checkClassMember(r, binding.node, root, rest, target);
+    r.patchPath(i, root, 1, binding.kind === 'class' ? binding.statement.end : 'prologue');
+    r.notes.push(`${target.label}: ${target.members.join('.')} patched on ${binding.kind} ${root}`);
+  } else if (binding.kind === 'variable') {
+    r.patchPath(i, root, 1, binding.statement.end);
+    r.notes.push(`${target.label}: ${target.members.join('.')} patched on ${root}`);
+  } else {
+    r.patchPath(i, root, 1, 'prologue');
+    r.notes.push(`${target.label}: ${target.members.join('.')} patched on imported ${root}`);
+  }
+}
+
+/** `f` where f is a top-level name of the module: declared, a variable, or imported. */
+function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding, root: string): void {
+  switch (binding.kind) {
+    case 'class':
+      throw errors.classTarget(`"${target.label}"`, root);
+    case 'function':
+      r.prologue.push(`${root}=${r.H(i)}.wrap(${root});`);
+      r.wrapAssignments.set(root, i);
+      r.notes.push(`${target.label}: function ${root} rebound to its wrapper`);
+      return;
+    case 'variable':
+      if (binding.simple && binding.declarator.init && !binding.moduleObject) {
+        const init = binding.declarator.init;
+        if (init.type === 'ClassExpression' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
+        const never = binding.declaration.kind === 'const' ? neverAFunction(init) : undefined;
+        if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, root, never.value);
+        const strict = isFunctionNode(init) || init.type === 'ClassExpression';
+        r.insert(init.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
+        r.insert(init.end, `,${JSON.stringify(root)})`, 2);
+        if (!strict) r.epilogue.push(`${r.H(i)}.check(function(){return ${root}});`);
+        r.wrapAssignments.set(root, i);
+        r.notes.push(`${target.label}: the value of ${binding.declaration.kind ?? 'var'} ${root} wrapped`);
+      } else {
+        r.names.set(root, i);
+        r.notes.push(`${target.label}: uses of ${root} in this module`);
+        if (binding.importedName !== undefined && binding.source !== undefined) r.sameImport(binding.source, binding.importedName, binding, i);
+      }
+      return;
+    case 'import':
+      if (binding.importedName === '*') throw errors.notAFunction(`"${target.label}"`, root, {});
+      r.names.set(root, i);
+      r.notes.push(`${target.label}: uses of ${root} (imported from ${binding.source}) in this module`);
+      if (binding.importedName !== 'default') r.sameImport(binding.source, binding.importedName, binding, i);
+      return;
+  }
+}
+
+/** The export name `root` as the module imports it (renamed) or reaches it on module objects; whether any was found. */
+function planImportedAs(r: Rewrite, target: SourceTarget, i: number, root: string): boolean {
+  let found = false;
+  for (const b of r.scan.bindings.values()) {
+    const moduleObject = (b.kind === 'import' && (b.importedName === '*' || b.importedName === 'default')) || (b.kind === 'variable' && b.moduleObject);
+    const imported = b.kind === 'import' && !moduleObject ? b.importedName : b.kind === 'variable' ? b.importedName : undefined;
+    if (imported === root) {
+      r.names.set(b.name, i);
+      found = true;
+      r.notes.push(`${target.label}: uses of ${b.name} (imported as ${root}) in this module`);
+    }
+    if (moduleObject) {
+      r.trackObject(b.name, root, i);
+      found = true;
+      r.notes.push(`${target.label}: uses of ${b.name}.${root} in this module`);
+    }
+  }
+  return found;
+}
+
+/** A CommonJS export that is not a top-level name: patched on module.exports once the module ran. */
+function planCommonjsExport(r: Rewrite, target: SourceTarget, i: number, root: string, rest: string[], found: boolean): void {
+  const { scan, source } = r;
+  // Found only after the module ran, unless the module cannot have it: the name is nowhere
+  // in its text and it takes no exports from elsewhere (require, import(), eval).
+  const mentioned = new RegExp(`(^|[^\\w$])${escapeRegExp(root)}([^\\w$]|$)`).test(source);
+  if (!found && !mentioned && !/\b(require|import|eval)\s*\(/.test(source)) {
+    throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), r.where, [...new Set([...commonjsExportNames(scan.program), ...r.available()])]);
+  }
+  const getter = rest.length === 0 ? commonjsGetters(scan.program).get(root) : undefined;
+  if (getter !== undefined && lexable(getter, source.slice(getter.start, getter.end))) {
+    // Node lexes `get: function () { return m.y; }` for the names an ES importer sees,
+    // and drops a name whose getter returns anything else: the getter keeps that shape,
+    // returning a property of a holder (set up at the top) that returns the wrapper.
+    const holder = `${r.P}g${i}`;
+    const original = source.slice(getter.start, getter.end);
+    r.edits.replace(getter.start, getter.end, `${holder}.v`);
+    r.prologue.push(`var ${holder}={get v(){return ${r.H(i)}.fn(${original.replace(/\s+/g, ' ')})}};`);
+    r.getterRanges.push([getter.start, getter.end]);
+    r.used.add(i);
+    r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
+  } else if (getter !== undefined) {
+    r.insert(getter.start, `${r.H(i)}.fn(`, 1);
+    r.insert(getter.end, ')', 1);
+    r.used.add(i);
+    r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
+  }
+  // Whether the module itself uses the name is known once its references are walked.
+  r.exportsCalls.set(i, r.epilogue.push('') - 1);
+  r.notes.push(`${target.label}: module.exports.${target.members.join('.')} patched after the module ran`);
+}
+
+/** A class without a superclass whose body lacks the method, and that no later code adds it to, is a config error now. */
+function checkClassMember(r: Rewrite, cls: AnyNode, root: string, rest: string[], target: SourceTarget): void {
+  const method = rest[rest.length - 1]!;
+  if (cls.superClass || !(rest.length === 1 || (rest.length === 2 && rest[0] === 'prototype'))) return;
+  const members = cls.body.body
+    .filter((e: AnyNode) => e.key && !e.computed)
+    .map((e: AnyNode) => `${e.static ? 'static ' : ''}${e.key.name ?? e.key.value}`);
+  if (members.some((m: string) => m === method || m === `static ${method}`)) return;
+  if (cls.body.body.some((e: AnyNode) => e.computed)) return;
+  if (new RegExp(`(^|[^\\w$])${escapeRegExp(root)}\\s*\\.\\s*(prototype\\s*\\.\\s*)?${escapeRegExp(method)}([^\\w$]|$)`).test(r.source)) return;
+  throw errors.targetNotFound(`"${target.label}"`, `${root}.${method}`, `class ${root}`, members);
+}
+
+/** `export { f } from './m.js'`: that specifier becomes an export of a shim that calls f through the site. */
+function rewriteReExport(r: Rewrite, i: number, from: string, local: string, exported: string, declaration: AnyNode, specifier: AnyNode): void {
+  const { P } = r;
+  const keep = declaration.specifiers.filter((s: AnyNode) => s !== specifier).map((s: AnyNode) => r.source.slice(s.start, s.end));
+  const imported = `${P}i${i}`;
+  const text =
+    `export { ${keep.join(', ')} } from ${JSON.stringify(from)};` +
+    `import { ${JSON.stringify(local)} as ${imported} } from ${JSON.stringify(from)};` +
+    `export { ${P}e${i} as ${JSON.stringify(exported)} };`;
+  r.edits.replace(declaration.start, declaration.end, text);
+  r.shims.push(`function ${P}e${i}(){return ${r.H(i)}.fn(${imported}).apply(this,arguments)}`);
+  r.prologue.push(`Object.defineProperty(${P}e${i},"name",{value:${JSON.stringify(exported)}});`);
+}
