@@ -11,7 +11,8 @@
  *     does at a hot call site. One more figure explains the result: "flag", a closure
  *     that checks a mutable counter first and whose other branch has run and calls a
  *     function V8 does not inline (the least a wrapper that can be switched on costs
- *     there);
+ *     there); and "cold", the idle call measured first, before any delivery in the
+ *     process has been active, so V8 has never seen the wrapper's other branch run;
  * (b) sync: record-then-override cycles, each a sync run() of 1e5 record calls then one
  *     of 1e5 override calls (2e6 calls in all), against a closure that pushes into and
  *     shifts from a preallocated ring buffer;
@@ -102,6 +103,19 @@ async function main() {
   loops.flag(flag, 1000);
   flagState.active = 0;
 
+  // (a) once more, before any delivery in this process has been active: then V8 has never
+  // seen the wrapper's other branch run and compiles it as a bail-out, so what remains is
+  // the idle path alone. Own loops, measured first; the closure is the same.
+  const coldLoops = { idleCold: loopFor('idle cold'), closureCold: loopFor('closure cold') };
+  const cold = await rounds(
+    {
+      idleCold: () => time(() => (sink += coldLoops.idleCold(delivered, CALLS))),
+      closureCold: () => time(() => (sink += coldLoops.closureCold(closure, CALLS))),
+    },
+    { rounds: Number(process.env.BENCH_ROUNDS ?? 15), warmup: 3 },
+  );
+  if (delivery.stats().recorded !== 0) throw new Error('a delivery was active before the cold idle rounds');
+
   const candidates = {
     idle: () => time(() => (sink += loops.idle(delivered, CALLS))),
     closure: () => time(() => (sink += loops.closure(closure, CALLS))),
@@ -160,6 +174,7 @@ async function main() {
         idle: perCall('idle', CALLS),
         closure: perCall('closure', CALLS),
         flag: perCall('flag', CALLS),
+        idleCold: median(cold.idleCold) / CALLS,
         sync: perCall('sync', CALLS),
         async: perCall('async', CALLS),
         ring: perCall('ring', CALLS),
@@ -170,6 +185,7 @@ async function main() {
         idle: ratio(samples, 'idle', 'closure'),
         flag: ratio(samples, 'flag', 'closure'),
         idleVsFlag: ratio(samples, 'idle', 'flag'),
+        idleCold: ratio(cold, 'idleCold', 'closureCold'),
         sync: ratio(samples, 'sync', 'ring'),
         async: ratio(samples, 'async', 'ring'),
         sinon: peerRatio('sinon'),

@@ -53,6 +53,7 @@ const ROWS = [
   ['(a) idle, vs closure wrapper', (r) => `${x(r.perCall.ratio.idle)} (${ns(r.perCall.ns.idle)} vs ${ns(r.perCall.ns.closure)})`, '≤ 1.30×', (r) => r.perCall.ratio.idle <= 1.3],
   ['  flag floor (check + non-inlined branch), vs closure', (r) => `${x(r.perCall.ratio.flag)} (${ns(r.perCall.ns.flag)})`],
   ['  idle, vs flag floor', (r) => x(r.perCall.ratio.idleVsFlag)],
+  ['  idle before any delivery was active, vs closure', (r) => `${x(r.perCall.ratio.idleCold)} (${ns(r.perCall.ns.idleCold)})`],
   ['(b) sync `run()` record+override cycle, vs ring buffer', (r) => `${x(r.perCall.ratio.sync)} (${ns(r.perCall.ns.sync)} vs ${ns(r.perCall.ns.ring)})`, '≤ 3.00×', (r) => r.perCall.ratio.sync <= 3],
   ['(c) async `run()` cycle (AsyncLocalStorage), vs ring buffer', (r) => `${x(r.perCall.ratio.async)} (${ns(r.perCall.ns.async)})`],
   ['  peer: `sinon.spy`, vs closure', (r) => `${Math.round(r.perCall.ratio.sinon)}× (${ns(r.perCall.ns.sinon)})`],
