@@ -75,7 +75,7 @@ section('3. the mixup method aligned between teacher and student (DistillDeliver
   console.log(`with the manager: ${teacherImgs[0][0].toFixed(4)} vs ${studentImgs[0][0].toFixed(4)}`);
   check('student images are the teacher images', teacherImgs === studentImgs);
   check('student labels are the teacher labels', teacherLabels === studentLabels);
-  check('stats count one recorded and one replayed', JSON.stringify(manager.stats()['0']) === JSON.stringify({ recorded: 1, replayed: 1, pending: 0, discarded: 0 }));
+  check('stats count one recorded and one replayed', JSON.stringify(manager.stats()['0']) === JSON.stringify({ recorded: 1, replayed: 1, pending: 0 }));
 }
 
 section('4. the same mixup on an unedited training script, through node --import ./loader.mjs');

@@ -28,7 +28,7 @@ export interface DeliveryStats {
   replayed: number;
   /** Outputs waiting in the queue now. */
   pending: number;
-  /** Outputs an override phase left unreplayed, dropped at its end so the next step stays aligned. */
+  /** Outputs an override phase left unreplayed, dropped at its end so the next step stays aligned (not enumerable). */
   discarded: number;
 }
 
@@ -138,8 +138,14 @@ export abstract class DistillDelivery implements Member {
     return this.#pending;
   }
 
+  /**
+   * The counts as DESIGN.md gives them, `{ recorded, replayed, pending }`, plus `discarded`.
+   * That one is not enumerable, so a stats object compares (deepEqual) and serializes
+   * (JSON) exactly as the design's shape, while `stats().discarded` still reads it.
+   */
   stats(): DeliveryStats {
-    return { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending, discarded: this.#discarded };
+    const stats = { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending };
+    return Object.defineProperty(stats, 'discarded', { value: this.#discarded, enumerable: false, writable: true, configurable: true }) as DeliveryStats;
   }
 
   /** Activates the delivery process-wide until exit(), as Python's `with delivery:`. */

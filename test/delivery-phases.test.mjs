@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { DistillDeliveryManager } from 'distill-delivery';
-import { own } from './helpers.mjs';
+import { allStats, own } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const targets = require('./fixtures/targets.cjs');
@@ -61,7 +61,7 @@ test('calls outside any phase pass through', () => {
   const manager = managerOf();
   manager.recordPhase(twice);
   targets.nextId();
-  assert.deepEqual(manager.stats().ids, { recorded: 2, replayed: 0, pending: 2, discarded: 0 });
+  assert.deepEqual(allStats(manager.stats().ids), { recorded: 2, replayed: 0, pending: 2, discarded: 0 });
 });
 
 test('each override phase replays the outputs of its own record phase', () => {
@@ -108,7 +108,7 @@ test('outputs an override phase leaves are discarded at its end with a warning',
   const warnings = await leftoverWarnings(() => manager.overridePhase(() => targets.nextId()));
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0].name, 'DistillDeliveryWarning');
-  assert.deepEqual(manager.stats().ids, { recorded: 2, replayed: 1, pending: 0, discarded: 1 });
+  assert.deepEqual(allStats(manager.stats().ids), { recorded: 2, replayed: 1, pending: 0, discarded: 1 });
 });
 
 test('discarded leftovers do not shift the next step', () => {

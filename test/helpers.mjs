@@ -30,3 +30,8 @@ export function seeded(seed) {
 
 /** The own property descriptor, for comparing a target before and after a delivery. */
 export const own = (owner, key) => Object.getOwnPropertyDescriptor(owner, key);
+
+/** A delivery's stats() with `discarded` too, which stats() keeps out of deepEqual and JSON. */
+export function allStats(stats) {
+  return { recorded: stats.recorded, replayed: stats.replayed, pending: stats.pending, discarded: stats.discarded };
+}
