@@ -43,8 +43,8 @@ function run(args, { cwd = project, env = {} } = {}) {
   return spawnSync(nodeBinary, args, { cwd, env: childEnv, encoding: 'utf8', timeout: 60_000 });
 }
 
-test('the tarball ships the compiled package, its types and the loader, and no sources or tests', () => {
-  for (const needed of ['package.json', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument-hooks.js', 'dist/resolve-import-worker.js']) {
+test('the tarball ships the compiled package, its types, the loader and the licence, and no sources or tests', () => {
+  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument-hooks.js', 'dist/resolve-import-worker.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|examples)\//.test(f)), []);
