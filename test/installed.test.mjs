@@ -43,6 +43,14 @@ function run(args, { cwd = project, env = {} } = {}) {
   return spawnSync(nodeBinary, args, { cwd, env: childEnv, encoding: 'utf8', timeout: 60_000 });
 }
 
+/** Writes a script into the project, runs it there, and returns the JSON it printed. */
+function runScript(name, lines) {
+  writeFileSync(join(project, name), lines.join('\n'));
+  const child = run([name]);
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout);
+}
+
 test('the tarball ships the compiled package, its types, the loader and the licence, and no sources or tests', () => {
   for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument-hooks.js', 'dist/resolve-import-worker.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
@@ -69,19 +77,14 @@ test('without DISTILL_DELIVERY the installed agent changes nothing: the script s
 });
 
 test('an installed package is the same module from import and from require()', () => {
-  writeFileSync(
-    join(project, 'both.mjs'),
-    [
-      "import { createRequire } from 'node:module';",
-      "import * as esm from 'distill-delivery';",
-      'const cjs = createRequire(import.meta.url)("distill-delivery");',
-      'const names = ["FunctionOutputsDelivery", "MethodOutputsDelivery", "DistillDeliveryManager", "DistillDelivery", "DeliveryError", "deliveries"];',
-      'console.log(JSON.stringify({ names: names.filter((n) => esm[n] !== undefined), same: names.every((n) => esm[n] === cjs[n]) }));',
-    ].join('\n'),
-  );
-  const child = run(['both.mjs']);
-  assert.equal(child.status, 0, child.stderr);
-  assert.deepEqual(JSON.parse(child.stdout), {
+  const printed = runScript('both.mjs', [
+    "import { createRequire } from 'node:module';",
+    "import * as esm from 'distill-delivery';",
+    'const cjs = createRequire(import.meta.url)("distill-delivery");',
+    'const names = ["FunctionOutputsDelivery", "MethodOutputsDelivery", "DistillDeliveryManager", "DistillDelivery", "DeliveryError", "deliveries"];',
+    'console.log(JSON.stringify({ names: names.filter((n) => esm[n] !== undefined), same: names.every((n) => esm[n] === cjs[n]) }));',
+  ]);
+  assert.deepEqual(printed, {
     names: ['FunctionOutputsDelivery', 'MethodOutputsDelivery', 'DistillDeliveryManager', 'DistillDelivery', 'DeliveryError', 'deliveries'],
     same: true,
   });
@@ -89,24 +92,19 @@ test('an installed package is the same module from import and from require()', (
 
 test('an installed package delivers a CommonJS function from a library user\'s own code', () => {
   writeFileSync(join(project, 'draw.cjs'), 'let n = 0;\nexports.draw = () => ++n;\n');
-  writeFileSync(
-    join(project, 'lib.mjs'),
-    [
-      "import { createRequire } from 'node:module';",
-      "import { FunctionOutputsDelivery } from 'distill-delivery';",
-      "const target = createRequire(import.meta.url)('./draw.cjs');",
-      'const draw = () => target.draw();',
-      "const delivery = new FunctionOutputsDelivery({ funcPath: './draw.cjs#draw', base: import.meta.url, maxKeepData: 2 });",
-      'delivery.overrideData = false;',
-      'const teacher = delivery.run(() => [draw(), draw()]);',
-      'delivery.overrideData = true;',
-      'const student = delivery.run(() => [draw(), draw()]);',
-      'console.log(JSON.stringify({ teacher, student, after: draw() }));',
-    ].join('\n'),
-  );
-  const child = run(['lib.mjs']);
-  assert.equal(child.status, 0, child.stderr);
-  assert.deepEqual(JSON.parse(child.stdout), { teacher: [1, 2], student: [1, 2], after: 3 });
+  const printed = runScript('lib.mjs', [
+    "import { createRequire } from 'node:module';",
+    "import { FunctionOutputsDelivery } from 'distill-delivery';",
+    "const target = createRequire(import.meta.url)('./draw.cjs');",
+    'const draw = () => target.draw();',
+    "const delivery = new FunctionOutputsDelivery({ funcPath: './draw.cjs#draw', base: import.meta.url, maxKeepData: 2 });",
+    'delivery.overrideData = false;',
+    'const teacher = delivery.run(() => [draw(), draw()]);',
+    'delivery.overrideData = true;',
+    'const student = delivery.run(() => [draw(), draw()]);',
+    'console.log(JSON.stringify({ teacher, student, after: draw() }));',
+  ]);
+  assert.deepEqual(printed, { teacher: [1, 2], student: [1, 2], after: 3 });
 });
 
 test('the installed package resolves its types through the exports map', () => {
