@@ -20,7 +20,7 @@ let files;
 before(() => {
   project = mkdtempSync(join(tmpdir(), 'distill-delivery-installed-'));
   // dist/ is already built by `pretest`; --ignore-scripts packs it as it is.
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project], { cwd: root, encoding: 'utf8' }));
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   files = packed.files.map((f) => f.path);
   const installed = join(project, 'node_modules', 'distill-delivery');
   mkdirSync(installed, { recursive: true });
