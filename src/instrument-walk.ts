@@ -235,10 +235,6 @@ export function walkReferences(program: AnyNode, format: Format, names: Readonly
       case 'UpdateExpression':
         walk(node.argument, node, shadowed, true);
         return;
-      case 'Property':
-        if (node.computed) walk(node.key, node, shadowed);
-        walk(node.value, node, shadowed);
-        return;
       case 'LabeledStatement':
         walk(node.body, node, shadowed);
         return;
@@ -253,11 +249,10 @@ export function walkReferences(program: AnyNode, format: Format, names: Readonly
       case 'PrivateIdentifier':
         return;
       case 'ExportNamedDeclaration':
-        walk(node.declaration, node, shadowed);
-        return;
       case 'ExportDefaultDeclaration':
         walk(node.declaration, node, shadowed);
         return;
+      case 'Property':
       case 'MethodDefinition':
       case 'PropertyDefinition':
         if (node.computed) walk(node.key, node, shadowed);
