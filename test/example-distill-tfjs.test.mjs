@@ -2,29 +2,16 @@
 // are fed the same mixed batch every time; without it, never. Accuracy is not asserted.
 // Its dependencies are its own: `npm --prefix examples/distill-tfjs ci` (or `npm run example:tfjs`).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runNode } from './helpers/run-node.mjs';
 
 const example = fileURLToPath(new URL('../examples/distill-tfjs/', import.meta.url));
 const installed = existsSync(join(example, 'node_modules/@tensorflow/tfjs'));
 const skip = !installed && 'needs the example\'s own dependencies: npm --prefix examples/distill-tfjs ci';
-
-/** Runs a node child to its end: { code, signal, stdout, stderr }. */
-function run(args, options) {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, options);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
-  });
-}
 
 let out;
 let result;
@@ -33,10 +20,8 @@ let results;
 before(async () => {
   if (!installed) return;
   out = mkdtempSync(join(tmpdir(), 'distill-tfjs-'));
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.DISTILL_DELIVERY;
-  result = await run(['run.js', '--quick', '--out', out], { cwd: example, env });
+  // No agent for run.js itself: it starts its own children with and without it.
+  result = await runNode('run.js', { agent: false, cwd: example, args: ['--quick', '--out', out], timeout: 600_000 });
   results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
 });
 

@@ -5,13 +5,13 @@
 // import and require(), the types through the exports map. This checks what the tarball
 // ships (`files`), not only what the checkout has.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { nodeBinary } from './helpers/run-node.mjs';
+import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let project;
@@ -36,18 +36,16 @@ after(() => {
   if (project !== undefined) rmSync(project, { recursive: true, force: true });
 });
 
-function run(args, { cwd = project, env = {} } = {}) {
-  const childEnv = { ...process.env, ...env };
-  for (const name of ['NODE_OPTIONS', 'NODE_DEBUG', 'DISTILL_DELIVERY_REPORT', 'NODE_TEST_CONTEXT']) delete childEnv[name];
-  if (env.DISTILL_DELIVERY === undefined) delete childEnv.DISTILL_DELIVERY;
-  return spawnSync(nodeBinary, args, { cwd, env: childEnv, encoding: 'utf8', timeout: 60_000 });
+/** `node [--import entry] script` in the project (or `cwd`), with the package found by name, not through the checkout's loader. */
+function run(script, { entry, cwd = project, config } = {}) {
+  return runNode(script, { agent: false, nodeArgs: entry === undefined ? [] : ['--import', entry], cwd, config });
 }
 
 /** Writes a script into the project, runs it there, and returns the JSON it printed. */
-function runScript(name, lines) {
+async function runScript(name, lines) {
   writeFileSync(join(project, name), lines.join('\n'));
-  const child = run([name]);
-  assert.equal(child.status, 0, child.stderr);
+  const child = await run(name);
+  assert.equal(child.code, 0, child.stderr);
   return JSON.parse(child.stdout);
 }
 
@@ -60,24 +58,24 @@ test('the tarball ships the compiled package, its types, the loader and the lice
 });
 
 for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {
-  test(`an installed package's agent starts with node --import ${entry} and aligns the unedited script`, () => {
-    const child = run(['--import', entry, 'train.js'], { cwd: join(project, 'app'), env: { DISTILL_DELIVERY: 'deliveries.json' } });
-    assert.equal(child.status, 0, child.stderr);
+  test(`an installed package's agent starts with node --import ${entry} and aligns the unedited script`, async () => {
+    const child = await run('train.js', { entry, cwd: join(project, 'app'), config: 'deliveries.json' });
+    assert.equal(child.code, 0, child.stderr);
     assert.match(child.stdout, /same mixed batch in 3 of 3 steps/);
     // report: true in deliveries.json: the table names the delivery and its counts.
     assert.match(child.stderr, /mixup/);
   });
 }
 
-test('without DISTILL_DELIVERY the installed agent changes nothing: the script stays misaligned', () => {
-  const child = run(['--import', 'distill-delivery/register', 'train.js'], { cwd: join(project, 'app') });
-  assert.equal(child.status, 0, child.stderr);
+test('without DISTILL_DELIVERY the installed agent changes nothing: the script stays misaligned', async () => {
+  const child = await run('train.js', { entry: 'distill-delivery/register', cwd: join(project, 'app') });
+  assert.equal(child.code, 0, child.stderr);
   assert.match(child.stdout, /same mixed batch in 0 of 3 steps/);
   assert.equal(child.stderr, '');
 });
 
-test('an installed package is the same module from import and from require()', () => {
-  const printed = runScript('both.mjs', [
+test('an installed package is the same module from import and from require()', async () => {
+  const printed = await runScript('both.mjs', [
     "import { createRequire } from 'node:module';",
     "import * as esm from 'distill-delivery';",
     'const cjs = createRequire(import.meta.url)("distill-delivery");',
@@ -90,9 +88,9 @@ test('an installed package is the same module from import and from require()', (
   });
 });
 
-test('an installed package delivers a CommonJS function from a library user\'s own code', () => {
+test('an installed package delivers a CommonJS function from a library user\'s own code', async () => {
   writeFileSync(join(project, 'draw.cjs'), 'let n = 0;\nexports.draw = () => ++n;\n');
-  const printed = runScript('lib.mjs', [
+  const printed = await runScript('lib.mjs', [
     "import { createRequire } from 'node:module';",
     "import { FunctionOutputsDelivery } from 'distill-delivery';",
     "const target = createRequire(import.meta.url)('./draw.cjs');",

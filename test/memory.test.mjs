@@ -6,18 +6,18 @@
 //   outputs between runs (measured: -229 KB to +121 KB over 12 runs), whatever the
 //   delivery does, so the bound is set where only a leak can reach it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runNode } from './helpers/run-node.mjs';
 
 const script = fileURLToPath(new URL('./fixtures/memory/loop.mjs', import.meta.url));
 const OUTPUT = 12800 * 8; // one output: 12,800 doubles
 const ITERATIONS = 10000;
 
 for (const mode of ['phases', 'run']) {
-  test(`1e4 ${mode === 'phases' ? 'record/override phases' : 'run() cycles'} of a 100 KB output keep the heap flat`, () => {
-    const child = spawnSync(process.execPath, ['--expose-gc', script, mode, String(ITERATIONS)], { encoding: 'utf8' });
-    assert.equal(child.status, 0, child.stderr);
+  test(`1e4 ${mode === 'phases' ? 'record/override phases' : 'run() cycles'} of a 100 KB output keep the heap flat`, async () => {
+    const child = await runNode(script, { agent: false, nodeArgs: ['--expose-gc'], args: [mode, String(ITERATIONS)] });
+    assert.equal(child.code, 0, child.stderr);
     const { checkpoints, reclaimed, stats } = JSON.parse(child.stdout);
     assert.deepEqual(stats, { recorded: ITERATIONS, replayed: ITERATIONS, pending: 0, discarded: 0 });
     assert.ok(reclaimed >= ITERATIONS - 1, `only ${reclaimed} of ${ITERATIONS} replayed outputs were garbage-collected`);
@@ -28,9 +28,9 @@ for (const mode of ['phases', 'run']) {
   });
 }
 
-test('the reclaimed-output count sees a leak: outputs kept by the caller are not counted', () => {
-  const child = spawnSync(process.execPath, ['--expose-gc', script, 'phases', '500', 'leak'], { encoding: 'utf8' });
-  assert.equal(child.status, 0, child.stderr);
+test('the reclaimed-output count sees a leak: outputs kept by the caller are not counted', async () => {
+  const child = await runNode(script, { agent: false, nodeArgs: ['--expose-gc'], args: ['phases', '500', 'leak'] });
+  assert.equal(child.code, 0, child.stderr);
   const { reclaimed } = JSON.parse(child.stdout);
   assert.equal(reclaimed, 0);
 });

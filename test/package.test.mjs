@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as api from 'distill-delivery';
 import { DeliveryError, DistillDelivery, FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
+import { runNode } from './helpers/run-node.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -67,12 +69,9 @@ test('a module-not-found error keeps the resolver\'s error as its cause', () => 
 
 for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {
   test(`node --import ${entry} starts the agent by the package's name`, async () => {
-    const { spawnSync } = await import('node:child_process');
-    const root = new URL('..', import.meta.url);
-    const env = { ...process.env, DISTILL_DELIVERY: 'examples/mixup/deliveries.json' };
-    delete env.NODE_OPTIONS;
-    const child = spawnSync(process.execPath, ['--import', entry, 'examples/mixup/train.js'], { cwd: root, env, encoding: 'utf8' });
-    assert.equal(child.status, 0, child.stderr);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const child = await runNode('examples/mixup/train.js', { agent: false, nodeArgs: ['--import', entry], cwd: root, config: 'examples/mixup/deliveries.json' });
+    assert.equal(child.code, 0, child.stderr);
     assert.match(child.stdout, /same mixed batch in 3 of 3 steps/);
   });
 }

@@ -1,16 +1,16 @@
 // Two copies of the package in one process (an app and a library each depending on it)
 // share one registry, one activity state and one process-wide manager.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-test('two copies of the package share the agent\'s deliveries and sites', (t) => {
+test('two copies of the package share the agent\'s deliveries and sites', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'distill-delivery-copies-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // A second, separate copy of the package under node_modules.
@@ -44,12 +44,8 @@ console.log(JSON.stringify({
 }));
 `,
   );
-  const child = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'loader.mjs')).href, 'app.js'], {
-    cwd: dir,
-    env: { ...process.env, NODE_OPTIONS: '', DISTILL_DELIVERY: JSON.stringify({ deliveries: { x: { type: 'FunctionOutputs', funcPath: './lib.cjs#rand' } }, instrument: ['./lib.cjs#rand'] }) },
-    encoding: 'utf8',
-  });
+  const child = await runNode('app.js', { cwd: dir, config: { deliveries: { x: { type: 'FunctionOutputs', funcPath: './lib.cjs#rand' } }, instrument: ['./lib.cjs#rand'] } });
   assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
+  assert.equal(child.code, 0);
   assert.deepEqual(JSON.parse(child.stdout), { distinctClasses: true, sameManager: true, configured: ['x'], delivered: true, samePatch: true });
 });
