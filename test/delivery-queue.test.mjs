@@ -1,7 +1,7 @@
 // DeliveryQueue, the internal FIFO ring buffer (imported from dist/ by path: not public).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeliveryQueue } from '../dist/delivery-queue.js';
+import { DeliveryQueue } from '../dist/delivery/delivery-queue.js';
 import { seeded } from './helpers.mjs';
 
 const drain = (queue) => {

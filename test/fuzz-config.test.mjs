@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { DeliveryError, DistillDeliveryManager, FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
-import { parseConfig, readConfig } from '../dist/config.js';
+import { parseConfig, readConfig } from '../dist/agent/config.js';
 import { parseTargetPath } from '../dist/target-path.js';
 
 const SEED = 20240229;

@@ -50,11 +50,11 @@ async function runScript(name, lines) {
 }
 
 test('the tarball ships the compiled package, its types, the loader and the licence, and no sources or tests', () => {
-  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument-hooks.js', 'dist/resolve-import-worker.js']) {
+  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|examples)\//.test(f)), []);
-  assert.ok(existsSync(join(project, 'node_modules', 'distill-delivery', 'dist', 'agent.js')));
+  assert.ok(existsSync(join(project, 'node_modules', 'distill-delivery', 'dist', 'agent', 'agent.js')));
 });
 
 for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { DeliveryError, DistillDeliveryManager } from 'distill-delivery';
-import { DeliveryQueue } from '../dist/delivery-queue.js';
+import { DeliveryQueue } from '../dist/delivery/delivery-queue.js';
 import { allStats, own } from './helpers.mjs';
 
 const settings = { seed: 4242, numRuns: 300, endOnFailure: true };

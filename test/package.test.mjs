@@ -31,7 +31,7 @@ test('the package.json subpath is exported', () => {
 });
 
 test('a file inside the package is not reachable past the exports map', () => {
-  assert.throws(() => require.resolve('distill-delivery/dist/delivery-queue.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  assert.throws(() => require.resolve('distill-delivery/dist/delivery/delivery-queue.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 });
 
 test('both deliveries extend DistillDelivery', () => {

@@ -8,7 +8,7 @@
  * AsyncLocalStorage.
  */
 import { executionAsyncId } from 'node:async_hooks';
-import { currentFrame, runtime, type DeliveryLike, type Frame, type Step } from './runtime.js';
+import { currentFrame, runtime, type DeliveryLike, type Frame, type Step } from '../runtime.js';
 
 export interface Member extends DeliveryLike {
   /** Resolves and attaches the target on the first activation; throws on a bad target. */

@@ -4,7 +4,7 @@
  * app loads; without the agent it is empty.
  */
 import { DistillDeliveryManager } from './delivery-manager.js';
-import { runtime } from './runtime.js';
+import { runtime } from '../runtime.js';
 
 if (runtime.manager === undefined) runtime.manager = new DistillDeliveryManager();
 

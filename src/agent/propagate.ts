@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ours = new Set([fileURLToPath(new URL('../loader.mjs', import.meta.url)), fileURLToPath(new URL('./register.js', import.meta.url))]);
+const ours = new Set([fileURLToPath(new URL('../../loader.mjs', import.meta.url)), fileURLToPath(new URL('../register.js', import.meta.url))]);
 
 function absolute(value: string): string {
   if (value.startsWith('.') && ours.has(resolve(value))) return pathToFileURL(resolve(value)).href;

@@ -3,7 +3,7 @@
  * (or `X.name` on a tracked module object) that resolves to the top-level binding,
  * skipping nested scopes that shadow it, with the role the reference plays there.
  */
-import { hoistedNames, patternNames, type AnyNode, type Format } from './instrument-scan.js';
+import { hoistedNames, patternNames, type AnyNode, type Format } from './scan.js';
 
 /** call: the callee of a call; value: read and passed on; shorthand: `{ f }`; skip: compared, typeof'd, constructed... */
 export type Role = 'call' | 'value' | 'shorthand' | 'skip';

@@ -10,12 +10,12 @@
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { debuglog } from 'node:util';
-import { errors } from './errors.js';
-import { text, type LoadResult } from './instrument-hooks.js';
-import { TargetHandle } from './instrument-runtime.js';
-import type { Format } from './instrument-scan.js';
-import type { SourceTarget } from './instrument-plan.js';
-import type { Site } from './delivery-site.js';
+import { errors } from '../errors.js';
+import { text, type LoadResult } from './hooks.js';
+import { TargetHandle } from './handles.js';
+import type { Format } from './scan.js';
+import type { SourceTarget } from './plan.js';
+import type { Site } from '../delivery/site.js';
 
 const debug = debuglog('delivery');
 
@@ -27,7 +27,7 @@ export interface PlannedTarget extends SourceTarget {
   readonly site: Site;
 }
 
-/** The rewrite itself (instrument-source.ts), loaded by the agent only when a module is a target. */
+/** The rewrite itself (source.ts), loaded by the agent only when a module is a target. */
 export interface Instrumenter {
   instrumentSource(source: string, format: Format, url: string, targets: readonly SourceTarget[]): { code: string; notes: string[] };
   ParseError: new (...args: never[]) => Error;
@@ -96,7 +96,7 @@ export function installHooks(plans: ReadonlyMap<string, ModulePlan>): void {
   const all = [...plans.values()];
   if (all.some((p) => p.format === 'module')) {
     // module.register: added in v20.6.0. Off-thread: the plans travel as data.
-    nodeModule.register!(new URL('./instrument-hooks.js', import.meta.url), import.meta.url, {
+    nodeModule.register!(new URL('./hooks.js', import.meta.url), import.meta.url, {
       data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })) })) },
     });
     debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);

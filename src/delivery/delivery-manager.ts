@@ -3,11 +3,11 @@
  * 1.x dict form `{ name: spec }` or the seed's list form `[spec, ...]`.
  */
 import { DistillDelivery, type DeliveryStats } from './distill-delivery.js';
-import { Entries, runScope, type Phase } from './delivery-scope.js';
-import { errors, describe, inContext } from './errors.js';
+import { Entries, runScope, type Phase } from './scope.js';
+import { errors, describe, inContext } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
-import type { Step } from './runtime.js';
+import type { Step } from '../runtime.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 

@@ -6,10 +6,10 @@
  * delivery never changes the order modules load in.
  */
 import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
-import type { Site } from './delivery-site.js';
-import { errors } from './errors.js';
-import { runtime } from './runtime.js';
-import { resolveModule, resolvePropertyTarget, type ResolvedModule } from './target-path.js';
+import type { Site } from './site.js';
+import { errors } from '../errors.js';
+import { runtime } from '../runtime.js';
+import { resolveModule, resolvePropertyTarget, type ResolvedModule } from './resolve-target.js';
 
 export interface MethodOutputsOptions extends DeliveryOptions {
   /** `<module>#<Class>.<method>` (or `<Class>.prototype.<method>`). */

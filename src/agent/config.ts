@@ -5,8 +5,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DeliveryError, errors, describe } from './errors.js';
-import { parseTargetPath, type TargetPath } from './target-path.js';
+import { DeliveryError, errors, describe } from '../errors.js';
+import { parseTargetPath, type TargetPath } from '../target-path.js';
 
 export interface PhaseTarget {
   readonly path: TargetPath;

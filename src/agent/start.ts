@@ -4,9 +4,9 @@
  * here, before the app runs, with the error's code and the config key at fault.
  */
 import { readConfig } from './config.js';
-import { DeliveryError } from './errors.js';
+import { DeliveryError } from '../errors.js';
 import { propagate } from './propagate.js';
-import { runtime } from './runtime.js';
+import { runtime } from '../runtime.js';
 
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread

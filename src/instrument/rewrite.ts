@@ -1,12 +1,12 @@
 /**
  * The state of one target module's rewrite, shared by the planning of each target
- * (instrument-plan.ts) and the final pass over the module's references: the pending
+ * (plan.ts) and the final pass over the module's references: the pending
  * edits, the lines that go before and after the module's code, and which names and
  * module-object members route through which target's site.
  */
-import { commonjsLexedNames, type Binding, type Format, type ModuleScan } from './instrument-scan.js';
-import { Edits } from './instrument-edits.js';
-import { walkReferences } from './instrument-walk.js';
+import { commonjsLexedNames, type Binding, type Format, type ModuleScan } from './scan.js';
+import { Edits } from './edits.js';
+import { walkReferences } from './walk.js';
 
 export class Rewrite {
   /** The prefix of every name the rewrite adds: `__dd$`, or `__ddN$` if the source already has it. */

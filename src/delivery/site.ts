@@ -5,15 +5,15 @@
  *
  * A site is reached in one of two ways:
  * - a binding of a module instrumented at load time by the agent: the rewritten module
- *   calls `wrap()` / `fn()` (see instrument-source.ts); the wrapper stays for the life
+ *   calls `wrap()` / `fn()` (see ../instrument/source.ts); the wrapper stays for the life
  *   of the process and passes calls through while idle;
  * - a property patched after load (a class method, a CommonJS export, a builtin's
  *   export): `PropertySite` installs the wrapper with shimmer while a delivery is
  *   attached and restores the property exactly when the last one detaches.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { errors, isClass } from './errors.js';
-import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from './runtime.js';
+import { errors, isClass } from '../errors.js';
+import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
 
 const state = runtime.state;
 

@@ -2,11 +2,11 @@
  * Plans one target of a module's rewrite: finds how the module gets the target's name
  * (a declaration, an import, a module object's member, an export only) and records the
  * edits that route it through the target's site. The ways, and what each becomes, are
- * listed at the top of instrument-source.ts.
+ * listed at the top of source.ts.
  */
-import { errors } from './errors.js';
-import { commonjsExportNames, commonjsGetters, parameterListAt, type AnyNode, type Binding } from './instrument-scan.js';
-import type { Rewrite } from './instrument-rewrite.js';
+import { errors } from '../errors.js';
+import { commonjsExportNames, commonjsGetters, parameterListAt, type AnyNode, type Binding } from './scan.js';
+import type { Rewrite } from './rewrite.js';
 
 export interface SourceTarget {
   /** The path after "#", split on dots. */

@@ -5,7 +5,7 @@
  * `load` hook is defined: resolution is Node's own, untouched.
  */
 import { debuglog } from 'node:util';
-import type { SourceTarget } from './instrument-plan.js';
+import type { SourceTarget } from './plan.js';
 
 const debug = debuglog('delivery');
 
@@ -46,13 +46,13 @@ export async function load(url: string, context: unknown, next: (url: string, co
   const source = text(result.source).replace(/^\uFEFF/, '');
   debug('instrument %s (module, module.register hooks)', url);
   if (source === plan.original && plan.format === 'module') return { ...result, source: plan.code };
-  const { instrumentSource } = await import('./instrument-source.js');
+  const { instrumentSource } = await import('./source.js');
   try {
     return { ...result, source: instrumentSource(source, 'module', url, plan.targets).code };
   } catch (error) {
     // As the main thread does (ModulePlan.codeFor): a DeliveryError with its code, never a
     // half-instrumented module. Another loader or a write after start-up changed the source.
-    const [{ ParseError }, { errors }, { fileURLToPath }] = await Promise.all([import('./instrument-scan.js'), import('./errors.js'), import('node:url')]);
+    const [{ ParseError }, { errors }, { fileURLToPath }] = await Promise.all([import('./scan.js'), import('../errors.js'), import('node:url')]);
     if (!(error instanceof ParseError)) throw error;
     throw errors.unparsable(`"${plan.targets[0]!.label}"`, fileURLToPath(url), 'module', error.message);
   }

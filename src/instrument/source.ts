@@ -22,12 +22,12 @@
  * breaks as the text it replaces; helpers go after the last line. Line numbers in stack
  * traces therefore stay the same. Nothing else in the module changes.
  *
- * instrument-plan.ts plans each target, instrument-rewrite.ts holds the rewrite's state,
+ * plan.ts plans each target, rewrite.ts holds the rewrite's state,
  * routes the module's uses of the planned names and assembles the result.
  */
-import { scanModule, type Format, type ModuleScan } from './instrument-scan.js';
-import { planTarget, type SourceTarget } from './instrument-plan.js';
-import { Rewrite } from './instrument-rewrite.js';
+import { scanModule, type Format, type ModuleScan } from './scan.js';
+import { planTarget, type SourceTarget } from './plan.js';
+import { Rewrite } from './rewrite.js';
 
 export interface Instrumented {
   readonly code: string;

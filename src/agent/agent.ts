@@ -1,7 +1,7 @@
 /**
  * The zero-code-change agent: turns a DISTILL_DELIVERY config into a plan (which module
  * gets which targets, instrumented how), builds the process-wide manager and the phase
- * sites, and installs the hooks that deliver the plan (instrument-install.ts). Target
+ * sites, and installs the hooks that deliver the plan (../instrument/install.ts). Target
  * modules are read and rewritten here, once, at start-up, so that a config error stops
  * the process before the app runs; the parser is loaded only when a module is a target.
  */
@@ -11,15 +11,16 @@ import { dirname, extname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
-import { DistillDeliveryManager } from './delivery-manager.js';
-import { Site, type PhaseRunner } from './delivery-site.js';
-import { errors, inContext } from './errors.js';
-import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from './instrument-install.js';
-import type { TargetHandle } from './instrument-runtime.js';
-import type { Format } from './instrument-scan.js';
+import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
+import { Site, type PhaseRunner } from '../delivery/site.js';
+import { errors, inContext } from '../errors.js';
+import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from '../instrument/install.js';
+import type { TargetHandle } from '../instrument/handles.js';
+import type { Format } from '../instrument/scan.js';
 import { isBareSpecifier, resolveImports } from './resolve-import.js';
-import { runtime } from './runtime.js';
-import { locateProperty, parseTargetPath, resolveModule, toBase, type Base, type ResolvedModule, type TargetPath } from './target-path.js';
+import { runtime } from '../runtime.js';
+import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
+import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 
 const debug = debuglog('delivery');
 
@@ -185,8 +186,8 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
 
   if (grouped.size > 0) {
     // The parser and the rewrite are loaded only when some module is a target.
-    const { instrumentSource } = await import('./instrument-source.js');
-    const { ParseError, parseModule } = await import('./instrument-scan.js');
+    const { instrumentSource } = await import('../instrument/source.js');
+    const { ParseError, parseModule } = await import('../instrument/scan.js');
     const instrumenter: Instrumenter = { instrumentSource, ParseError };
     const parsesAsCommonJS = (source: string): boolean => {
       try {

@@ -4,11 +4,11 @@
  * target while the delivery is active.
  */
 import { DeliveryQueue } from './delivery-queue.js';
-import { Entries, runScope, type Member } from './delivery-scope.js';
-import type { Site } from './delivery-site.js';
-import { errors, subject, warnings } from './errors.js';
-import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from './runtime.js';
-import { parseTargetPath, toBase, type Base, type TargetPath } from './target-path.js';
+import { Entries, runScope, type Member } from './scope.js';
+import type { Site } from './site.js';
+import { errors, subject, warnings } from '../errors.js';
+import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
+import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 
 const state = runtime.state;
 

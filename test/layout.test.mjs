@@ -1,0 +1,58 @@
+// The layout of src/: folders by concern, imports between them pointing one way only.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+
+// What each part of src/ may import (besides itself). "leaf" is a file directly in src/.
+const ALLOWED = {
+  leaf: ['leaf'],
+  delivery: ['leaf'],
+  instrument: ['delivery', 'leaf'],
+  agent: ['instrument', 'delivery', 'leaf'],
+  entry: ['agent', 'instrument', 'delivery', 'leaf'],
+};
+const ENTRIES = new Set(['index.ts', 'register.ts']);
+
+function files(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+function partOf(file) {
+  const rel = relative(src, file);
+  if (!rel.includes(sep)) return ENTRIES.has(rel) ? 'entry' : 'leaf';
+  return rel.split(sep)[0];
+}
+
+function imports(file) {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:from\s*|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]);
+  return specifiers.filter((s) => s.endsWith('.js')).map((s) => join(dirname(file), s.replace(/\.js$/, '.ts')));
+}
+
+test('every folder of src/ has a README saying what lives there and what it may import', () => {
+  const folders = readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  assert.deepEqual(folders.sort(), Object.keys(ALLOWED).filter((k) => k !== 'leaf' && k !== 'entry').sort());
+  for (const folder of folders) assert.match(readFileSync(join(src, folder, 'README.md'), 'utf8'), /May import/);
+});
+
+test('imports between the folders of src/ point one way: agent, instrument, delivery, the leaves', () => {
+  const wrong = [];
+  for (const file of files(src)) {
+    const from = partOf(file);
+    for (const target of imports(file)) {
+      const to = partOf(target);
+      if (to !== from && !ALLOWED[from].includes(to)) wrong.push(`${relative(src, file)} -> ${relative(src, target)}`);
+      if (from === 'leaf' && to === 'leaf' && !target.endsWith(`${sep}errors.ts`) && !target.endsWith(`${sep}runtime.ts`)) wrong.push(`${relative(src, file)} -> ${relative(src, target)}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('src/ holds no more than a dozen files outside its folders', () => {
+  const top = readdirSync(src, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.ts'));
+  assert.ok(top.length <= 12, `${top.length} files directly in src/`);
+});
