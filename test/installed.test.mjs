@@ -1,12 +1,14 @@
-// The package as a user installs it: `npm pack` of this checkout, unpacked into the
-// node_modules of a fresh project outside the repository (its two dependencies linked
-// from this checkout, so no network is needed), then used from there by its name: the
-// agent through `--import distill-delivery/register` and `/loader`, the library through
-// import and require(), the types through the exports map. This checks what the tarball
-// ships (`files`), not only what the checkout has.
+// The package as a user installs it: `npm pack` run the way a publisher runs it (its
+// prepack builds dist/ and ships a package.json without the `prepare` script), from a copy
+// of this checkout's package sources, then `npm install` of the tarball into a fresh
+// project outside the repository (offline: its dependencies come from the npm cache that
+// installing this checkout filled), then used from there by its name: the agent through
+// `--import distill-delivery/register` and `/loader`, the library through import and
+// require(), the types through the exports map. This checks what the tarball ships
+// (`files`), and that installing it runs nothing and warns about nothing.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,26 +16,44 @@ import { fileURLToPath } from 'node:url';
 import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** What `npm pack` reads in a checkout: the sources, the build's config, the packaging script, what ships. */
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'LICENSE', 'README.md'];
 let project;
+let checkout;
 let files;
+let manifest;
+let install;
 
 before(() => {
   project = mkdtempSync(join(tmpdir(), 'distill-delivery-installed-'));
-  // dist/ is already built by `pretest`; --ignore-scripts packs it as it is.
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  // A copy of the checkout, so that packing (which rebuilds dist/) never touches the
+  // dist/ the other test files are using; its node_modules is the checkout's.
+  checkout = join(project, 'checkout');
+  for (const entry of PACKAGE_SOURCES) cpSync(join(root, entry), join(checkout, entry), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', project], { cwd: checkout, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   files = packed.files.map((f) => f.path);
-  const installed = join(project, 'node_modules', 'distill-delivery');
-  mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['xzf', join(project, packed.filename), '-C', installed, '--strip-components=1']);
-  for (const dependency of Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) {
-    symlinkSync(join(root, 'node_modules', dependency), join(project, 'node_modules', dependency), 'dir');
-  }
+  const tarball = join(project, packed.filename);
+  manifest = JSON.parse(execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' }));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
+  install = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project, encoding: 'utf8' });
   cpSync(join(root, 'examples', 'mixup'), join(project, 'app'), { recursive: true });
 });
 
 after(() => {
   if (project !== undefined) rmSync(project, { recursive: true, force: true });
+});
+
+test('npm install of the tarball runs no script and prints no warning', () => {
+  assert.equal(install.status, 0, install.stderr);
+  assert.doesNotMatch(install.stderr, /npm warn/i);
+  assert.equal(manifest.scripts?.prepare, undefined);
+  for (const name of ['preinstall', 'install', 'postinstall']) assert.equal(manifest.scripts?.[name], undefined);
+});
+
+test("packing leaves the checkout's package.json as it was", () => {
+  assert.equal(readFileSync(join(checkout, 'package.json'), 'utf8'), readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.equal(existsSync(join(checkout, 'package.json.prepack')), false);
 });
 
 /** `node [--import entry] script` in the project (or `cwd`), with the package found by name, not through the checkout's loader. */
