@@ -208,6 +208,14 @@ export abstract class DistillDelivery implements Member {
       f = this.activeFrame(f);
       index = f === undefined ? -1 : f.members.indexOf(this);
     }
+    // A run() inside a phase that manages this delivery changes nothing: the phase decides.
+    if (f !== undefined && f.override === undefined && f.parent !== undefined) {
+      const phase = this.phaseFrame(f.parent);
+      if (phase !== undefined) {
+        f = phase;
+        index = phase.members.indexOf(this);
+      }
+    }
     let override: boolean;
     let step = this.#main;
     if (f !== undefined) {
@@ -231,6 +239,13 @@ export abstract class DistillDelivery implements Member {
   private activeFrame(frame: Frame | undefined): Frame | undefined {
     let f = frame;
     while (f !== undefined && !(f.live && f.members.includes(this))) f = f.parent;
+    return f;
+  }
+
+  /** The innermost live phase frame, from `frame` outwards, that activates this delivery. */
+  private phaseFrame(frame: Frame | undefined): Frame | undefined {
+    let f = frame;
+    while (f !== undefined && !(f.live && f.override !== undefined && f.members.includes(this))) f = f.parent;
     return f;
   }
 
