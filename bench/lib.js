@@ -2,7 +2,8 @@
  * Helpers shared by the benchmarks: medians, timing, and starting a benchmark script in
  * a child process with the agent, so the measured function is really instrumented.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -95,4 +96,15 @@ export function selfSpawn(script, options) {
   if (process.env.BENCH_CHILD === '1') return false;
   console.log(JSON.stringify(runChild(process.execPath, fileURLToPath(script), options), null, 2));
   return true;
+}
+
+/** The Node 22 binary of .ci/node-versions, installed from its lockfile when missing. */
+export function node22() {
+  const versions = fileURLToPath(new URL('../.ci/node-versions', import.meta.url));
+  const bin = `${versions}/node_modules/node22/bin/node`;
+  if (!existsSync(bin)) {
+    process.stderr.write('bench: installing Node 22 (npm ci --prefix .ci/node-versions)\n');
+    execFileSync('npm', ['ci', '--prefix', versions, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return bin;
 }

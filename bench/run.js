@@ -7,25 +7,14 @@
  * Each figure is a ratio measured in one run against a floor measured in the same
  * process (per call, queue, memory) or in the same interleaved rounds (start-up).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runChild } from './lib.js';
+import { node22, runChild } from './lib.js';
 import { startupBench } from './startup.js';
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
-
-/** The Node 22 binary of .ci/node-versions, installed from its lockfile when missing. */
-function node22() {
-  const versions = here('../.ci/node-versions');
-  const bin = `${versions}/node_modules/node22/bin/node`;
-  if (!existsSync(bin)) {
-    process.stderr.write('bench: installing Node 22 (npm ci --prefix .ci/node-versions)\n');
-    execFileSync('npm', ['ci', '--prefix', versions, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return bin;
-}
 
 function measure(node) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();

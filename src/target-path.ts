@@ -4,7 +4,7 @@
  * core's (delivery/resolve-target.ts).
  */
 import { statSync } from 'node:fs';
-import { dirname, resolve as resolvePath, sep } from 'node:path';
+import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeliveryError, errors } from './errors.js';
 
@@ -41,6 +41,22 @@ export function parseTargetPath(option: string, value: unknown): TargetPath {
   return { raw: value, specifier, members };
 }
 
+function endsWithSeparator(value: string): boolean {
+  return value.endsWith('/') || value.endsWith(sep);
+}
+
+/**
+ * A base written relative to another one (a spec's `base` in a config file, against the
+ * file's folder; in a manager, against the manager's base), made absolute. Anything else
+ * (a file: URL, an absolute path, a URL, no outer base) is returned as it is.
+ */
+export function baseRelativeTo(base: unknown, outer: unknown): unknown {
+  if (typeof base !== 'string' || base === '' || base.startsWith('file:') || isAbsolute(base) || outer === undefined) return base;
+  const { parent } = toBase(outer);
+  const resolved = resolvePath(parent.endsWith(sep) ? parent : dirname(parent), base);
+  return endsWithSeparator(base) ? resolved + sep : resolved;
+}
+
 /** Normalizes the `base` option: a folder or file path, a file: URL string, or a URL. */
 export function toBase(base: unknown): Base {
   if (base === undefined) {
@@ -65,10 +81,11 @@ export function toBase(base: unknown): Base {
   try {
     folder = statSync(path).isDirectory();
   } catch {
-    folder = path.endsWith(sep);
+    // A missing path is a folder if it was written as one: resolvePath() drops the separator.
+    folder = endsWithSeparator(base instanceof URL ? base.href : base);
   }
-  return folder
-    ? { parent: path.endsWith(sep) ? path : path + sep, display: path }
-    : { parent: path, display: dirname(path) };
+  if (!folder) return { parent: path, display: dirname(path) };
+  const bare = path.endsWith(sep) && path !== sep ? path.slice(0, -1) : path;
+  return { parent: bare === sep ? sep : bare + sep, display: bare };
 }
 

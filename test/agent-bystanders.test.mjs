@@ -1,25 +1,50 @@
 // Real packages as bystanders: a script using 40 popular packages (ES modules and CommonJS,
 // in the shapes that break export-wrapping tools; see the comments in the fixture) prints
 // the same digest with the agent active as without it, whatever the agent targets: a
-// function of the app, or a function inside one of the packages (not in a phase).
+// function of the app, or a function inside one of the packages (not in a phase). Each run
+// with the agent also shows, in its NODE_DEBUG=delivery log, that the agent was active:
+// hooks installed and the target's modules instrumented as they loaded.
 // test/agent-packages.test.mjs has the smaller original of this check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, debugLines, output, runNode } from './helpers/run-node.mjs';
 
 const app = agentFixture('bystanders', 'app.js');
 const TIMEOUT = 120_000;
 
-async function digest(options) {
+async function run(options) {
   const { code, signal, stdout, stderr } = await runNode(app, options);
-  assert.equal(stderr, '');
+  // With NODE_DEBUG=delivery the agent logs to stderr; nothing else may be said there.
+  assert.equal(stderr.split('\n').filter((line) => line !== '' && !/^DELIVERY \d+: /.test(line)).join('\n'), '');
   assert.equal(signal, null);
   assert.equal(code, 0);
-  return output(stdout);
+  return { digest: output(stdout), log: debugLines(stderr) };
 }
 
 let baseline;
-const withoutAgent = () => (baseline ??= digest({ agent: false }));
+const withoutAgent = () => (baseline ??= run({ agent: false }).then(({ digest }) => digest));
+
+/** Where a target's module lives, as it appears in a file: URL: `./local.js` or `/node_modules/<package>/`. */
+function moduleOf(path) {
+  const specifier = path.slice(0, path.lastIndexOf('#'));
+  if (specifier.startsWith('./')) return `/bystanders/${specifier.slice(2)}`;
+  return `/node_modules/${specifier}${specifier.includes('/') && !specifier.startsWith('@') ? '' : '/'}`;
+}
+
+/**
+ * Runs the app with the agent and `config`; checks that the agent was active in that run
+ * (NODE_DEBUG=delivery names the hooks it installed and, for every target, a module of it
+ * that the hooks instrumented as it loaded), then returns the digest.
+ */
+async function digest(config, targets) {
+  const { digest, log } = await run({ config, env: { NODE_DEBUG: 'delivery' } });
+  assert.ok(log.some((line) => line.startsWith('hooks: ')), 'no hooks installed');
+  const instrumented = log.filter((line) => line.startsWith('instrument ')).map((line) => line.split(' ')[1]);
+  for (const target of targets) {
+    assert.ok(instrumented.some((url) => url.includes(moduleOf(target))), `${target}: none of its modules was instrumented (${instrumented.join(', ')})`);
+  }
+  return digest;
+}
 
 test('the bystander script uses at least 30 packages and prints a digest without the agent', { timeout: TIMEOUT }, async () => {
   const { packages, sha256 } = await withoutAgent();
@@ -29,11 +54,11 @@ test('the bystander script uses at least 30 packages and prints a digest without
 
 test('the digest is the same with the agent active and a config targeting a function of the app', { timeout: TIMEOUT }, async () => {
   const config = { deliveries: { local: { type: 'FunctionOutputs', funcPath: './local.js#stepped' } } };
-  assert.deepEqual(await digest({ config }), await withoutAgent());
+  assert.deepEqual(await digest(config, ['./local.js#stepped']), await withoutAgent());
 });
 
 test('the digest is the same with the agent active and a config that only instruments a function of the app', { timeout: TIMEOUT }, async () => {
-  assert.deepEqual(await digest({ config: { instrument: ['./local.js#stepped'] } }), await withoutAgent());
+  assert.deepEqual(await digest({ instrument: ['./local.js#stepped'] }, ['./local.js#stepped']), await withoutAgent());
 });
 
 // Targets inside the packages: their modules are rewritten, and must still behave as before.
@@ -54,7 +79,7 @@ const inside = [
 for (const [type, path, shape] of inside) {
   test(`the digest is the same with the agent targeting ${path} (${shape})`, { timeout: TIMEOUT }, async () => {
     const spec = type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path };
-    assert.deepEqual(await digest({ config: { deliveries: { inside: spec } } }), await withoutAgent());
+    assert.deepEqual(await digest({ deliveries: { inside: spec } }, [path]), await withoutAgent());
   });
 }
 
@@ -62,9 +87,9 @@ test('the digest is the same with several package targets at once', { timeout: T
   const deliveries = Object.fromEntries(
     inside.map(([type, path], i) => [`d${i}`, type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path }]),
   );
-  assert.deepEqual(await digest({ config: { deliveries } }), await withoutAgent());
+  assert.deepEqual(await digest({ deliveries }, inside.map(([, path]) => path)), await withoutAgent());
 });
 
 test('the digest is the same with the agent targeting tslib#__assign (its ESM wrapper re-exports what it destructured from the CommonJS build)', { timeout: TIMEOUT }, async () => {
-  assert.deepEqual(await digest({ config: { deliveries: { inside: { type: 'FunctionOutputs', funcPath: 'tslib#__assign' } } } }), await withoutAgent());
+  assert.deepEqual(await digest({ deliveries: { inside: { type: 'FunctionOutputs', funcPath: 'tslib#__assign' } } }, ['tslib#__assign']), await withoutAgent());
 });

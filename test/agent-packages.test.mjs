@@ -2,7 +2,7 @@
 // a package by its bare specifier, resolved by Node from the app's folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, debugLines, output, runNode } from './helpers/run-node.mjs';
 
 const bystanders = agentFixture('packages', 'bystanders.js');
 const esmApp = agentFixture('packages', 'targets.js');
@@ -32,9 +32,29 @@ async function deliveredWith(app, spec) {
 
 const notDelivered = { inc: 'this', version: '1.0.1' };
 
+let baseline;
+const withoutAgent = () => (baseline ??= ok(runNode(bystanders, { agent: false })));
+
+/**
+ * What the bystander script prints with the agent and `config`, once the debug log
+ * (NODE_DEBUG=delivery) shows the agent active in that run: the hooks it installed, each
+ * module in `modules` instrumented as it loaded, each builtin in `builtins` patched.
+ */
+async function withAgent(config, { modules = [], builtins = [] }) {
+  const { code, stdout, stderr } = await runNode(bystanders, { config, env: { NODE_DEBUG: 'delivery' } });
+  assert.equal(stderr.split('\n').filter((line) => line !== '' && !/^DELIVERY \d+: /.test(line)).join('\n'), '');
+  assert.equal(code, 0);
+  const log = debugLines(stderr);
+  assert.ok(log.some((line) => line.startsWith('hooks: ')), 'no hooks installed');
+  const instrumented = log.filter((line) => line.startsWith('instrument ')).map((line) => line.split(' ')[1]);
+  for (const module of modules) assert.ok(instrumented.some((url) => url.includes(module)), `${module} was not instrumented (${instrumented.join(', ')})`);
+  for (const builtin of builtins) assert.ok(log.some((line) => line.startsWith(`plan ${builtin} (builtin)`)), `${builtin} was not patched`);
+  return output(stdout);
+}
+
 test('a script using several popular packages prints the same with the agent as without it', async () => {
   const config = { deliveries: { local: { type: 'FunctionOutputs', funcPath: './local.js#stepped' } } };
-  assert.deepEqual(await ok(runNode(bystanders, { config })), await ok(runNode(bystanders, { agent: false })));
+  assert.deepEqual(await withAgent(config, { modules: ['/packages/local.js'] }), await withoutAgent());
 });
 
 test('packages that are instrumented but not in a phase behave exactly as before', async () => {
@@ -49,7 +69,8 @@ test('packages that are instrumented but not in a phase behave exactly as before
       hash: { type: 'FunctionOutputs', funcPath: 'node:crypto#createHash' },
     },
   };
-  assert.deepEqual(await ok(runNode(bystanders, { config })), await ok(runNode(bystanders, { agent: false })));
+  const modules = ['/node_modules/lodash/', '/node_modules/semver/', '/node_modules/nanoid/', '/node_modules/uuid/'];
+  assert.deepEqual(await withAgent(config, { modules, builtins: ['node:crypto'] }), await withoutAgent());
 });
 
 test('without the agent the teacher and the student draw different results from the packages', async () => {

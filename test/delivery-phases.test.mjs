@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
-import { DistillDeliveryManager } from 'distill-delivery';
-import { allStats, own } from './helpers.mjs';
+import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
+import { allStats, own, within } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const targets = require('./fixtures/targets.cjs');
@@ -225,4 +225,52 @@ test('a record phase that outlives the override phase replaying it records nothi
   assert.equal(stats.pending, 0, 'nothing is left orphaned in the queue');
   assert.equal(stats.discarded, 1);
   assert.equal(warnings.length, 1);
+});
+
+// run() nested inside a phase: the phase decides for the deliveries it manages.
+
+test('a run() nested in an override phase replays the phase\'s step, and records nothing of its own', () => {
+  const manager = managerOf(2);
+  const ids = manager.deliveries.ids;
+  const teacher = manager.recordPhase(twice);
+  const calls = targets.calls.nextId;
+  assert.deepEqual(manager.overridePhase(() => ids.run(twice)), teacher);
+  assert.equal(targets.calls.nextId, calls);
+  assert.deepEqual(allStats(ids.stats()), { recorded: 2, replayed: 2, pending: 0, discarded: 0 });
+  // Nothing was left to count against maxKeepData: the next step records in full.
+  const next = manager.recordPhase(twice);
+  assert.deepEqual(manager.overridePhase(twice), next);
+});
+
+test('a run() nested in a record phase records into the phase\'s step, whatever overrideData says', () => {
+  const manager = managerOf(2);
+  const ids = manager.deliveries.ids;
+  ids.overrideData = true;
+  const teacher = manager.recordPhase(() => ids.run(twice));
+  assert.deepEqual(manager.overridePhase(twice), teacher);
+  assert.equal(ids.size, 0);
+});
+
+test('an enter() nested in an override phase changes nothing either', () => {
+  const manager = managerOf(2);
+  const ids = manager.deliveries.ids;
+  const teacher = manager.recordPhase(twice);
+  const replayed = manager.overridePhase(() => within(ids, twice));
+  assert.deepEqual(replayed, teacher);
+  assert.equal(ids.size, 0);
+});
+
+test('a run() of a delivery the phase does not manage keeps its own mode and queue', () => {
+  const manager = managerOf(2);
+  const other = new FunctionOutputsDelivery({ funcPath: './fixtures/targets.cjs#inner', base });
+  manager.recordPhase(twice);
+  let kept;
+  manager.overridePhase(() => {
+    twice();
+    kept = other.run(() => targets.inner(1));
+  });
+  assert.equal(kept, 2);
+  assert.equal(other.size, 1);
+  other.overrideData = true;
+  assert.equal(other.run(() => targets.inner(5)), 2);
 });

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { FunctionOutputsDelivery } from 'distill-delivery';
 import * as toyEsm from './fixtures/toy_module.mjs';
 import { within } from './helpers.mjs';
+import { output, runNode } from './helpers/run-node.mjs';
 
 const require = createRequire(import.meta.url);
 const toyCjs = require('./fixtures/toy_module.cjs');
@@ -110,11 +112,25 @@ test('a default of 1 refuses a second record', () => {
 });
 
 // test_ema_hook needs torch; what it guards is that a model holding a delivery can be
-// deep-copied after exit, so the delivery must hold no live module object as data.
-test('a delivery that was entered and exited can be structured-cloned, as MMRazor\'s EMA deepcopy needs', () => {
-  const delivery = new FunctionOutputsDelivery({ maxKeepData: 2, funcPath: './fixtures/toy_module.cjs#toyFunc', base });
-  within(delivery, () => toyCjs.toyFunc());
-  const copy = structuredClone(delivery);
-  assert.equal(copy.funcPath, './fixtures/toy_module.cjs#toyFunc');
-  assert.equal(copy.maxKeepData, 2);
+// deep-copied after exit, because MMRazor's __exit__ deletes the module and the original
+// function. Here: a delivery that is not active holds nothing of its target, so neither a
+// copy of the object that holds it nor the delivery itself keeps a module alive.
+const released = fileURLToPath(new URL('./fixtures/release/released.mjs', import.meta.url));
+
+async function reclaimedAfterExit(...args) {
+  const { code, stdout, stderr } = await runNode(released, { agent: false, nodeArgs: ['--expose-gc'], args });
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  return output(stdout);
+}
+
+test('an exited or never-entered delivery holds nothing of its target: an evicted module, its class and its original functions are reclaimed', async () => {
+  const { reclaimed, queued } = await reclaimedAfterExit();
+  assert.deepEqual(reclaimed, { exports: true, function: true, class: true, method: true, replaced: true });
+  assert.deepEqual(queued, [1, 1, 1, 0], 'the deliveries, alive, keep their queues');
+});
+
+test('the reclaim check sees a reference: exports the script keeps are not reclaimed', async () => {
+  const { reclaimed } = await reclaimedAfterExit('keep');
+  assert.deepEqual(reclaimed, { exports: false, function: false, class: false, method: false, replaced: true });
 });

@@ -1,8 +1,9 @@
 // The README's examples are run, so they cannot rot: each block after a
 // `<!-- readme-test: ... -->` comment is written out and run, or compared with the file it shows.
+// Its figures have a source: timings live in docs/performance.md, each under the command that printed it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -58,3 +59,28 @@ for (const { spec, lang, body } of blocks) {
     test(`the README's readme-test comment "${spec}" is understood`, () => assert.fail(`unknown readme-test spec: ${spec}`));
   }
 }
+
+// Figures: every one comes from a command in the repository.
+
+test('the README holds no timing figure: performance lives in docs/performance.md, which it links', () => {
+  const timings = readme.match(/\d(?:[\d.,]*\d)?\s*(?:×|ms\b|ns\b|µs\b)/g) ?? [];
+  assert.deepEqual(timings, []);
+  assert.match(readme, /\(docs\/performance\.md\)/);
+});
+
+test('every section of docs/performance.md that shows figures names the bench command that printed them, and the command exists', () => {
+  const doc = readFileSync(join(root, 'docs/performance.md'), 'utf8');
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const sections = doc.split(/^## /m).slice(1);
+  assert.ok(sections.length >= 2);
+  for (const section of sections) {
+    const title = section.split('\n')[0];
+    if (!/^\|.*\d/m.test(section)) continue; // no table of figures
+    const commands = [...section.matchAll(/`(npm run [\w:-]+|node bench\/[\w./-]+)`/g)].map((m) => m[1]);
+    assert.ok(commands.length > 0, `section "${title}" names no command`);
+    for (const command of commands) {
+      if (command.startsWith('npm run ')) assert.ok(Object.hasOwn(scripts, command.slice(8)), command);
+      else assert.ok(existsSync(join(root, command.slice(5))), command);
+    }
+  }
+});

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, relative, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
+import { DistillDeliveryManager, FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
 import * as toyEsm from './fixtures/toy_module.mjs';
 import { fixture, own, within } from './helpers.mjs';
 
@@ -100,6 +100,21 @@ test('a relative module is not resolved against the test file without a base', {
 test('a relative module is resolved against the base, not the working directory', { skip: process.cwd() === fixture('').replace(/[\\/]$/, '') && 'the working directory is the fixtures folder' }, () => {
   const delivery = new FunctionOutputsDelivery({ funcPath: `${fromCwd('targets.cjs')}#nextId`, base: fixture('') });
   assert.throws(() => delivery.enter(), { code: 'ERR_DELIVERY_MODULE_NOT_FOUND' });
+});
+
+test('a base ending in a separator for a folder that does not exist is that folder, and the error names it', () => {
+  const missing = fixture('no-such-folder');
+  for (const given of [`${missing}${sep}`, pathToFileURL(`${missing}${sep}`).href]) {
+    const delivery = new FunctionOutputsDelivery({ funcPath: './missing.cjs#f', base: given });
+    assert.throws(() => delivery.enter(), (error) => error.code === 'ERR_DELIVERY_MODULE_NOT_FOUND' && error.message.includes(`from ${missing}.`));
+  }
+});
+
+test('a manager spec\'s relative base resolves against the manager\'s base, not the working directory', () => {
+  const manager = new DistillDeliveryManager({ ids: { type: 'FunctionOutputs', funcPath: './targets.cjs#nextId', base: './fixtures/' } }, { base: import.meta.url });
+  const teacher = manager.run(() => targets.nextId());
+  manager.overrideData = true;
+  assert.equal(manager.run(() => targets.nextId()), teacher);
 });
 
 test('an absolute module path needs no base', () => {

@@ -20,7 +20,7 @@ import type { Format } from '../instrument/scan.js';
 import { isBareSpecifier, resolveImports } from './resolve-import.js';
 import { runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
-import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
+import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 
 const debug = debuglog('delivery');
 
@@ -72,7 +72,8 @@ function collectEntries(config: AgentConfig): Entry[] {
       continue; // the manager reports it, naming the delivery
     }
     const base = (spec as { base?: unknown }).base;
-    entries.push({ path, key, role: 'delivery', kind: found.kind, base: typeof base === 'string' ? base : config.base });
+    // A relative base resolves against the config's own (the config file's folder), as the manager's does.
+    entries.push({ path, key, role: 'delivery', kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
   }
   for (const t of config.record) entries.push({ path: t.path, key: t.key, role: 'record', kind: 'function', base: config.base });
   for (const t of config.override) entries.push({ path: t.path, key: t.key, role: 'override', kind: 'function', base: config.base });

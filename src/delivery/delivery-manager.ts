@@ -8,6 +8,7 @@ import { errors, describe, inContext } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
+import { baseRelativeTo } from '../target-path.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -60,9 +61,11 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   if (record.name !== undefined && record.name !== name) {
     throw errors.config(where, `"name" ${describe(record.name)} differs from the key it is listed under; remove it or make them equal.`);
   }
-  const options: Record<string, unknown> = { ...record, name, base: record.base ?? base };
+  const options: Record<string, unknown> = { ...record, name };
   delete options.type;
   try {
+    // A spec's relative base resolves against the manager's base (for the agent, the config file's folder).
+    options.base = record.base === undefined ? base : baseRelativeTo(record.base, base);
     return kind === 'function' ? new FunctionOutputsDelivery(options as never) : new MethodOutputsDelivery(options as never);
   } catch (error) {
     throw inContext(error, where);

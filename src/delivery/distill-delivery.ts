@@ -5,6 +5,7 @@
  */
 import { DeliveryQueue } from './delivery-queue.js';
 import { Entries, runScope, type Member } from './scope.js';
+import { resolveModule, type ResolvedModule } from './resolve-target.js';
 import type { Site } from './site.js';
 import { errors, subject, warnings } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
@@ -89,7 +90,9 @@ export abstract class DistillDelivery implements Member {
   #override = false;
   readonly #entries = new Entries();
   #activations = 0;
+  /** The target's site while the delivery is active; released at the last exit (see activate()). */
   #site: Site | undefined;
+  #module: ResolvedModule | undefined;
   /** The queue of calls outside phases: a step that never ends, so every call has a step. */
   readonly #main = newStep();
   readonly #steps: Step[] = [];
@@ -113,9 +116,9 @@ export abstract class DistillDelivery implements Member {
   /** Finds the site of the target: the agent's, or a property patched after load. */
   protected abstract resolveSite(): Site;
 
-  /** Caches a site resolved ahead of the first activation. */
-  protected setSite(site: Site): void {
-    this.#site = site;
+  /** The target's module, resolved once (its URL and file name: nothing that holds the module). */
+  protected resolvedModule(): ResolvedModule {
+    return (this.#module ??= resolveModule(this.who, this.target, this.base));
   }
 
   /** `delivery "name" ("path")` or `"path"`, for messages. */
@@ -169,12 +172,18 @@ export abstract class DistillDelivery implements Member {
     return runScope([this], undefined, undefined, fn);
   }
 
-  /** @internal Attaches to the target on the first activation. */
+  /**
+   * @internal Resolves and attaches to the target on the first activation. As MMRazor's
+   * `__exit__` deletes its module and original function, the last deactivation lets go of
+   * the site: an exited delivery holds its options, its queue and its counts, and nothing
+   * of the target (module, exports, class, original function), so the next activation
+   * resolves the target again.
+   */
   activate(): void {
     if (this.#activations === 0) {
-      const site = this.#site ?? this.resolveSite();
-      this.#site = site;
+      const site = this.resolveSite();
       site.attach(this);
+      this.#site = site;
     }
     this.#activations++;
     state.active++;
@@ -184,7 +193,10 @@ export abstract class DistillDelivery implements Member {
   deactivate(): void {
     this.#activations--;
     state.active--;
-    if (this.#activations === 0) this.#site!.detach(this);
+    if (this.#activations === 0) {
+      this.#site!.detach(this);
+      this.#site = undefined;
+    }
   }
 
   /** @internal This delivery's part in a call made in `frame` (DeliveryLike.part). */
@@ -195,6 +207,14 @@ export abstract class DistillDelivery implements Member {
     if (f !== undefined && (!f.live || f.members[0] !== this)) {
       f = this.activeFrame(f);
       index = f === undefined ? -1 : f.members.indexOf(this);
+    }
+    // A run() inside a phase that manages this delivery changes nothing: the phase decides.
+    if (f !== undefined && f.override === undefined && f.parent !== undefined) {
+      const phase = this.phaseFrame(f.parent);
+      if (phase !== undefined) {
+        f = phase;
+        index = phase.members.indexOf(this);
+      }
     }
     let override: boolean;
     let step = this.#main;
@@ -219,6 +239,13 @@ export abstract class DistillDelivery implements Member {
   private activeFrame(frame: Frame | undefined): Frame | undefined {
     let f = frame;
     while (f !== undefined && !(f.live && f.members.includes(this))) f = f.parent;
+    return f;
+  }
+
+  /** The innermost live phase frame, from `frame` outwards, that activates this delivery. */
+  private phaseFrame(frame: Frame | undefined): Frame | undefined {
+    let f = frame;
+    while (f !== undefined && !(f.live && f.override !== undefined && f.members.includes(this))) f = f.parent;
     return f;
   }
 

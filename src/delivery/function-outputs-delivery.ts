@@ -5,7 +5,7 @@
 import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
 import type { Site } from './site.js';
 import { runtime } from '../runtime.js';
-import { resolveModule, resolvePropertyTarget } from './resolve-target.js';
+import { resolvePropertyTarget } from './resolve-target.js';
 
 export interface FunctionOutputsOptions extends DeliveryOptions {
   /** `<module>#<path>`: the function, named in the module where it is used. */
@@ -22,7 +22,7 @@ export class FunctionOutputsDelivery extends DistillDelivery {
   }
 
   protected resolveSite(): Site {
-    const module = resolveModule(this.who, this.target, this.base);
+    const module = this.resolvedModule();
     const planned = runtime.bindingSites.get(`${module.url}#${this.target.members.join('.')}`) as Site | undefined;
     return planned ?? resolvePropertyTarget(this.who, this.target, module, 'function');
   }

@@ -1,15 +1,16 @@
 /**
  * Delivers the outputs of a method (MMRazor's MethodOutputsDelivery), patched on the
  * class so that every instance and every importer sees it. Like MMRazor it resolves its
- * target when constructed, so a wrong path fails at once; a target the agent will
- * instrument when its module loads is resolved then instead, so that constructing the
- * delivery never changes the order modules load in.
+ * target when constructed, so a wrong path fails at once (a target the agent will
+ * instrument when its module loads is checked then instead, so that constructing the
+ * delivery never changes the order modules load in). It keeps nothing of what it found:
+ * the target is resolved again when the delivery is activated.
  */
 import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
 import type { Site } from './site.js';
 import { errors } from '../errors.js';
 import { runtime } from '../runtime.js';
-import { resolveModule, resolvePropertyTarget, type ResolvedModule } from './resolve-target.js';
+import { resolvePropertyTarget, type ResolvedModule } from './resolve-target.js';
 
 export interface MethodOutputsOptions extends DeliveryOptions {
   /** `<module>#<Class>.<method>` (or `<Class>.prototype.<method>`). */
@@ -24,10 +25,8 @@ export class MethodOutputsDelivery extends DistillDelivery {
     super(normalizeOptions('MethodOutputsDelivery', options, 'methodPath'));
     this.methodPath = this.target.raw;
     if (this.target.members.length < 2) throw errors.methodPathTooShort(this.methodPath);
-    const module = resolveModule(this.who, this.target, this.base);
-    const planned = this.planned(module);
-    if (planned !== undefined) this.setSite(planned);
-    else if (!runtime.plannedModules.has(module.url)) this.setSite(resolvePropertyTarget(this.who, this.target, module, 'method'));
+    const module = this.resolvedModule();
+    if (this.planned(module) === undefined && !runtime.plannedModules.has(module.url)) resolvePropertyTarget(this.who, this.target, module, 'method');
   }
 
   private planned(module: ResolvedModule): Site | undefined {
@@ -35,7 +34,7 @@ export class MethodOutputsDelivery extends DistillDelivery {
   }
 
   protected resolveSite(): Site {
-    const module = resolveModule(this.who, this.target, this.base);
+    const module = this.resolvedModule();
     return this.planned(module) ?? resolvePropertyTarget(this.who, this.target, module, 'method');
   }
 }

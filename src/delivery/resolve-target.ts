@@ -48,9 +48,16 @@ export function resolveModule(who: string, target: TargetPath, base: Base): Reso
   return { specifier, url: pathToFileURL(filename).href, filename, builtin: false };
 }
 
-const requireHere = createRequire(import.meta.url);
+/** require's cache (Module._cache): the same object from any require function. */
+const requireCache = createRequire(import.meta.url).cache;
 
 function loadModule(target: TargetPath, module: ResolvedModule): object {
+  // A loaded module is taken from the cache; else a require() of its own loads it: the
+  // module a require() is made for lists every module it loads, or finds in the cache,
+  // among its children, so one kept here would hold every target module for good.
+  const cached = module.filename === undefined ? undefined : requireCache[module.filename];
+  if (cached?.loaded) return cached.exports as object;
+  const requireHere = createRequire(import.meta.url);
   if (module.builtin) {
     return (process.getBuiltinModule?.(module.url) ?? requireHere(module.url)) as object;
   }

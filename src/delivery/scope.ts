@@ -26,6 +26,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/**
+ * A promise for a thenable that is not a native promise, made inside the run: its then()
+ * is called here, as `await` would call it, so the work a lazy thenable starts in then()
+ * runs in the run's context; and the run ends when it settles, as for a promise.
+ */
+function adopt(thenable: PromiseLike<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    thenable.then(resolve, reject); // a then() that throws rejects the promise
+  });
+}
+
 /** Activates every member in order; if one fails, deactivates those already done and rethrows. */
 export function activateAll(members: readonly Member[]): void {
   let done = 0;
@@ -52,7 +63,8 @@ export interface Phase {
  * Runs fn with `members` active in its async context. `override` forces a mode (phases);
  * undefined leaves each delivery's overrideData in charge. A phase's steps are opened
  * once the members are active and closed when the scope ends: when fn returns or throws,
- * or when its returned promise settles.
+ * or when the promise or other thenable it returned settles (never, if it never settles:
+ * the members then stay active in fn's context for the rest of the process).
  */
 export function runScope<T>(
   members: readonly Member[],
@@ -75,6 +87,7 @@ export function runScope<T>(
   let result: T;
   try {
     result = state.als.run(frame, fn);
+    if (isThenable(result) && !(result instanceof Promise)) result = state.als.run(frame, adopt, result) as T;
   } catch (error) {
     end(true);
     throw error;

@@ -252,9 +252,11 @@ export class PropertySite extends Site {
     this.installed = undefined;
     // If someone wrapped on top of us, leave their wrapper: ours passes calls through now.
     if (wrapper === undefined || owner[this.key] !== wrapper) return;
-    if (this.ownDescriptor === undefined) delete owner[this.key];
-    else if (this.ownDescriptor.configurable) Object.defineProperty(owner, this.key, this.ownDescriptor);
-    else owner[this.key] = this.ownDescriptor.value;
+    const own = this.ownDescriptor;
+    this.ownDescriptor = undefined; // holds the original: let it go with the patch
+    if (own === undefined) delete owner[this.key];
+    else if (own.configurable) Object.defineProperty(owner, this.key, own);
+    else owner[this.key] = own.value;
     if (this.builtin) syncBuiltinESMExports();
   }
 }
