@@ -4,8 +4,11 @@
 // refused at load; the report's findings carry a code each and say where to aim a
 // delivery that never fired. Children of one scenario run once (before) and several
 // tests read them; errors are checked by code and by the facts their messages carry.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
 
@@ -35,15 +38,31 @@ function uncaught(stderr) {
 }
 
 const runs = {};
+let dir;
 before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'distill-delivery-diagnostics-'));
   const config = { deliveries: { draw }, phases };
-  [runs.mistakes, runs.noStudent, runs.instance, runs.factory] = await Promise.all([
+  // other.js imports draw but calls it only while loading; Augments.call is never called.
+  const aimed = {
+    deliveries: { misaimed: { type: 'FunctionOutputs', funcPath: './other.js#draw' }, method: { type: 'MethodOutputs', methodPath: './sampler.js#Augments.call' } },
+    phases,
+    report: join(dir, 'hints.json'),
+  };
+  [runs.mistakes, runs.noStudent, runs.instance, runs.factory, runs.hints] = await Promise.all([
     runNode(train, { config, args: ['mistakes'] }),
     runNode(train, { config, args: ['no student'] }),
     runNode(mixup, { config: { deliveries: { mixup: { type: 'MethodOutputs', methodPath: './train.js#augments.call' } }, phases: { record: ['./train.js#teacherStep'], override: ['./train.js#studentStep'] } } }),
     runNode(made, { config: { deliveries: { augments: { type: 'MethodOutputs', methodPath: './made.js#augments.call' } } } }),
+    runNode(train, { config: aimed, args: ['aligned'] }),
   ]);
+  runs.findings = JSON.parse(readFileSync(join(dir, 'hints.json'), 'utf8')).findings;
+  // Every path the hint proposes, as a delivery of its own: each must start and deliver.
+  runs.proposed = [...runs.findings.find((f) => f.delivery === 'misaimed').message.matchAll(/"(\.\/[^"]+#[^"]+)"/g)].map((m) => m[1]).filter((p) => p !== './other.js#draw');
+  const retargeted = Object.fromEntries(runs.proposed.map((funcPath, i) => [`d${i}`, { type: 'FunctionOutputs', funcPath }]));
+  runs.retargeted = await runNode(train, { config: { deliveries: retargeted, phases }, args: ['aligned'] });
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The error the mistakes scenario caught for one case. */
 function caught(name) {
@@ -116,4 +135,28 @@ test('a methodPath through an instance made by a function fails while its module
   const error = uncaught(stderr);
   assert.equal(error.code, 'ERR_DELIVERY_TARGET_NOT_FOUND');
   carries(error.message, '"./made.js#augments.call"', 'Augments.call');
+});
+
+test('a function delivery aimed at a module whose calls no phase makes proposes the module it imports from and the loaded importers', () => {
+  assert.equal(runs.hints.code, 0, runs.hints.stderr);
+  const finding = runs.findings.find((f) => f.delivery === 'misaimed');
+  assert.equal(finding.code, 'DISTILL_DELIVERY_NEVER_FIRED');
+  assert.deepEqual(runs.proposed.sort(), ['./sampler.js#draw', './train.js#draw']);
+});
+
+test('the proposed paths are valid: each starts and delivers the phases\' calls', () => {
+  const { code, stdout, stderr } = runs.retargeted;
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  for (const { teacher, student } of lines(stdout)) assert.deepEqual(student, teacher);
+});
+
+test('a module no part of the run loaded is never proposed', () => {
+  assert.doesNotMatch(runs.findings.find((f) => f.delivery === 'misaimed').message, /unused\.js/);
+});
+
+test('a method delivery that never fired proposes no other path: methods are patched on their class', () => {
+  const finding = runs.findings.find((f) => f.delivery === 'method');
+  assert.equal(finding.code, 'DISTILL_DELIVERY_NEVER_FIRED');
+  assert.deepEqual([...finding.message.matchAll(/"([^"]+#[^"]+)"/g)].map((m) => m[1]).filter((p) => !p.includes('Step') && !p.includes('Teacher')), ['./sampler.js#Augments.call']);
 });

@@ -4,6 +4,9 @@
  * or SIGTERM would end it; then the process ends as the signal would have ended it.
  * Strict mode (`"strict": true`, DISTILL_DELIVERY_STRICT=1) turns an exit status of 0
  * into 1 when the report has findings; it prints the report then, even without "report".
+ * It judges the process the user started, and each child process or worker thread (they
+ * inherit the config) where a phase ran or a delivery fired: one that never touched the
+ * targets (a data loader, a helper) is left alone.
  */
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
@@ -22,10 +25,20 @@ export interface EndOptions {
   readonly strict: boolean;
 }
 
+/** The main thread of the process the user started (not a child that inherited the agent, nor a worker). */
+function first(): boolean {
+  return isMainThread && process.env.DISTILL_DELIVERY_FIRST_PID === String(process.pid);
+}
+
+/** Whether anything reached the agent in this thread: a phase, or a call to a target. */
+function active(report: Report): boolean {
+  const { ran } = report.phases;
+  return ran.record + ran.override > 0 || report.deliveries.some((d) => d.recorded + d.replayed + d.refused > 0);
+}
+
 /** Children and worker threads inherit the config: each writes its own file next to the first process's. */
 function fileFor(file: string): string {
-  const first = process.env.DISTILL_DELIVERY_REPORT_PID;
-  if (isMainThread && (first === undefined || first === String(process.pid))) return file;
+  if (first()) return file;
   const ext = extname(file);
   return `${file.slice(0, file.length - ext.length)}.${process.pid}${isMainThread ? '' : `-${threadId}`}${ext}`;
 }
@@ -39,13 +52,13 @@ function write(text: string): void {
 }
 
 export function installEnd(agent: Agent, options: EndOptions): void {
-  if (options.file !== undefined) process.env.DISTILL_DELIVERY_REPORT_PID ??= String(process.pid);
+  if (isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
   let done = false;
   const end = (ended: { exitCode: number } | { signal: NodeJS.Signals }): boolean => {
     if (done) return false;
     done = true;
     const report = buildReport(agent, options.strict);
-    const failed = options.strict && report.findings.length > 0;
+    const failed = options.strict && report.findings.length > 0 && (first() || active(report));
     if (options.print || failed) write(renderReport(report));
     if (failed) write(`distill-delivery: strict mode: ${report.findings.length} finding(s) above, so the run fails${'exitCode' in ended ? ' (exit status 1)' : ''}.\n`);
     if (options.file !== undefined) writeJson(fileFor(options.file), report, options.strict, failed, ended);

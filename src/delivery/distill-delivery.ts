@@ -369,5 +369,5 @@ export abstract class DistillDelivery implements Member {
 /** `record phase "./train.js#teacherStep" (step 2)`, or `a recordPhase() (step 2)` when run by hand. */
 function phaseName(kind: 'record' | 'override', label: string | undefined, number: number): string {
   const step = number > 0 ? ` (step ${number})` : '';
-  return label === undefined ? `a ${kind}Phase()${step}` : `${kind} phase "${label}"${step}`;
+  return label === undefined ? `${kind === 'record' ? 'a' : 'an'} ${kind}Phase()${step}` : `${kind} phase "${label}"${step}`;
 }

@@ -15,7 +15,7 @@ export function agentFixture(...parts) {
 }
 
 // Variables of the parent (the test runner, a developer's shell) that would change what a child does.
-const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'DISTILL_DELIVERY_REPORT_PID', 'DISTILL_DELIVERY_STRICT', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
+const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'DISTILL_DELIVERY_FIRST_PID', 'DISTILL_DELIVERY_STRICT', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
 
 /**
  * Runs `node [--import loader] [...nodeArgs] script [...args]` and resolves with
