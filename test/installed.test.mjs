@@ -17,7 +17,7 @@ import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm pack` reads in a checkout: the sources, the build's config, the packaging script, what ships. */
-const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'LICENSE', 'README.md'];
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'loader.cjs', 'LICENSE', 'README.md'];
 let project;
 let checkout;
 let files;
