@@ -76,6 +76,7 @@ test('a student step before any teacher step names the record phases that were n
   const { code, message } = caught('student before any teacher');
   assert.equal(code, 'ERR_DELIVERY_QUEUE_EMPTY');
   carries(message, '"./train.js#studentStep"', '"./train.js#teacherStep"', '"./train.js#quietTeacher"', 'phases.record');
+  assert.doesNotMatch(message, /step \d/, 'there is no step to name');
 });
 
 test('a student that reaches the target before its teacher step says so, not that it calls more often', () => {

@@ -53,6 +53,7 @@ async function warningCodes(block) {
 test('an override phase with no record phase run says so, in terms of recordPhase()', async () => {
   const error = await failure(() => managerOf().overridePhase(calls(1)));
   carries(error, 'ERR_DELIVERY_QUEUE_EMPTY', 'overridePhase()', 'recordPhase()');
+  assert.doesNotMatch(error.message, /step \d/, 'there is no step to name');
 });
 
 test('a student call made while its record phase still runs says the student came first, with the step and counts', async () => {
