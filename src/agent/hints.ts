@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseModule, scanModule, type Binding, type ModuleScan } from '../instrument/scan.js';
+import { scanModule, type Binding, type ModuleScan } from '../instrument/scan.js';
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g;
 
@@ -38,7 +38,7 @@ const own = (file: string): boolean => !file.split(sep).includes('node_modules')
 export function loadedFiles(limit = 2000): Set<string> {
   const loaded = new Set<string>();
   for (const file of Object.keys(createRequire(import.meta.url).cache)) if (isAbsolute(file) && own(file)) loaded.add(file);
-  const entry = process.argv[1] && resolveFrom(resolve('[entry]'), resolve(process.argv[1]));
+  const entry = process.argv[1] && resolveFrom(fileURLToPath(import.meta.url), resolve(process.argv[1]));
   const stack = entry ? [entry] : [];
   const seen = new Set<string>();
   while (stack.length > 0 && seen.size < limit) {
@@ -57,7 +57,6 @@ export function loadedFiles(limit = 2000): Set<string> {
 function scan(file: string, source: string): ModuleScan | undefined {
   for (const format of file.endsWith('.cjs') ? (['commonjs'] as const) : (['module', 'commonjs'] as const)) {
     try {
-      parseModule(source, format);
       return scanModule(source, format);
     } catch {
       // not this format

@@ -45,7 +45,7 @@ const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).
 
 /** Why a delivery never fired, and where to aim it instead when that is the likely cause. */
 function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
-  const { configured, runs } = { configured: agent.phases.names, runs: agent.phases.runs };
+  const { names: configured, runs } = agent.phases;
   const head = `delivery "${row.name}" never fired: no call reached "${row.target}" during a phase or run()`;
   if (!agent.phases.configured) return `${head}, and the config has no phases; name the teacher's and the student's step functions in phases.record and phases.override.`;
   if (runs.record === 0 || runs.override === 0) return `${head}, since not every phase ran (see below).`;
