@@ -16,7 +16,8 @@ export type DeliveryErrorCode =
   | 'ERR_DELIVERY_NOT_A_FUNCTION'
   | 'ERR_DELIVERY_NOT_INSTRUMENTED'
   | 'ERR_DELIVERY_QUEUE_FULL'
-  | 'ERR_DELIVERY_QUEUE_EMPTY';
+  | 'ERR_DELIVERY_QUEUE_EMPTY'
+  | 'ERR_DELIVERY_REQUIRE_UNSUPPORTED';
 
 export class DeliveryError extends Error {
   readonly code: DeliveryErrorCode;
@@ -141,6 +142,12 @@ export const errors = {
   notCallable: (who: string, option: string, value: unknown) =>
     new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `${who} expects ${option} to be a function, but received ${describe(value)}.`),
 
+  requireUnsupported: (version: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_REQUIRE_UNSUPPORTED',
+      `--require cannot start the agent on Node ${version}: that needs module.registerHooks (Node >= 22.15), to install its hooks before the app loads. Start node with --import distill-delivery/register (or --import ./loader.mjs) instead.`,
+    ),
+
   config: (where: string, message: string, options?: { cause?: unknown }) =>
     new DeliveryError('ERR_DELIVERY_INVALID_CONFIG', `${where}: ${message}`, options),
 
@@ -155,11 +162,14 @@ export const errors = {
       'ERR_DELIVERY_TARGET_NOT_FOUND',
       `${who}: "${missing}" is not in ${where}, which has ${list(available)}. Check the path after "#"; name the module where the function is used, or one of these.`,
     ),
-  notAClass: (who: string, owner: string, value: unknown) =>
-    new DeliveryError(
+  notAClass: (who: string, owner: string, value: unknown, method: string) => {
+    const cls = (Object.getPrototypeOf(value ?? null) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    const fix = typeof cls === 'string' && cls !== '' && cls !== 'Object' ? ` Name its class instead: "<module>#${cls}.${method}", with the module that defines or imports ${cls}.` : '';
+    return new DeliveryError(
       'ERR_DELIVERY_TARGET_NOT_FOUND',
-      `${who}: "${owner}" should be a class, but it is ${describe(value)}. A methodPath names "<Class>.<method>".`,
-    ),
+      `${who}: "${owner}" should be a class, but it is ${describe(value)}. A methodPath names "<Class>.<method>".${fix}`,
+    );
+  },
   notAFunction: (who: string, what: string, value: unknown, hint = '') =>
     new DeliveryError(
       'ERR_DELIVERY_NOT_A_FUNCTION',
@@ -206,24 +216,95 @@ export const errors = {
       'ERR_DELIVERY_QUEUE_EMPTY',
       `Cannot replay ${who}: its queue is empty (maxKeepData ${maxKeepData}, ${recorded} recorded in all). Run the record phase (overrideData = false) first, and make the student call it no more often than the teacher.`,
     ),
-  stepExhausted: (who: string, recordedInStep: number) =>
-    new DeliveryError(
-      'ERR_DELIVERY_QUEUE_EMPTY',
-      `Cannot replay ${who}: this override phase already replayed all ${recordedInStep} outputs its record phase made. The student calls it more often than the teacher; make both take the same path.`,
-    ),
-  noStep: (who: string) =>
-    new DeliveryError(
-      'ERR_DELIVERY_QUEUE_EMPTY',
-      `Cannot replay ${who}: this override phase started when no record phase was waiting to be replayed. Run the teacher's phase before the student's.`,
-    ),
+  /** The teacher's step is full: its own calls outnumber maxKeepData, or earlier steps still wait. */
+  stepFull: (who: string, maxKeepData: number, f: StepFacts) => {
+    const where = `Cannot record ${who} in ${recordName(f)} (step ${f.step})`;
+    if (f.waitingEarlier === 0) {
+      return new DeliveryError(
+        'ERR_DELIVERY_QUEUE_FULL',
+        `${where}: this is the teacher's call ${f.recorded + 1} in this step, but maxKeepData is ${maxKeepData}; raise maxKeepData to the number of calls one teacher step makes.`,
+      );
+    }
+    const fix =
+      f.overrides === 0
+        ? `no ${overrideName(f)} has run yet${configured(f, 'override')}, so check that ${f.agent ? 'phases.override names the student\'s step' : 'overridePhase() runs'} and that it runs after each teacher step`
+        : `${f.records - 1} record phase(s) ran before this one and ${f.overrides} override phase(s), so run the student's step after each teacher step, or raise maxKeepData to let the teacher run ahead`;
+    return new DeliveryError(
+      'ERR_DELIVERY_QUEUE_FULL',
+      `${where}: its queue is full (maxKeepData ${maxKeepData}) with ${f.waitingEarlier} output(s) of earlier record phases that no override phase replayed; ${fix}.`,
+    );
+  },
+  /** The student's step found its teacher's step empty: why, from the step's counts. */
+  stepEmpty: (who: string, f: StepFacts) => {
+    const where = `Cannot replay ${who} in ${overrideName(f)} (step ${f.step})`;
+    const teacher = `the teacher's ${recordName(f)} (step ${f.step})`;
+    const call = `the student's call ${f.replayed + 1}`;
+    let message: string;
+    if (f.missing) {
+      message =
+        f.records === 0
+          ? `Cannot replay ${who} in ${overrideName(f)} (its run ${f.overrides}): no ${recordName(f)} has run yet${configured(f, 'record')}; run the teacher's step before the student's.`
+          : `Cannot replay ${who} in ${overrideName(f)} (its run ${f.overrides}): every record phase that ran (${f.records}) was replayed already or discarded, so the student runs more steps than the teacher; run one teacher step before each student step.`;
+    } else if (f.running) {
+      message = `${where}: ${call} came first, while ${teacher} is still running and has made ${f.recorded} call(s) so far; let each teacher step finish (await it) before its student step starts.`;
+    } else if (f.recorded === 0) {
+      message = `${where}: ${teacher} ended without calling it, so ${call} has nothing to replay; make the teacher's step call it too${f.agent ? ' (through the module the path names)' : ''}, or stop the student's from calling it.`;
+    } else {
+      message = `${where}: ${teacher} made ${f.recorded} call(s) and this is ${call}; the student calls it more often than the teacher, so make both take the same path.`;
+    }
+    return new DeliveryError('ERR_DELIVERY_QUEUE_EMPTY', message);
+  },
 };
 
-/** Warnings: things that did not stop the program but that a user must hear about. */
+/**
+ * What a message about a phase's queue says: the step (which record phase of the
+ * delivery made it), its counts, how many phases of each kind ran, and how the phases
+ * are run: the agent's phase functions (`agent`, named in `recorder`/`replayer`), or
+ * recordPhase()/overridePhase() called by hand.
+ */
+export interface StepFacts {
+  readonly step: number;
+  readonly agent: boolean;
+  readonly recorder: string | undefined;
+  readonly replayer: string | undefined;
+  /** Calls the teacher's step made, and the student's step replayed. */
+  readonly recorded: number;
+  readonly replayed: number;
+  /** The teacher's step is still running. */
+  readonly running: boolean;
+  /** No record phase was left to replay. */
+  readonly missing: boolean;
+  /** Record and override phases run with this delivery. */
+  readonly records: number;
+  readonly overrides: number;
+  /** Outputs of earlier steps still waiting. */
+  readonly waitingEarlier: number;
+  /** The agent's configured phase functions. */
+  readonly names: { readonly record: readonly string[]; readonly override: readonly string[] } | undefined;
+}
+
+const recordName = (f: StepFacts): string => (!f.agent ? 'recordPhase()' : f.recorder === undefined ? 'record phase' : `record phase "${f.recorder}"`);
+const overrideName = (f: StepFacts): string => (!f.agent ? 'overridePhase()' : f.replayer === undefined ? 'override phase' : `override phase "${f.replayer}"`);
+const configured = (f: StepFacts, kind: 'record' | 'override'): string => {
+  const names = f.names?.[kind] ?? [];
+  return f.agent && names.length > 0 ? ` (phases.${kind}: ${names.map((n) => `"${n}"`).join(', ')} never called)` : '';
+};
+
+/** Warnings: things that did not stop the program but that a user must hear about, one code each. */
+export const warningCodes = {
+  /** An override phase replayed fewer outputs than its record phase made. */
+  leftover: 'DISTILL_DELIVERY_LEFTOVER',
+  /** A record phase threw or rejected: what it recorded was dropped. */
+  failed: 'DISTILL_DELIVERY_FAILED_STEP',
+  /** A record phase recorded after the override phase replaying it had ended. */
+  late: 'DISTILL_DELIVERY_LATE_RECORD',
+} as const;
+
 export const warnings = {
-  failedStep: (who: string, dropped: number) =>
-    `${who}: a record phase threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
-  tooLate: (who: string) =>
-    `${who}: a record phase recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
-  leftover: (who: string, replayed: number, recorded: number) =>
-    `${who}: an override phase replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. The student calls it less often than the teacher; make both take the same path (further cases are counted in stats().discarded).`,
+  failedStep: (who: string, phase: string, dropped: number) =>
+    `${who}: ${phase} threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
+  tooLate: (who: string, phase: string) =>
+    `${who}: ${phase} recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
+  leftover: (who: string, phase: string, replayed: number, recorded: number) =>
+    `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };

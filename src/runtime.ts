@@ -35,6 +35,16 @@ export interface Step {
   claimed: boolean;
   /** Its override phase has ended: outputs its record phase still makes can never be replayed. */
   finished: boolean;
+  /**
+   * For messages: which record phase of its delivery made it, from 1; 0 for the queue of
+   * calls outside phases, and for the stand-in an override phase gets when no record phase
+   * is left to replay (`missing`).
+   */
+  readonly number: number;
+  readonly missing: boolean;
+  /** The phase functions that recorded and replay it, as the agent's config names them; undefined for recordPhase()/overridePhase() called by hand. */
+  readonly recorder: string | undefined;
+  replayer: string | undefined;
 }
 
 /**
@@ -77,6 +87,14 @@ export interface Runtime {
   manager: unknown;
   /** Set by the agent when it started in this thread. */
   agent: unknown;
+  /** The agent's phase functions, by the config's names, for messages; undefined without the agent. */
+  phases: { readonly record: readonly string[]; readonly override: readonly string[] } | undefined;
+  /**
+   * What went wrong in this thread that strict mode fails a run for, beyond what each
+   * delivery counts: a check that found a student's call diverging from the teacher's
+   * (ERR_DELIVERY_DIVERGED) adds one to `diverged`.
+   */
+  readonly seen: { diverged: number };
 }
 
 const KEY = Symbol.for('distill-delivery');
@@ -90,6 +108,8 @@ function create(): Runtime {
     plannedModules: new Map(),
     manager: undefined,
     agent: undefined,
+    phases: undefined,
+    seen: { diverged: 0 },
   };
 }
 

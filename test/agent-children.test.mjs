@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentFixture, loaderUrl, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, childHasRegisterHooks, loaderUrl, output, runNode } from './helpers/run-node.mjs';
 
 const dir = agentFixture('children');
 const parent = agentFixture('children', 'parent.js');
 const sub = agentFixture('children', 'sub');
 const relativeLoader = relative(dir, fileURLToPath(loaderUrl));
+const relativeRequireLoader = relativeLoader.replace(/\.mjs$/, '.cjs');
 const inline = JSON.stringify({
   deliveries: { draw: { type: 'FunctionOutputs', funcPath: './steps.js#draw' } },
   phases: { record: ['./steps.js#teacherStep'], override: ['./steps.js#studentStep'] },
@@ -35,6 +36,11 @@ test('a worker started with new Worker() gets the agent', async () => {
 
 test('a forked child finds a loader given as a relative path, and resolves inline targets against the parent\'s folder', async () => {
   const out = await ok(runNode(parent, { agent: false, nodeArgs: ['--import', relativeLoader], config: inline, args: ['fork'] }));
+  assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
+});
+
+test('a forked child finds a loader given to --require as a relative path', { skip: !childHasRegisterHooks && 'needs module.registerHooks' }, async () => {
+  const out = await ok(runNode(parent, { agent: false, nodeArgs: ['--require', relativeRequireLoader], config: inline, args: ['fork'] }));
   assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
 });
 

@@ -1,7 +1,8 @@
 // The exit report: `"report": true` or DISTILL_DELIVERY_REPORT=1 prints, to stderr, a table
-// of every delivery and warnings about deliveries that never fired (naming the modules that
-// import the name) and about outputs left unreplayed. Counts only, never recorded values.
-import { test } from 'node:test';
+// of every delivery and findings, one code each: deliveries that never fired (and where to
+// aim them instead, when that is the likely cause), outputs left unreplayed or discarded
+// (by cause), phases that never ran. Counts only, never recorded values.
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentFixture, output, runNode } from './helpers/run-node.mjs';
 
@@ -20,16 +21,28 @@ function table(stderr) {
   assert.notEqual(start, -1, `no report in:\n${stderr}`);
   const rows = [];
   for (const line of lines.slice(start + 1)) {
-    if (line === '' || line.startsWith('phases:') || line.startsWith('warning:')) break;
+    if (line === '' || line.startsWith('phases:') || line.startsWith('warning')) break;
     rows.push(line.split(/ {2,}/));
   }
   return rows;
 }
 
-const warnings = (stderr) => stderr.split('\n').filter((l) => l.startsWith('warning: '));
+/** The report's findings: `warning [CODE]: message` lines. */
+/** The run most tests read: every delivery, both phases, the report on. */
+let full;
+before(async () => {
+  full = await runNode(main, { config: { deliveries, phases, report: true } });
+});
+
+const warnings = (stderr) =>
+  stderr
+    .split('\n')
+    .map((l) => /^warning \[([A-Z_]+)\]: (.*)$/.exec(l))
+    .filter(Boolean)
+    .map(([, code, message]) => ({ code, message }));
 
 test('"report": true prints a table of every delivery to stderr at exit, leaving stdout to the app', async () => {
-  const { code, stdout, stderr } = await runNode(main, { config: { deliveries, phases, report: true } });
+  const { code, stdout, stderr } = full;
   assert.equal(code, 0);
   assert.deepEqual(output(stdout), { aligned: true, ready: 'warm' });
   assert.deepEqual(table(stderr), [
@@ -53,43 +66,42 @@ test('without "report" nor DISTILL_DELIVERY_REPORT nothing is printed', async ()
   assert.equal(stderr, '');
 });
 
-test('a delivery that never fired is warned about, naming the modules that import the name', async () => {
-  const { stderr } = await runNode(main, { config: { deliveries, phases, report: true } });
-  const warning = warnings(stderr).find((w) => w.includes('"warmup" never fired'));
-  assert.ok(warning, stderr);
-  assert.match(warning, /\.\/utils\.js#warmup/);
-  assert.match(warning, /\.\/head\.js, \.\/other\.js/);
-  assert.match(warning, /\.\/head\.js#warmup/);
-});
-
-test('a delivery that never fired and that no module imports is warned about without importers', async () => {
-  const { stderr } = await runNode(main, { config: { deliveries, phases, report: true } });
-  const warning = warnings(stderr).find((w) => w.includes('"none" never fired'));
-  assert.ok(warning, stderr);
-  assert.doesNotMatch(warning, /import/);
+test('a delivery on the module that declares the function, never called in a phase, is warned about without a module to aim at', async () => {
+  const { stderr } = full;
+  for (const [name, member] of [['warmup', 'warmup'], ['none', 'neverCalled']]) {
+    const warning = warnings(stderr).find((w) => w.message.includes(`"${name}" never fired`));
+    assert.equal(warning?.code, 'DISTILL_DELIVERY_NEVER_FIRED', stderr);
+    // Every importer's calls go through the declaring module already: naming one would not help.
+    const named = [...warning.message.matchAll(new RegExp(`"([^"]*#${member})"`, 'g'))].map((m) => m[1]);
+    assert.deepEqual([...new Set(named)], [`./utils.js#${member}`]);
+    assert.match(warning.message, /\.\/main\.js#teacherStep/);
+  }
 });
 
 test('deliveries that fired are not warned about', async () => {
-  const { stderr } = await runNode(main, { config: { deliveries, phases, report: true } });
-  assert.equal(warnings(stderr).filter((w) => w.includes('"head"')).length, 0, stderr);
+  const { stderr } = full;
+  assert.equal(warnings(stderr).filter((w) => w.message.includes('"head"')).length, 0, stderr);
 });
 
 test('outputs an override phase discarded are counted and warned about', async () => {
   const { code, stderr } = await runNode(main, { config: { deliveries: { head: deliveries.head }, phases, report: true }, args: ['fewer'] });
   assert.equal(code, 0);
   assert.deepEqual(table(stderr)[1], ['head', './head.js#anchorInsideFlags', '2', '1', '0', '1']);
-  assert.ok(warnings(stderr).some((w) => /"head".*1 output\(s\) were discarded/.test(w)), stderr);
+  assert.deepEqual(warnings(stderr).map((w) => w.code), ['DISTILL_DELIVERY_LEFTOVER'], stderr);
+  assert.match(warnings(stderr)[0].message, /"head".*\b1\b/);
 });
 
 test('outputs recorded but never replayed are counted and warned about', async () => {
   const { code, stderr } = await runNode(main, { config: { deliveries: { head: deliveries.head }, phases: { record: phases.record }, report: true } });
   assert.equal(code, 0);
   assert.deepEqual(table(stderr)[1], ['head', './head.js#anchorInsideFlags', '2', '0', '2', '0']);
-  assert.ok(warnings(stderr).some((w) => /"head".*2 recorded output\(s\) were never replayed/.test(w)), stderr);
+  assert.deepEqual(warnings(stderr).map((w) => w.code), ['DISTILL_DELIVERY_PENDING'], stderr);
+  assert.match(warnings(stderr)[0].message, /"head".*\b2\b/);
   assert.match(stderr, /^phases: 1 record, 0 override$/m);
 });
 
 test('the report shows counts only, never a recorded value', async () => {
-  const { stderr } = await runNode(main, { config: { deliveries, phases, report: true } });
-  assert.doesNotMatch(stderr, /teacher|student/);
+  const { stderr } = full;
+  // The recorded outputs are "teacher:1" and "teacher:2".
+  assert.doesNotMatch(stderr, /teacher:\d/);
 });

@@ -15,13 +15,13 @@ const managerOf = (maxKeepData = 4) =>
   new DistillDeliveryManager({ ids: { type: 'FunctionOutputs', funcPath: './fixtures/targets.cjs#nextId', maxKeepData } }, { base });
 const twice = () => [targets.nextId(), targets.nextId()];
 
-/** Collects the leftover warnings emitted while `block` runs and the ticks after it. */
-async function leftoverWarnings(block) {
+/** Collects the warnings with `code` (default: leftovers) emitted while `block` runs and the ticks after it. */
+async function leftoverWarnings(block, code = 'DISTILL_DELIVERY_LEFTOVER') {
   // Warnings are emitted on process.nextTick: let those of earlier tests arrive first.
   await immediate();
   const seen = [];
   const listener = (warning) => {
-    if (warning.code === 'DISTILL_DELIVERY_LEFTOVER') seen.push(warning);
+    if (warning.code === code) seen.push(warning);
   };
   process.on('warning', listener);
   try {
@@ -218,7 +218,7 @@ test('a record phase that outlives the override phase replaying it records nothi
     await manager.overridePhase(async () => targets.nextId());
     release();
     await teacher;
-  });
+  }, 'DISTILL_DELIVERY_LATE_RECORD');
   const stats = manager.stats().ids;
   assert.equal(stats.recorded, 1);
   assert.equal(stats.replayed, 1);

@@ -48,7 +48,7 @@ function assertClean() {
 }
 
 const hostileKeys = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
-const configKeys = ['deliveries', 'phases', 'instrument', 'report', 'record', 'override', ...hostileKeys];
+const configKeys = ['deliveries', 'phases', 'instrument', 'report', 'strict', 'record', 'override', ...hostileKeys];
 const specKeys = ['type', 'funcPath', 'methodPath', 'func_path', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', ...hostileKeys];
 const types = ['FunctionOutputs', 'MethodOutputs', 'FunctionOutputsDelivery', 'MethodOutputsDelivery', ...hostileKeys];
 const oddText = fc.oneof(

@@ -17,7 +17,7 @@ import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm pack` reads in a checkout: the sources, the build's config, the packaging script, what ships. */
-const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'LICENSE', 'README.md'];
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'loader.cjs', 'LICENSE', 'README.md'];
 let project;
 let checkout;
 let files;
@@ -69,8 +69,8 @@ async function runScript(name, lines) {
   return JSON.parse(child.stdout);
 }
 
-test('the tarball ships the compiled package, its types, the loader and the licence, and no sources or tests', () => {
-  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js']) {
+test('the tarball ships the compiled package, its types, the loaders and the licence, and no sources or tests', () => {
+  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'loader.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.cjs', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|examples)\//.test(f)), []);

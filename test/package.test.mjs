@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as api from 'distill-delivery';
 import { DeliveryError, DistillDelivery, FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
-import { runNode } from './helpers/run-node.mjs';
+import { childHasRegisterHooks, runNode } from './helpers/run-node.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -65,6 +65,24 @@ test('a module-not-found error keeps the resolver\'s error as its cause', () => 
       return true;
     },
   );
+});
+
+for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {
+  test(`node --require ${entry} starts the agent by the package's name where Node has module.registerHooks`, { skip: !childHasRegisterHooks && 'needs module.registerHooks' }, async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const child = await runNode('examples/mixup/train.js', { agent: false, nodeArgs: ['--require', entry], cwd: root, config: 'examples/mixup/deliveries.json' });
+    assert.equal(child.code, 0, child.stderr);
+    assert.match(child.stdout, /same mixed batch in 3 of 3 steps/);
+  });
+}
+
+test('node --require distill-delivery/register without module.registerHooks stops with a message saying to use --import', { skip: childHasRegisterHooks && 'this Node has module.registerHooks' }, async () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = await runNode('examples/mixup/train.js', { agent: false, nodeArgs: ['--require', 'distill-delivery/register'], cwd: root, config: 'examples/mixup/deliveries.json' });
+  assert.equal(child.code, 1);
+  assert.equal(child.stdout, '');
+  assert.match(child.stderr, /DeliveryError \[ERR_DELIVERY_REQUIRE_UNSUPPORTED\]/);
+  assert.match(child.stderr, /--import distill-delivery\/register/);
 });
 
 for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {

@@ -6,21 +6,22 @@
  * the process before the app runs; the parser is loaded only when a module is a target.
  */
 import { readFileSync } from 'node:fs';
-import Module, { syncBuiltinESMExports } from 'node:module';
+import Module, { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
 import { dirname, extname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
-import { Site, type PhaseRunner } from '../delivery/site.js';
+import { Site } from '../delivery/site.js';
 import { errors, inContext } from '../errors.js';
 import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from '../instrument/install.js';
 import type { TargetHandle } from '../instrument/handles.js';
 import type { Format } from '../instrument/scan.js';
-import { isBareSpecifier, resolveImports } from './resolve-import.js';
+import { isBareSpecifier, resolveImports, resolveImportsSync, type ImportRequest } from './resolve-import.js';
 import { runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
 import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
+import { Phases } from './phases.js';
 
 const debug = debuglog('delivery');
 
@@ -40,7 +41,7 @@ export interface Agent {
   readonly manager: DistillDeliveryManager;
   /** The paths of every site, with their role, for the report. */
   readonly sites: ReadonlyArray<{ label: string; key: string; role: Role; site: Site; module: string }>;
-  readonly phaseRuns: { record: number; override: number };
+  readonly phases: Phases;
   /** What an `import` of a bare specifier resolved to, by `<base>\0<specifier>`, for deliveries made in code. */
   readonly resolved: ReadonlyMap<string, string>;
   /** Called by a rewritten module's helper. */
@@ -111,7 +112,7 @@ function folderOf(base: Base): string {
  * with import's (one batch), since an ES module importer of a dual package loads another
  * file, and a package may export only to import. Returns the files to plan per entry.
  */
-async function resolveEntries(entries: Entry[], resolved: Map<string, string>): Promise<{ module: ResolvedModule; files: string[] }[]> {
+function resolveEntries(entries: Entry[], resolved: Map<string, string>, imports: Needs['imports']): { module: ResolvedModule; files: string[] }[] {
   const required: (ResolvedModule | { error: unknown })[] = entries.map((entry) => {
     try {
       return resolveModule(`"${entry.path.raw}"`, entry.path, toBase(entry.base));
@@ -120,7 +121,7 @@ async function resolveEntries(entries: Entry[], resolved: Map<string, string>): 
     }
   });
   const bare = entries.flatMap((entry, i) => (isBareSpecifier(entry.path.specifier) ? [i] : []));
-  const imported = await resolveImports(bare.map((i) => ({ specifier: entries[i]!.path.specifier, parent: folderOf(toBase(entries[i]!.base)) })));
+  const imported = imports(importRequests(entries));
   const importFile = new Map(bare.map((entry, k) => [entry, imported[k]]));
   return entries.map((entry, i) => {
     const byRequire = required[i]!;
@@ -136,23 +137,50 @@ async function resolveEntries(entries: Entry[], resolved: Map<string, string>): 
   });
 }
 
+/** The bare package targets, whose `import` may resolve to another file than `require()`'s. */
+function importRequests(entries: Entry[]): ImportRequest[] {
+  return entries.filter((e) => isBareSpecifier(e.path.specifier)).map((e) => ({ specifier: e.path.specifier, parent: folderOf(toBase(e.base)) }));
+}
+
+type Parser = typeof import('../instrument/source.js') & typeof import('../instrument/scan.js');
+
+/**
+ * What start-up needs besides the config: where bare targets resolve for `import`, and
+ * the parser and the rewrite (loaded only when some module is a target). The --import
+ * start may wait for them; the --require start gets them at once.
+ */
+interface Needs {
+  imports(requests: ImportRequest[]): (string | undefined)[];
+  parser(): Parser;
+}
+
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const entries = collectEntries(config);
+  const imports = await resolveImports(importRequests(entries));
+  const parser = entries.some((e) => !isBuiltin(e.path.specifier))
+    ? ({ ...(await import('../instrument/source.js')), ...(await import('../instrument/scan.js')) } as Parser)
+    : undefined;
+  return buildAgent(config, entries, { imports: () => imports, parser: () => parser! });
+}
+
+/** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
+export function startAgentSync(config: AgentConfig): Agent {
+  const load = createRequire(import.meta.url);
+  const parser = (): Parser => ({ ...load('../instrument/source.js'), ...load('../instrument/scan.js') }) as Parser;
+  return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, parser });
+}
+
+function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent {
   const plans = new Map<string, ModulePlan>();
   const sites: Agent['sites'][number][] = [];
   const byKey = new Map<string, PlannedTarget | { role: Role; site: Site }>();
   const builtins: { entry: Entry; url: string; site: Site }[] = [];
   const grouped = new Map<string, { filename: string; targets: PlannedTarget[] }>();
   const resolved = new Map<string, string>();
-  const phaseRuns = { record: 0, override: 0 };
   let manager: DistillDeliveryManager | undefined;
-  const runner = (override: boolean): PhaseRunner => (original, thisArg, args) => {
-    phaseRuns[override ? 'override' : 'record']++;
-    const run = () => Reflect.apply(original, thisArg, args) as unknown;
-    return override ? manager!.overridePhase(run) : manager!.recordPhase(run);
-  };
+  const phases = new Phases({ record: config.record.map((t) => t.path.raw), override: config.override.map((t) => t.path.raw) }, () => manager!);
 
-  const modules = await resolveEntries(entries, resolved);
+  const modules = resolveEntries(entries, resolved, needs.imports);
   entries.forEach((entry, i) => {
     const { module, files } = modules[i]!;
     const key = `${module.url}#${entry.path.members.join('.')}`;
@@ -165,7 +193,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       }
       return;
     }
-    const site = new Site(entry.path.raw, phase ? runner(entry.role === 'override') : undefined);
+    const site = new Site(entry.path.raw, phase ? phases.runner(entry.role as 'record' | 'override', entry.path.raw) : undefined);
     sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
     if (module.builtin) {
       runtime.bindingSites.set(key, site);
@@ -186,9 +214,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   });
 
   if (grouped.size > 0) {
-    // The parser and the rewrite are loaded only when some module is a target.
-    const { instrumentSource } = await import('../instrument/source.js');
-    const { ParseError, parseModule } = await import('../instrument/scan.js');
+    const { instrumentSource, ParseError, parseModule } = needs.parser();
     const instrumenter: Instrumenter = { instrumentSource, ParseError };
     const parsesAsCommonJS = (source: string): boolean => {
       try {
@@ -242,7 +268,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     config,
     manager,
     sites,
-    phaseRuns,
+    phases,
     resolved,
     handles(url, count) {
       const plan = plans.get(url);

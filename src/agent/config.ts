@@ -19,7 +19,12 @@ export interface AgentConfig {
   readonly record: PhaseTarget[];
   readonly override: PhaseTarget[];
   readonly instrument: PhaseTarget[];
+  /** `"report": true`, or a path: print the report at exit. */
   readonly report: boolean;
+  /** `"report": "path.json"`: also write it as JSON there (absolute, resolved against `base`). */
+  readonly reportFile: string | undefined;
+  /** `"strict": true`: exit status 1 when the report has findings. */
+  readonly strict: boolean;
   /** What relative module specifiers resolve against: the config file's folder, or the working directory. */
   readonly base: string;
   /** Where the config came from, for messages: `DISTILL_DELIVERY` or `DISTILL_DELIVERY (file /abs/x.json)`. */
@@ -27,7 +32,7 @@ export interface AgentConfig {
 }
 
 const NAME = 'DISTILL_DELIVERY';
-const KEYS = ['deliveries', 'phases', 'instrument', 'report'];
+const KEYS = ['deliveries', 'phases', 'instrument', 'report', 'strict'];
 
 function paths(source: string, key: string, value: unknown): PhaseTarget[] {
   if (value === undefined) return [];
@@ -50,7 +55,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
   }
   if (Array.isArray(raw)) {
-    return { deliveries: raw, record: [], override: [], instrument: [], report: false, base, source };
+    return { deliveries: raw, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, base, source };
   }
   if (raw === null || typeof raw !== 'object') {
     throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
@@ -65,7 +70,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
         throw errors.config(`${source} ${key}`, `is not a known key (use ${KEYS.join(', ')}) nor a delivery spec with a "type".`);
       }
     }
-    return { deliveries: object, record: [], override: [], instrument: [], report: false, base, source };
+    return { deliveries: object, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, base, source };
   }
   for (const key of keys) {
     if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
@@ -88,13 +93,20 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     override = paths(source, 'phases.override', (phases as Record<string, unknown>).override);
   }
   const report = object.report ?? false;
-  if (typeof report !== 'boolean') throw errors.config(`${source} report`, `must be true or false, but received ${describe(report)}.`);
+  if (typeof report !== 'boolean' && (typeof report !== 'string' || !report.endsWith('.json'))) {
+    throw errors.config(`${source} report`, `must be true, false or the path of a .json file to write the report to as well, but received ${describe(report)}.`);
+  }
+  const strict = object.strict ?? false;
+  if (typeof strict !== 'boolean') throw errors.config(`${source} strict`, `must be true or false, but received ${describe(strict)}.`);
   return {
     deliveries: deliveries as Record<string, unknown> | unknown[],
     record,
     override,
     instrument: paths(source, 'instrument', object.instrument),
-    report,
+    report: report !== false,
+    // A relative path resolves as the targets do: against the config file's folder, or the working directory.
+    reportFile: typeof report === 'string' ? resolve(base, report) : undefined,
+    strict,
     base,
     source,
   };

@@ -8,11 +8,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ours = new Set([fileURLToPath(new URL('../../loader.mjs', import.meta.url)), fileURLToPath(new URL('../register.js', import.meta.url))]);
+const ours = new Set(['../../loader.mjs', '../../loader.cjs', '../register.js', '../register.cjs'].map((p) => fileURLToPath(new URL(p, import.meta.url))));
 
-function absolute(value: string): string {
-  if (value.startsWith('.') && ours.has(resolve(value))) return pathToFileURL(resolve(value)).href;
-  return value;
+/** Our loader as an absolute path: a file: URL for --import, a plain path for --require (which takes no URL). */
+function absolute(value: string, flag: string): string {
+  if (!value.startsWith('.') || !ours.has(resolve(value))) return value;
+  return flag === '--import' ? pathToFileURL(resolve(value)).href : resolve(value);
 }
 
 function rewrite(args: string[]): boolean {
@@ -20,11 +21,11 @@ function rewrite(args: string[]): boolean {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if ((arg === '--import' || arg === '--require' || arg === '-r') && i + 1 < args.length) {
-      const next = absolute(args[i + 1]!);
+      const next = absolute(args[i + 1]!, arg);
       if (next !== args[i + 1]) (args[i + 1] = next), (changed = true);
     } else if (arg.startsWith('--import=') || arg.startsWith('--require=')) {
       const eq = arg.indexOf('=');
-      const next = absolute(arg.slice(eq + 1));
+      const next = absolute(arg.slice(eq + 1), arg.slice(0, eq));
       if (next !== arg.slice(eq + 1)) (args[i] = arg.slice(0, eq + 1) + next), (changed = true);
     }
   }

@@ -1,77 +1,99 @@
 /**
- * The report printed to stderr at exit (`"report": true` or DISTILL_DELIVERY_REPORT=1):
- * one row per delivery, and warnings for deliveries that never fired (with the modules
- * that import the name, since targeting the defining module is the usual mistake) and
- * for outputs left unreplayed. Counts only: recorded values may be private data.
+ * The agent's report: one row per delivery (recorded, replayed, left, discarded), the
+ * phases that ran, and findings, each with a code, that strict mode fails a run for: a
+ * delivery that never fired or had calls refused, outputs left or discarded (by cause),
+ * a phase that never ran, no phases at all (strict only), divergences. Counts only:
+ * recorded values may be private data. at-exit.ts prints it and decides the exit status.
  */
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
+import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
+import { retarget } from './hints.js';
 
-function display(url: string): string {
-  if (!url.startsWith('file:')) return url;
-  const rel = relative(process.cwd(), fileURLToPath(url));
-  return rel.startsWith('..') ? fileURLToPath(url) : `./${rel}`;
+export interface Finding {
+  readonly code: string;
+  readonly delivery?: string;
+  readonly message: string;
 }
 
-/** Source files under `root` (not node_modules, not dot folders), at most `limit`. */
-function sourceFiles(root: string, limit = 4000): string[] {
-  const out: string[] = [];
-  const stack = [root];
-  while (stack.length > 0 && out.length < limit) {
-    const dir = stack.pop()!;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(path);
-      else if (/\.[cm]?js$/.test(entry.name)) out.push(path);
-    }
-  }
-  return out;
+export interface DeliveryRow {
+  readonly name: string;
+  readonly target: string;
+  readonly recorded: number;
+  readonly replayed: number;
+  readonly pending: number;
+  readonly discarded: number;
+  /** By cause: override phases that replayed less (leftover), failed record phases, late records. */
+  readonly discardedBy: DeliveryDetails['discarded'];
+  /** Calls that failed with ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL. */
+  readonly refused: number;
 }
 
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g;
+export interface Report {
+  readonly deliveries: DeliveryRow[];
+  readonly phases: { readonly configured: { readonly record: readonly string[]; readonly override: readonly string[] }; readonly ran: { readonly record: number; readonly override: number } };
+  readonly diverged: number;
+  readonly findings: Finding[];
+}
 
-/** Files that import `name` from the module at `url` (a quick scan, done only when warning). */
-export function importersOf(url: string, name: string): string[] {
-  if (!url.startsWith('file:')) return [];
-  const target = fileURLToPath(url);
-  const entry = process.argv[1];
-  const candidates = new Set<string>(sourceFiles(entry ? dirname(entry) : process.cwd()));
-  const cache = createRequire(import.meta.url).cache;
-  for (const file of Object.keys(cache)) if (!file.includes('node_modules')) candidates.add(file);
-  const word = new RegExp(`(^|[^\\w$])${name.replace(/[$]/g, '\\$')}([^\\w$]|$)`);
-  const found: string[] = [];
-  for (const file of candidates) {
-    if (file === target) continue;
-    let source: string;
-    try {
-      source = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!word.test(source)) continue;
-    const require = createRequire(file);
-    for (const match of source.matchAll(SPECIFIER)) {
-      try {
-        if (require.resolve(match[2]!) === target) {
-          found.push(display(`file://${file}`));
-          break;
-        }
-      } catch {
-        // not resolvable from here: not an import of the target
-      }
+function targetOf(delivery: DistillDelivery): string {
+  const d = delivery as unknown as { funcPath?: string; methodPath?: string };
+  return d.funcPath ?? d.methodPath!;
+}
+
+const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+/** Why a delivery never fired, and where to aim it instead when that is the likely cause. */
+function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
+  const { names: configured, runs } = agent.phases;
+  const head = `delivery "${row.name}" never fired: no call reached "${row.target}" during a phase or run()`;
+  if (!agent.phases.configured) return `${head}, and the config has no phases; name the teacher's and the student's step functions in phases.record and phases.override.`;
+  if (runs.record === 0 || runs.override === 0) return `${head}, since not every phase ran (see below).`;
+  const site = agent.sites.find((s) => s.label === row.target && s.role === 'delivery');
+  const members = row.target.slice(row.target.lastIndexOf('#') + 1).split('.');
+  const where = method || site === undefined ? undefined : retarget(site.module, members, agent.config.base);
+  const paths = where === undefined ? [] : [...(where.source ? [where.source] : []), ...where.importers];
+  if (paths.length === 0) {
+    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}.`;
+  }
+  return `${head}, though the phases ran: this module gets the function from elsewhere, and the calls in the phases may go through another module (the anchor_head caveat); name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
+}
+
+function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean): Finding[] {
+  const found: Finding[] = [];
+  const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
+  if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL, see that error).`);
+  else if (row.recorded === 0 && row.replayed === 0) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method));
+  if (row.pending > 0) add('DISTILL_DELIVERY_PENDING', `delivery "${row.name}": ${row.pending} recorded output(s) were never replayed.`);
+  const by = row.discardedBy;
+  if (by.leftover > 0) add('DISTILL_DELIVERY_LEFTOVER', `delivery "${row.name}": ${by.leftover} output(s) were discarded because an override phase replayed fewer than its record phase made.`);
+  if (by.failed > 0) add('DISTILL_DELIVERY_FAILED_STEP', `delivery "${row.name}": ${by.failed} output(s) were discarded because a record phase threw or rejected.`);
+  if (by.late > 0) add('DISTILL_DELIVERY_LATE_RECORD', `delivery "${row.name}": ${by.late} output(s) were discarded because a record phase recorded after its override phase had ended.`);
+  return found;
+}
+
+export function buildReport(agent: Agent, strict: boolean): Report {
+  const deliveries: DeliveryRow[] = [];
+  const findings: Finding[] = [];
+  for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
+    const stats = delivery.stats();
+    const details = delivery.details();
+    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused };
+    deliveries.push(row);
+    findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined));
+  }
+  const { names, runs } = agent.phases;
+  for (const kind of ['record', 'override'] as const) {
+    if (names[kind].length > 0 && runs[kind] === 0) {
+      findings.push({ code: 'DISTILL_DELIVERY_PHASE_NEVER_RAN', message: `no ${kind} phase ran: phases.${kind} (${quoted(names[kind])}) was never called.` });
     }
   }
-  return found.sort();
+  if (strict && !agent.phases.configured) {
+    findings.push({ code: 'DISTILL_DELIVERY_NO_PHASES', message: 'the config has no phases, so nothing aligns the teacher and the student; name their step functions in phases.record and phases.override.' });
+  }
+  const diverged = runtime.seen.diverged;
+  if (diverged > 0) findings.push({ code: 'DISTILL_DELIVERY_DIVERGED', message: `${diverged} replayed call(s) diverged from the teacher's (ERR_DELIVERY_DIVERGED).` });
+  return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, findings };
 }
 
 function table(rows: string[][]): string {
@@ -79,46 +101,13 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
 }
 
-export function renderReport(agent: Agent): string {
+export function renderReport(report: Report): string {
   const lines: string[] = ['', 'distill-delivery report'];
-  const deliveries = agent.manager.deliveries;
   const rows = [['delivery', 'target', 'recorded', 'replayed', 'left in queue', 'discarded']];
-  const warnings: string[] = [];
-  for (const [name, delivery] of Object.entries(deliveries)) {
-    const target = (delivery as unknown as { funcPath?: string; methodPath?: string }).funcPath ?? (delivery as unknown as { methodPath: string }).methodPath;
-    const stats = delivery.stats();
-    rows.push([name, target, String(stats.recorded), String(stats.replayed), String(stats.pending), String(stats.discarded)]);
-    if (stats.recorded === 0 && stats.replayed === 0) {
-      const site = agent.sites.find((s) => s.label === target && s.role === 'delivery');
-      const member = target.slice(target.lastIndexOf('#') + 1).split('.')[0]!;
-      const importers = site ? importersOf(site.module, member) : [];
-      warnings.push(
-        `delivery "${name}" never fired: no call reached "${target}" during a phase or run().` +
-          (importers.length > 0
-            ? ` These modules import "${member}" from it: ${importers.join(', ')}. Name the module where the function is used, e.g. "${importers[0]}#${member}" (the anchor_head caveat).`
-            : ''),
-      );
-    }
-    if (stats.pending > 0) warnings.push(`delivery "${name}": ${stats.pending} recorded output(s) were never replayed.`);
-    if (stats.discarded > 0) warnings.push(`delivery "${name}": ${stats.discarded} output(s) were discarded because an override phase left them unreplayed.`);
-  }
+  for (const d of report.deliveries) rows.push([d.name, d.target, String(d.recorded), String(d.replayed), String(d.pending), String(d.discarded)]);
   lines.push(rows.length > 1 ? table(rows) : '(no deliveries configured)');
-  const phases = agent.sites.filter((s) => s.role === 'record' || s.role === 'override');
-  if (phases.length > 0) {
-    lines.push(`phases: ${agent.phaseRuns.record} record, ${agent.phaseRuns.override} override`);
-    if (agent.phaseRuns.record === 0 && phases.some((s) => s.role === 'record')) warnings.push('no record phase ran: none of phases.record was called.');
-    if (agent.phaseRuns.override === 0 && phases.some((s) => s.role === 'override')) warnings.push('no override phase ran: none of phases.override was called.');
-  }
-  for (const w of warnings) lines.push(`warning: ${w}`);
+  const { configured, ran } = report.phases;
+  if (configured.record.length > 0 || configured.override.length > 0) lines.push(`phases: ${ran.record} record, ${ran.override} override`);
+  for (const f of report.findings) lines.push(`warning [${f.code}]: ${f.message}`);
   return lines.join('\n') + '\n';
-}
-
-export function installReport(agent: Agent): void {
-  process.on('exit', () => {
-    try {
-      writeSync(2, renderReport(agent));
-    } catch {
-      // stderr closed: nothing to report to
-    }
-  });
 }

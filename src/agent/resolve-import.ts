@@ -31,25 +31,34 @@ export function isBareSpecifier(specifier: string): boolean {
 /** The files an `import` of each request resolves to (undefined where it does not resolve). */
 export async function resolveImports(requests: readonly ImportRequest[]): Promise<(string | undefined)[]> {
   if (requests.length === 0) return [];
-  if (conditionsHonoured()) {
-    const resolver = Module as unknown as {
-      new (id: string, parent: null): { filename: string; paths: string[] };
-      _resolveFilename(request: string, parent: object, isMain: boolean, options: object): string;
-      _nodeModulePaths(folder: string): string[];
-    };
-    return requests.map(({ specifier, parent }) => {
-      // A module in that folder asks, so that node_modules lookup and package self-references both apply.
-      const asker = new resolver(join(parent, '[distill-delivery]'), null);
-      asker.filename = join(parent, '[distill-delivery]');
-      asker.paths = resolver._nodeModulePaths(parent);
-      try {
-        const file = resolver._resolveFilename(specifier, asker, false, { conditions: IMPORT_CONDITIONS });
-        return isAbsolute(file) ? file : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-  }
+  if (conditionsHonoured()) return resolveImportsSync(requests);
+  return resolveInWorker(requests);
+}
+
+/** The same, synchronously: Node >= 22.12 only (the --require start needs Node >= 22.15). */
+export function resolveImportsSync(requests: readonly ImportRequest[]): (string | undefined)[] {
+  if (requests.length === 0) return [];
+  if (!conditionsHonoured()) throw new Error(`distill-delivery: resolving an import synchronously needs Node >= 22.12 (this is ${process.versions.node}).`);
+  const resolver = Module as unknown as {
+    new (id: string, parent: null): { filename: string; paths: string[] };
+    _resolveFilename(request: string, parent: object, isMain: boolean, options: object): string;
+    _nodeModulePaths(folder: string): string[];
+  };
+  return requests.map(({ specifier, parent }) => {
+    // A module in that folder asks, so that node_modules lookup and package self-references both apply.
+    const asker = new resolver(join(parent, '[distill-delivery]'), null);
+    asker.filename = join(parent, '[distill-delivery]');
+    asker.paths = resolver._nodeModulePaths(parent);
+    try {
+      const file = resolver._resolveFilename(specifier, asker, false, { conditions: IMPORT_CONDITIONS });
+      return isAbsolute(file) ? file : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+async function resolveInWorker(requests: readonly ImportRequest[]): Promise<(string | undefined)[]> {
   const { Worker } = await import('node:worker_threads');
   const worker = new Worker(new URL('./resolve-import-worker.js', import.meta.url), {
     execArgv: ['--experimental-import-meta-resolve', '--no-warnings'],

@@ -2,11 +2,21 @@
  * Starts the agent from DISTILL_DELIVERY in this thread: reads the config, plans and
  * installs, propagates to children, arranges the report. A bad config stops the process
  * here, before the app runs, with the error's code and the config key at fault.
+ * `start` is the --import start; `startSync` the --require one, which loads the rest of
+ * the agent by require() (ES modules without top-level await).
  */
-import { readConfig } from './config.js';
+import { createRequire } from 'node:module';
+import { debuglog } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import type { Agent } from './agent.js';
+import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError } from '../errors.js';
 import { propagate } from './propagate.js';
 import { runtime } from '../runtime.js';
+
+const debug = debuglog('delivery');
+
+type AtExit = typeof import('./at-exit.js');
 
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
@@ -16,15 +26,53 @@ export async function start(): Promise<void> {
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    if (config.report || process.env.DISTILL_DELIVERY_REPORT === '1') {
-      const { installReport } = await import('./report.js');
-      installReport(agent);
-    }
+    if (ending(config)) arrangeEnd(agent, config, await import('./at-exit.js'));
   } catch (error) {
-    const { isMainThread } = await import('node:worker_threads');
-    const where = isMainThread ? '' : ' (worker thread)';
-    const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
-    process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
-    process.exit(1);
+    fail(error);
   }
+}
+
+export function startSync(): void {
+  if (runtime.agent !== undefined) return;
+  try {
+    const config = readConfig(process.env.DISTILL_DELIVERY);
+    if (config === undefined) return;
+    const load = createRequire(import.meta.url);
+    const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
+    const agent = startAgentSync(config);
+    propagate();
+    if (ending(config)) arrangeEnd(agent, config, load('./at-exit.js') as AtExit);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+const strict = (config: AgentConfig): boolean => config.strict || process.env.DISTILL_DELIVERY_STRICT === '1';
+const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
+
+/** Whether anything happens at the end of the run: a report, or strict mode's verdict. */
+function ending(config: AgentConfig): boolean {
+  return strict(config) || printed(config);
+}
+
+function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit): void {
+  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config) });
+}
+
+/** An error with its stack and causes (a resolver's error, a parse error), for NODE_DEBUG=delivery. */
+function story(error: unknown): string {
+  const lines: string[] = [];
+  for (let e = error, n = 0; e !== undefined && n < 4; n++) {
+    lines.push((n > 0 ? 'caused by: ' : '') + (e instanceof Error ? (e.stack ?? e.message) : String(e)));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return lines.join('\n');
+}
+
+function fail(error: unknown): never {
+  if (debug.enabled) debug('start-up failed: %s', story(error));
+  const where = isMainThread ? '' : ' (worker thread)';
+  const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
+  process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
+  process.exit(1);
 }

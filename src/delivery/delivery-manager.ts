@@ -77,15 +77,37 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
  * A teacher step that throws (or rejects) will have no student step: its outputs are
  * dropped, so the next student replays the next teacher step, not this one's remains.
  */
-const RECORD: Phase = {
-  open: (members) => (members as DistillDelivery[]).map((d) => d.openStep()),
-  close: (members, steps, failed) =>
-    (members as DistillDelivery[]).forEach((d, i) => (failed ? d.discardStep(steps[i] as Step) : d.closeStep(steps[i] as Step))),
-};
-const OVERRIDE: Phase = {
-  open: (members) => (members as DistillDelivery[]).map((d) => d.claimStep()),
-  close: (members, steps) => (members as DistillDelivery[]).forEach((d, i) => d.finishStep(steps[i])),
-};
+function recordSteps(notes?: PhaseNotes): Phase {
+  return {
+    open: (members) => (members as DistillDelivery[]).map((d) => d.openStep(notes?.label)),
+    close: (members, steps, failed) => {
+      (members as DistillDelivery[]).forEach((d, i) => (failed ? d.discardStep(steps[i] as Step) : d.closeStep(steps[i] as Step)));
+      notes?.ended?.(steps as Step[], failed);
+    },
+  };
+}
+function overrideSteps(notes?: PhaseNotes): Phase {
+  return {
+    open: (members) => (members as DistillDelivery[]).map((d) => d.claimStep(notes?.label)),
+    close: (members, steps, failed) => {
+      // The counts are read before finishStep() drops what the student left.
+      notes?.ended?.(steps as Step[], failed);
+      (members as DistillDelivery[]).forEach((d, i) => d.finishStep(steps[i]));
+    },
+  };
+}
+const RECORD = recordSteps();
+const OVERRIDE = overrideSteps();
+
+/**
+ * @internal What the agent tells a phase it runs: how messages name it (the phase
+ * function's path), and what to call when it ends, with each delivery's step in
+ * manager order (NODE_DEBUG=delivery logs the counts).
+ */
+export interface PhaseNotes {
+  readonly label: string;
+  ended?(steps: readonly Step[], failed: boolean): void;
+}
 
 export class DistillDeliveryManager {
   /** The managed deliveries by name (array specs are named by spec.name or their index). */
@@ -166,18 +188,18 @@ export class DistillDeliveryManager {
    * Runs fn as one teacher step: every delivery records, whatever its overrideData, into
    * a step of its own that the matching overridePhase() replays.
    */
-  recordPhase<T>(fn: () => T): T {
+  recordPhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    return runScope(this.#members, false, RECORD, fn);
+    return runScope(this.#members, false, notes === undefined ? RECORD : recordSteps(notes), fn);
   }
 
   /**
    * Runs fn as one student step: every delivery replays the oldest record phase not yet
    * replayed, and no further; what it leaves is discarded with a warning at its end.
    */
-  overridePhase<T>(fn: () => T): T {
+  overridePhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'overridePhase(fn)', fn);
-    return runScope(this.#members, true, OVERRIDE, fn);
+    return runScope(this.#members, true, notes === undefined ? OVERRIDE : overrideSteps(notes), fn);
   }
 
   stats(): Record<string, DeliveryStats> {

@@ -7,7 +7,7 @@ import { DeliveryQueue } from './delivery-queue.js';
 import { Entries, runScope, type Member } from './scope.js';
 import { resolveModule, type ResolvedModule } from './resolve-target.js';
 import type { Site } from './site.js';
-import { errors, subject, warnings } from '../errors.js';
+import { errors, subject, warningCodes, warnings, type StepFacts } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
 import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 
@@ -41,8 +41,21 @@ export interface NormalizedOptions {
   readonly base: Base;
 }
 
-function newStep(): Step {
-  return { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false, finished: false };
+function newStep(number: number, recorder: string | undefined, missing = false): Step {
+  return { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: missing, claimed: missing, finished: false, number, missing, recorder, replayer: undefined };
+}
+
+/** Why outputs were discarded, by the warning code of each cause. */
+export type DiscardCause = keyof typeof warningCodes;
+
+/** @internal What the agent's report and strict mode read beyond stats(). */
+export interface DeliveryDetails {
+  /** Record and override phases that ran with this delivery. */
+  readonly records: number;
+  readonly overrides: number;
+  readonly discarded: Readonly<Record<DiscardCause, number>>;
+  /** Calls refused with ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL. */
+  readonly refused: number;
 }
 
 const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'methodPath', max_keep_data: 'maxKeepData' };
@@ -94,12 +107,16 @@ export abstract class DistillDelivery implements Member {
   #site: Site | undefined;
   #module: ResolvedModule | undefined;
   /** The queue of calls outside phases: a step that never ends, so every call has a step. */
-  readonly #main = newStep();
+  readonly #main = newStep(0, undefined);
   readonly #steps: Step[] = [];
   #pending = 0;
   #recorded = 0;
   #replayed = 0;
   #discarded = 0;
+  readonly #discardedBy: Record<DiscardCause, number> = { leftover: 0, failed: 0, late: 0 };
+  #records = 0;
+  #overrides = 0;
+  #refused = 0;
   /** Which warnings this delivery has given (each once). */
   readonly #warned = new Set<string>();
   /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
@@ -272,33 +289,63 @@ export abstract class DistillDelivery implements Member {
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
 
   private noStep(): never {
-    throw errors.noStep(this.who);
+    this.#refused++;
+    throw errors.stepEmpty(this.who, this.facts(newStep(0, undefined, true)));
   }
 
   private full(): never {
-    throw errors.queueFull(this.who, this.maxKeepData, this.#pending);
+    this.#refused++;
+    const step = this.#call;
+    if (step === this.#main) throw errors.queueFull(this.who, this.maxKeepData, this.#pending);
+    throw errors.stepFull(this.who, this.maxKeepData, this.facts(step));
   }
 
   private empty(step: Step): never {
+    this.#refused++;
     if (step === this.#main) throw errors.queueEmpty(this.who, this.maxKeepData, this.#recorded);
-    throw errors.stepExhausted(this.who, step.recorded);
+    throw errors.stepEmpty(this.who, this.facts(step));
+  }
+
+  /** What a message about this step says (errors.StepFacts). */
+  private facts(step: Step): StepFacts {
+    const names = runtime.phases;
+    return {
+      step: step.number,
+      agent: step.recorder !== undefined || step.replayer !== undefined,
+      recorder: step.recorder,
+      replayer: step.replayer,
+      recorded: step.recorded,
+      replayed: step.replayed,
+      running: !step.closed,
+      missing: step.missing,
+      records: this.#records,
+      overrides: this.#overrides,
+      waitingEarlier: this.#pending - step.queue.size,
+      names,
+    };
+  }
+
+  /** @internal The counts the agent's report reads beyond stats(). */
+  details(): DeliveryDetails {
+    return { records: this.#records, overrides: this.#overrides, discarded: { ...this.#discardedBy }, refused: this.#refused };
   }
 
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */
   private discard(): void {
     this.#discarded++;
-    this.warnOnce('late', warnings.tooLate(this.who));
+    this.#discardedBy.late++;
+    this.warnOnce('late', warnings.tooLate(this.who, phaseName('record', this.#call.recorder, this.#call.number)));
   }
 
-  private warnOnce(kind: string, message: string): void {
+  private warnOnce(kind: DiscardCause, message: string): void {
     if (this.#warned.has(kind)) return;
     this.#warned.add(kind);
-    process.emitWarning(message, { type: 'DistillDeliveryWarning', code: 'DISTILL_DELIVERY_LEFTOVER' });
+    process.emitWarning(message, { type: 'DistillDeliveryWarning', code: warningCodes[kind] });
   }
 
-  /** @internal A record phase starts: its outputs go to a step of their own. */
-  openStep(): Step {
-    const step = newStep();
+  /** @internal A record phase starts: its outputs go to a step of their own. `phase`: how the agent names it. */
+  openStep(phase?: string): Step {
+    const step = newStep(++this.#records, phase);
     this.#steps.push(step);
     return step;
   }
@@ -308,34 +355,46 @@ export abstract class DistillDelivery implements Member {
     step.closed = true;
   }
 
-  /** @internal An override phase starts: it replays the oldest record phase not yet claimed. */
-  claimStep(): Step | undefined {
-    const step = this.#steps.find((s) => !s.claimed);
-    if (step !== undefined) step.claimed = true;
+  /**
+   * @internal An override phase starts: it replays the oldest record phase not yet
+   * claimed, or, if none is left, a stand-in whose first call says why (`missing`).
+   */
+  claimStep(phase?: string): Step {
+    this.#overrides++;
+    const step = this.#steps.find((s) => !s.claimed) ?? newStep(0, undefined, true);
+    step.claimed = true;
+    step.replayer = phase;
     return step;
   }
 
   /** @internal An override phase ended: what it left would misalign the next step, so it goes, loudly. */
   finishStep(step: Step | undefined): void {
     if (step === undefined) return;
-    const left = this.dropStep(step);
-    if (left > 0) this.warnOnce('leftover', warnings.leftover(this.who, step.replayed, step.recorded));
+    const left = this.dropStep(step, 'leftover');
+    if (left > 0) this.warnOnce('leftover', warnings.leftover(this.who, phaseName('override', step.replayer, step.number), step.replayed, step.recorded));
   }
 
   /** @internal A record phase failed: no override phase will replay what it recorded. */
   discardStep(step: Step): void {
-    const left = this.dropStep(step);
-    if (left > 0) this.warnOnce('failed', warnings.failedStep(this.who, left));
+    const left = this.dropStep(step, 'failed');
+    if (left > 0) this.warnOnce('failed', warnings.failedStep(this.who, phaseName('record', step.recorder, step.number), left));
   }
 
   /** Removes a step, releasing what it still holds; returns how many outputs that was. */
-  private dropStep(step: Step): number {
+  private dropStep(step: Step, cause: DiscardCause): number {
     step.finished = true;
     const i = this.#steps.indexOf(step);
     if (i !== -1) this.#steps.splice(i, 1);
     const left = step.queue.clear();
     this.#pending -= left;
     this.#discarded += left;
+    this.#discardedBy[cause] += left;
     return left;
   }
+}
+
+/** `record phase "./train.js#teacherStep" (step 2)`, or `a recordPhase() (step 2)` when run by hand. */
+function phaseName(kind: 'record' | 'override', label: string | undefined, number: number): string {
+  const step = number > 0 ? ` (step ${number})` : '';
+  return label === undefined ? `${kind === 'record' ? 'a' : 'an'} ${kind}Phase()${step}` : `${kind} phase "${label}"${step}`;
 }

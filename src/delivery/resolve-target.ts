@@ -126,7 +126,7 @@ export function locateProperty(who: string, path: string, root: unknown, members
   const ownerName = walked.slice(0, -1);
   const explicitPrototype = members.length >= 2 ? members[members.length - 2] === 'prototype' : rootName === 'prototype';
   if (kind === 'method' && ownerName !== '' && !explicitPrototype && typeof owner !== 'function') {
-    throw errors.notAClass(who, ownerName, owner);
+    throw errors.notAClass(who, ownerName, owner, key);
   }
   let viaPrototype = false;
   if (typeof owner === 'function' && ownerName !== '' && !explicitPrototype && typeof owner.prototype === 'object' && owner.prototype !== null) {

@@ -72,7 +72,7 @@ export class TargetHandle {
     try {
       located = locateProperty(this.who, this.site.label, root, members, where, this.kind, skip === 1 ? this.members[0] : undefined);
     } catch (error) {
-      if (!final || this.installed) return;
+      if (this.installed || (!final && !this.holdsInstance(root, members))) return;
       throw error;
     }
     if (types.isModuleNamespaceObject(located.owner)) {
@@ -92,6 +92,14 @@ export class TargetHandle {
       const canonical = [...this.members.slice(0, -1), 'prototype', this.members[this.members.length - 1]].join('.');
       if (!runtime.bindingSites.has(`${this.url}#${canonical}`)) runtime.bindingSites.set(`${this.url}#${canonical}`, this.site);
     }
+  }
+
+  /**
+   * A MethodOutputs `x.m` where x already holds an object, not a class: no later retry can
+   * find a class there, so the error is now, while the module loads, not when it ends.
+   */
+  private holdsInstance(root: unknown, members: readonly string[]): boolean {
+    return this.kind === 'method' && members.length === 1 && typeof root === 'object' && root !== null;
   }
 
   /** CommonJS: after the module ran, patch module.exports.<path>; `used` says the module also uses the name itself. */

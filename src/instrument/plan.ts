@@ -134,6 +134,11 @@ function planPath(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
   } else if (moduleObject && rest.length === 1) {
     r.trackObject(root, rest[0]!, i);
     r.notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module`);
+  } else if (target.kind === 'method' && rest.length === 1 && holdsInstance(binding)) {
+    // `x.m` where x holds an instance, not a class: there is no class to patch, so
+    // the module's calls through x.m are delivered, as a module object's member's are.
+    r.trackObject(root, rest[0]!, i);
+    r.notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module (${root} holds an instance)`);
   } else if (binding.kind === 'class' || binding.kind === 'function') {
     if (binding.kind === 'class') checkClassMember(r, binding.node, root, rest, target);
     r.patchPath(i, root, 1, binding.kind === 'class' ? binding.statement.end : 'prologue');
@@ -145,6 +150,13 @@ function planPath(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
     r.patchPath(i, root, 1, 'prologue');
     r.notes.push(`${target.label}: ${target.members.join('.')} patched on imported ${root}`);
   }
+}
+
+/** A top-level variable set to `new X(...)`, or declared without a value (assigned later, as `x = new X()` usually is). */
+function holdsInstance(binding: Binding): boolean {
+  if (binding.kind !== 'variable' || !binding.simple || binding.moduleObject) return false;
+  const init = binding.declarator.init;
+  return init === null || init === undefined || init.type === 'NewExpression' || (init.type === 'Literal' && init.value === null);
 }
 
 /** `f` where f is a top-level name of the module: declared, a variable, or imported. */

@@ -15,7 +15,7 @@ export function agentFixture(...parts) {
 }
 
 // Variables of the parent (the test runner, a developer's shell) that would change what a child does.
-const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
+const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'DISTILL_DELIVERY_FIRST_PID', 'DISTILL_DELIVERY_STRICT', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
 
 /**
  * Runs `node [--import loader] [...nodeArgs] script [...args]` and resolves with
@@ -25,8 +25,9 @@ const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_
  * - agent: false runs without `--import` (the app as it is).
  * - cwd: the child's working directory (default: the script's folder).
  * - env: extra variables (a value of undefined removes one).
+ * - kill: { when, signal }: sends the child `signal` once its stdout matches the RegExp `when`.
  */
-export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000 } = {}) {
+export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill } = {}) {
   const childEnv = { ...process.env };
   for (const name of CLEARED) delete childEnv[name];
   if (config !== undefined) childEnv.DISTILL_DELIVERY = typeof config === 'string' ? config : JSON.stringify(config);
@@ -39,7 +40,11 @@ export function runNode(script, { config, agent = true, cwd, env = {}, args = []
     const child = spawn(nodeBinary, argv, { cwd: cwd ?? fileURLToPath(new URL('.', pathToFileURL(script))), env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    let killed = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      stdout += chunk;
+      if (kill !== undefined && !killed && kill.when.test(stdout)) killed = child.kill(kill.signal);
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
