@@ -1,5 +1,5 @@
 // The package as a user installs it: `npm pack` of this checkout, unpacked into the
-// node_modules of a fresh project outside the repository (its two dependencies linked
+// node_modules of a fresh project outside the repository (its dependencies linked
 // from this checkout, so no network is needed), then used from there by its name: the
 // agent through `--import distill-delivery/register` and `/loader`, the library through
 // import and require(), the types through the exports map. This checks what the tarball

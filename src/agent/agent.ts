@@ -2,21 +2,21 @@
  * The zero-code-change agent: turns a DISTILL_DELIVERY config into a plan (which module
  * gets which targets, instrumented how), builds the process-wide manager and the phase
  * sites, and installs the hooks that deliver the plan (../instrument/install.ts). Target
- * modules are read and rewritten here, once, at start-up, so that a config error stops
- * the process before the app runs; the parser is loaded only when a module is a target.
+ * modules (JavaScript or TypeScript) are read and rewritten here, once, at start-up, so
+ * that a config error stops the process before the app runs; the parser is loaded only
+ * when a module is a target.
  */
-import { readFileSync } from 'node:fs';
 import Module, { syncBuiltinESMExports } from 'node:module';
-import { dirname, extname, join, sep } from 'node:path';
+import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
 import { Site, type PhaseRunner } from '../delivery/site.js';
 import { errors, inContext } from '../errors.js';
-import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from '../instrument/install.js';
+import { installHooks } from '../instrument/install.js';
 import type { TargetHandle } from '../instrument/handles.js';
-import type { Format } from '../instrument/scan.js';
+import type { ModulePlan, PlannedTarget } from '../instrument/module-plan.js';
 import { isBareSpecifier, resolveImports } from './resolve-import.js';
 import { runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
@@ -80,26 +80,6 @@ function collectEntries(config: AgentConfig): Entry[] {
   return entries;
 }
 
-/** The format Node will load a file in: by extension, the package "type", then by syntax. */
-function formatOf(filename: string, source: string, parsesAsCommonJS: (source: string) => boolean): Format {
-  const ext = extname(filename);
-  if (ext === '.mjs') return 'module';
-  if (ext === '.cjs') return 'commonjs';
-  for (let dir = dirname(filename); ; dir = dirname(dir)) {
-    try {
-      const type = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type;
-      if (type === 'module') return 'module';
-      if (type === 'commonjs') return 'commonjs';
-      break;
-    } catch {
-      // no (readable) package.json here: look further up
-    }
-    if (dirname(dir) === dir) break;
-  }
-  // No "type": Node 20.19+ and 22+ detect ES module syntax in such files.
-  return parsesAsCommonJS(source) ? 'commonjs' : 'module';
-}
-
 /** The folder a base resolves bare specifiers from, with a trailing separator. */
 function folderOf(base: Base): string {
   return base.parent.endsWith(sep) ? base.parent : dirname(base.parent) + sep;
@@ -135,23 +115,21 @@ async function resolveEntries(entries: Entry[], resolved: Map<string, string>): 
   });
 }
 
-export async function startAgent(config: AgentConfig): Promise<Agent> {
-  const entries = collectEntries(config);
-  const plans = new Map<string, ModulePlan>();
-  const sites: Agent['sites'][number][] = [];
-  const byKey = new Map<string, PlannedTarget | { role: Role; site: Site }>();
-  const builtins: { entry: Entry; url: string; site: Site }[] = [];
-  const grouped = new Map<string, { filename: string; targets: PlannedTarget[] }>();
-  const resolved = new Map<string, string>();
-  const phaseRuns = { record: 0, override: 0 };
-  let manager: DistillDeliveryManager | undefined;
-  const runner = (override: boolean): PhaseRunner => (original, thisArg, args) => {
-    phaseRuns[override ? 'override' : 'record']++;
-    const run = () => Reflect.apply(original, thisArg, args) as unknown;
-    return override ? manager!.overridePhase(run) : manager!.recordPhase(run);
-  };
+/** A site for each distinct target, grouped by the module files to plan; builtins apart. */
+interface Placed {
+  readonly sites: Agent['sites'][number][];
+  readonly builtins: { entry: Entry; url: string; site: Site }[];
+  /** By file URL: the file and the targets planned in it. */
+  readonly grouped: Map<string, { filename: string; targets: PlannedTarget[] }>;
+}
 
-  const modules = await resolveEntries(entries, resolved);
+/**
+ * Gives each distinct target a site (a phase site runs `runner`), refusing a function that
+ * is both a phase and a delivery target, and groups the targets by the files to plan.
+ */
+function placeSites(entries: Entry[], modules: { module: ResolvedModule; files: string[] }[], runner: (override: boolean) => PhaseRunner): Placed {
+  const placed: Placed = { sites: [], builtins: [], grouped: new Map() };
+  const byKey = new Map<string, { role: Role }>();
   entries.forEach((entry, i) => {
     const { module, files } = modules[i]!;
     const key = `${module.url}#${entry.path.members.join('.')}`;
@@ -164,66 +142,44 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       }
       return;
     }
+    byKey.set(key, entry);
     const site = new Site(entry.path.raw, phase ? runner(entry.role === 'override') : undefined);
-    sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
+    placed.sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
     if (module.builtin) {
       runtime.bindingSites.set(key, site);
-      builtins.push({ entry, url: module.url, site });
-      byKey.set(key, { role: entry.role, site });
+      placed.builtins.push({ entry, url: module.url, site });
       return;
     }
     const target: PlannedTarget = { members: entry.path.members, label: entry.path.raw, phase, key: entry.key, role: entry.role, kind: entry.kind, site };
-    byKey.set(key, target);
     // Every file the target's module resolves to (a dual package has two builds) gets the same site.
     for (const filename of files) {
       const url = pathToFileURL(filename).href;
       runtime.bindingSites.set(`${url}#${entry.path.members.join('.')}`, site);
-      let group = grouped.get(url);
-      if (group === undefined) grouped.set(url, (group = { filename, targets: [] }));
+      let group = placed.grouped.get(url);
+      if (group === undefined) placed.grouped.set(url, (group = { filename, targets: [] }));
       group.targets.push(target);
     }
   });
+  return placed;
+}
 
-  if (grouped.size > 0) {
-    // The parser and the rewrite are loaded only when some module is a target.
-    const { instrumentSource } = await import('../instrument/source.js');
-    const { ParseError, parseModule } = await import('../instrument/scan.js');
-    const instrumenter: Instrumenter = { instrumentSource, ParseError };
-    const parsesAsCommonJS = (source: string): boolean => {
-      try {
-        parseModule(source, 'commonjs');
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (const [url, { filename, targets }] of grouped) {
-      let source: string;
-      try {
-        source = readFileSync(filename, 'utf8').replace(/^\uFEFF/, '');
-      } catch (error) {
-        throw errors.config(targets[0]!.key, `cannot read ${filename} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
-      }
-      const format: Format = formatOf(filename, source, parsesAsCommonJS);
-      let code: string;
-      let notes: string[];
-      try {
-        ({ code, notes } = instrumentSource(source, format, url, targets));
-      } catch (error) {
-        const target = targets.find((t) => error instanceof Error && error.message.includes(`"${t.label}"`)) ?? targets[0]!;
-        if (error instanceof ParseError) throw inContext(errors.unparsable(`"${target.label}"`, filename, format, error.message), target.key);
-        throw inContext(error, target.key);
-      }
-      const plan = new ModulePlan(url, filename, format, source, code, targets, instrumenter);
-      plans.set(url, plan);
-      runtime.plannedModules.set(url, plan);
-      for (const note of notes) debug('plan %s (%s): %s', url, format, note);
-    }
+/** Reads and instruments every target module now, so a config error stops the process before the app runs. */
+async function planModules(grouped: Placed['grouped']): Promise<Map<string, ModulePlan>> {
+  const plans = new Map<string, ModulePlan>();
+  if (grouped.size === 0) return plans;
+  // The parser, the rewrite and the TypeScript stripper are loaded only when some module is a target.
+  const { planModule } = await import('../instrument/module-plan.js');
+  for (const [url, { filename, targets }] of grouped) {
+    const { plan, notes } = planModule(url, filename, targets);
+    plans.set(url, plan);
+    runtime.plannedModules.set(url, plan);
+    for (const note of notes) debug('plan %s (%s%s): %s', url, plan.format, plan.typescript ? ', TypeScript' : '', note);
   }
+  return plans;
+}
 
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
-  runtime.manager = manager;
-
+/** Builtin targets are patched on the builtin's exports, and its ES module exports synced. */
+function patchBuiltins(builtins: Placed['builtins']): void {
   for (const { entry, url, site } of builtins) {
     try {
       const exports = (process.getBuiltinModule?.(url) ?? Module.createRequire(import.meta.url)(url)) as object;
@@ -235,8 +191,26 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     debug('plan %s (builtin): %s patched on its exports', url, entry.path.raw);
   }
   if (builtins.length > 0) syncBuiltinESMExports();
+}
 
+export async function startAgent(config: AgentConfig): Promise<Agent> {
+  const entries = collectEntries(config);
+  const resolved = new Map<string, string>();
+  const phaseRuns = { record: 0, override: 0 };
+  let manager: DistillDeliveryManager | undefined;
+  const runner = (override: boolean): PhaseRunner => (original, thisArg, args) => {
+    phaseRuns[override ? 'override' : 'record']++;
+    const run = () => Reflect.apply(original, thisArg, args) as unknown;
+    return override ? manager!.overridePhase(run) : manager!.recordPhase(run);
+  };
+
+  const { sites, builtins, grouped } = placeSites(entries, await resolveEntries(entries, resolved), runner);
+  const plans = await planModules(grouped);
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
+  runtime.manager = manager;
+  patchBuiltins(builtins);
   installHooks(plans);
+
   const agent: Agent = {
     config,
     manager,
@@ -244,8 +218,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     phaseRuns,
     resolved,
     handles(url, count) {
-      const plan = plans.get(url);
-      const handles = plan?.handles();
+      const handles = plans.get(url)?.handles();
       return handles !== undefined && handles.length === count ? handles : null;
     },
   };
