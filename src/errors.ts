@@ -195,10 +195,19 @@ export const errors = {
       'ERR_DELIVERY_NOT_INSTRUMENTED',
       `${who}: "${what}" is read-only where the module keeps it (a frozen object or a non-writable property), so calls through it cannot be delivered. Target the module that defines the function, or the module where it is used.`,
     ),
-  unparsable: (who: string, file: string, format: 'module' | 'commonjs', detail: string) =>
+  /**
+   * `as`: what the file failed to parse as. 'typescript': not valid TypeScript. A format with
+   * `stripped`: valid TypeScript whose JavaScript (types stripped) the agent's parser does
+   * not read in that format (a proposal such as decorators), so the file is not called unparsable.
+   */
+  unparsable: (who: string, file: string, as: 'module' | 'commonjs' | 'typescript', detail: string, stripped = false) =>
     new DeliveryError(
       'ERR_DELIVERY_NOT_INSTRUMENTED',
-      `${who} cannot be instrumented: ${file} as loaded does not parse as ${format === 'module' ? 'an ES module' : 'CommonJS'} (${detail}), so it was not run. Only JavaScript can be instrumented: fix its syntax, or point the target at the compiled JavaScript.`,
+      as === 'typescript'
+        ? `${who} cannot be instrumented: ${file} as loaded does not parse as TypeScript (${detail}), so it was not run. Fix its syntax.`
+        : stripped
+          ? `${who} cannot be instrumented: ${file} is TypeScript, but its JavaScript (types stripped) uses syntax the agent cannot read as ${as === 'module' ? 'an ES module' : 'CommonJS'} (${detail}), so it was not run. Move the target to a module without that syntax, or point it at the compiled JavaScript.`
+          : `${who} cannot be instrumented: ${file} as loaded does not parse as ${as === 'module' ? 'an ES module' : 'CommonJS'} (${detail}), so it was not run. Only JavaScript and TypeScript can be instrumented: fix its syntax, or point the target at the compiled JavaScript.`,
     ),
   notInstrumented: (who: string, reason: string) =>
     new DeliveryError(

@@ -200,13 +200,3 @@ console.log(JSON.stringify(out));
     ran: [false, false],
   });
 });
-
-test('a TypeScript target run by type stripping cannot be instrumented, and says so before the app starts', { timeout: TIMEOUT }, async (t) => {
-  const dir = scratch(t);
-  writeFileSync(join(dir, 'lib.ts'), 'export function f(x: number): number { return x; }\n');
-  writeFileSync(join(dir, 'app.js'), 'console.log("started");\n');
-  const { code, stdout, stderr } = await runNode(join(dir, 'app.js'), { config: { deliveries: { ts: { type: 'FunctionOutputs', funcPath: './lib.ts#f' } } } });
-  assert.equal(stdout, '');
-  assert.equal(code, 1);
-  assert.match(stderr, /DeliveryError \[ERR_DELIVERY_NOT_INSTRUMENTED\]/);
-});

@@ -2,26 +2,26 @@
  * The zero-code-change agent: turns a DISTILL_DELIVERY config into a plan (which module
  * gets which targets, instrumented how), builds the process-wide manager and the phase
  * sites, and installs the hooks that deliver the plan (../instrument/install.ts). Target
- * modules are read and rewritten here, once, at start-up, so that a config error stops
- * the process before the app runs; the parser is loaded only when a module is a target.
+ * modules (JavaScript or TypeScript) are read and rewritten here, once, at start-up, so
+ * that a config error stops the process before the app runs; the parser is loaded only
+ * when a module is a target.
  */
-import { readFileSync } from 'node:fs';
 import Module, { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
-import { dirname, extname, join, sep } from 'node:path';
+import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
-import { Site } from '../delivery/site.js';
+import { Site, type PhaseRunner } from '../delivery/site.js';
 import { errors, inContext } from '../errors.js';
-import { installHooks, ModulePlan, type Instrumenter, type PlannedTarget } from '../instrument/install.js';
+import { installHooks } from '../instrument/install.js';
 import type { TargetHandle } from '../instrument/handles.js';
-import type { Format } from '../instrument/scan.js';
+import type { ModulePlan, PlannedTarget } from '../instrument/module-plan.js';
 import { isBareSpecifier, resolveImports, resolveImportsSync, type ImportRequest } from './resolve-import.js';
 import { runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
 import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
-import { Phases } from './phases.js';
+import { Phases, type PhaseKind } from './phases.js';
 
 const debug = debuglog('delivery');
 
@@ -82,26 +82,6 @@ function collectEntries(config: AgentConfig): Entry[] {
   return entries;
 }
 
-/** The format Node will load a file in: by extension, the package "type", then by syntax. */
-function formatOf(filename: string, source: string, parsesAsCommonJS: (source: string) => boolean): Format {
-  const ext = extname(filename);
-  if (ext === '.mjs') return 'module';
-  if (ext === '.cjs') return 'commonjs';
-  for (let dir = dirname(filename); ; dir = dirname(dir)) {
-    try {
-      const type = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type;
-      if (type === 'module') return 'module';
-      if (type === 'commonjs') return 'commonjs';
-      break;
-    } catch {
-      // no (readable) package.json here: look further up
-    }
-    if (dirname(dir) === dir) break;
-  }
-  // No "type": Node 20.19+ and 22+ detect ES module syntax in such files.
-  return parsesAsCommonJS(source) ? 'commonjs' : 'module';
-}
-
 /** The folder a base resolves bare specifiers from, with a trailing separator. */
 function folderOf(base: Base): string {
   return base.parent.endsWith(sep) ? base.parent : dirname(base.parent) + sep;
@@ -142,45 +122,34 @@ function importRequests(entries: Entry[]): ImportRequest[] {
   return entries.filter((e) => isBareSpecifier(e.path.specifier)).map((e) => ({ specifier: e.path.specifier, parent: folderOf(toBase(e.base)) }));
 }
 
-type Parser = typeof import('../instrument/source.js') & typeof import('../instrument/scan.js');
+type Planner = typeof import('../instrument/module-plan.js');
 
 /**
  * What start-up needs besides the config: where bare targets resolve for `import`, and
- * the parser and the rewrite (loaded only when some module is a target). The --import
- * start may wait for them; the --require start gets them at once.
+ * the planner (the parser, the rewrite and the TypeScript stripper, loaded only when some
+ * module is a target). The --import start may wait for them; the --require start gets
+ * them at once.
  */
 interface Needs {
   imports(requests: ImportRequest[]): (string | undefined)[];
-  parser(): Parser;
+  planner(): Planner;
 }
 
-export async function startAgent(config: AgentConfig): Promise<Agent> {
-  const entries = collectEntries(config);
-  const imports = await resolveImports(importRequests(entries));
-  const parser = entries.some((e) => !isBuiltin(e.path.specifier))
-    ? ({ ...(await import('../instrument/source.js')), ...(await import('../instrument/scan.js')) } as Parser)
-    : undefined;
-  return buildAgent(config, entries, { imports: () => imports, parser: () => parser! });
+/** A site for each distinct target, grouped by the module files to plan; builtins apart. */
+interface Placed {
+  readonly sites: Agent['sites'][number][];
+  readonly builtins: { entry: Entry; url: string; site: Site }[];
+  /** By file URL: the file and the targets planned in it. */
+  readonly grouped: Map<string, { filename: string; targets: PlannedTarget[] }>;
 }
 
-/** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
-export function startAgentSync(config: AgentConfig): Agent {
-  const load = createRequire(import.meta.url);
-  const parser = (): Parser => ({ ...load('../instrument/source.js'), ...load('../instrument/scan.js') }) as Parser;
-  return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, parser });
-}
-
-function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent {
-  const plans = new Map<string, ModulePlan>();
-  const sites: Agent['sites'][number][] = [];
-  const byKey = new Map<string, PlannedTarget | { role: Role; site: Site }>();
-  const builtins: { entry: Entry; url: string; site: Site }[] = [];
-  const grouped = new Map<string, { filename: string; targets: PlannedTarget[] }>();
-  const resolved = new Map<string, string>();
-  let manager: DistillDeliveryManager | undefined;
-  const phases = new Phases({ record: config.record.map((t) => t.path.raw), override: config.override.map((t) => t.path.raw) }, () => manager!);
-
-  const modules = resolveEntries(entries, resolved, needs.imports);
+/**
+ * Gives each distinct target a site (a phase site runs `runner`), refusing a function that
+ * is both a phase and a delivery target, and groups the targets by the files to plan.
+ */
+function placeSites(entries: Entry[], modules: { module: ResolvedModule; files: string[] }[], runner: (kind: PhaseKind, label: string) => PhaseRunner): Placed {
+  const placed: Placed = { sites: [], builtins: [], grouped: new Map() };
+  const byKey = new Map<string, { role: Role }>();
   entries.forEach((entry, i) => {
     const { module, files } = modules[i]!;
     const key = `${module.url}#${entry.path.members.join('.')}`;
@@ -193,64 +162,43 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
       }
       return;
     }
-    const site = new Site(entry.path.raw, phase ? phases.runner(entry.role as 'record' | 'override', entry.path.raw) : undefined);
-    sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
+    byKey.set(key, entry);
+    const site = new Site(entry.path.raw, phase ? runner(entry.role as PhaseKind, entry.path.raw) : undefined);
+    placed.sites.push({ label: entry.path.raw, key: entry.key, role: entry.role, site, module: module.url });
     if (module.builtin) {
       runtime.bindingSites.set(key, site);
-      builtins.push({ entry, url: module.url, site });
-      byKey.set(key, { role: entry.role, site });
+      placed.builtins.push({ entry, url: module.url, site });
       return;
     }
     const target: PlannedTarget = { members: entry.path.members, label: entry.path.raw, phase, key: entry.key, role: entry.role, kind: entry.kind, site };
-    byKey.set(key, target);
     // Every file the target's module resolves to (a dual package has two builds) gets the same site.
     for (const filename of files) {
       const url = pathToFileURL(filename).href;
       runtime.bindingSites.set(`${url}#${entry.path.members.join('.')}`, site);
-      let group = grouped.get(url);
-      if (group === undefined) grouped.set(url, (group = { filename, targets: [] }));
+      let group = placed.grouped.get(url);
+      if (group === undefined) placed.grouped.set(url, (group = { filename, targets: [] }));
       group.targets.push(target);
     }
   });
+  return placed;
+}
 
-  if (grouped.size > 0) {
-    const { instrumentSource, ParseError, parseModule } = needs.parser();
-    const instrumenter: Instrumenter = { instrumentSource, ParseError };
-    const parsesAsCommonJS = (source: string): boolean => {
-      try {
-        parseModule(source, 'commonjs');
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (const [url, { filename, targets }] of grouped) {
-      let source: string;
-      try {
-        source = readFileSync(filename, 'utf8').replace(/^\uFEFF/, '');
-      } catch (error) {
-        throw errors.config(targets[0]!.key, `cannot read ${filename} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
-      }
-      const format: Format = formatOf(filename, source, parsesAsCommonJS);
-      let code: string;
-      let notes: string[];
-      try {
-        ({ code, notes } = instrumentSource(source, format, url, targets));
-      } catch (error) {
-        const target = targets.find((t) => error instanceof Error && error.message.includes(`"${t.label}"`)) ?? targets[0]!;
-        if (error instanceof ParseError) throw inContext(errors.unparsable(`"${target.label}"`, filename, format, error.message), target.key);
-        throw inContext(error, target.key);
-      }
-      const plan = new ModulePlan(url, filename, format, source, code, targets, instrumenter);
-      plans.set(url, plan);
-      runtime.plannedModules.set(url, plan);
-      for (const note of notes) debug('plan %s (%s): %s', url, format, note);
-    }
+/** Reads and instruments every target module now, so a config error stops the process before the app runs. */
+function planModules(grouped: Placed['grouped'], planner: Needs['planner']): Map<string, ModulePlan> {
+  const plans = new Map<string, ModulePlan>();
+  if (grouped.size === 0) return plans;
+  const { planModule } = planner();
+  for (const [url, { filename, targets }] of grouped) {
+    const { plan, notes } = planModule(url, filename, targets);
+    plans.set(url, plan);
+    runtime.plannedModules.set(url, plan);
+    for (const note of notes) debug('plan %s (%s%s): %s', url, plan.format, plan.typescript ? ', TypeScript' : '', note);
   }
+  return plans;
+}
 
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
-  runtime.manager = manager;
-
+/** Builtin targets are patched on the builtin's exports, and its ES module exports synced. */
+function patchBuiltins(builtins: Placed['builtins']): void {
   for (const { entry, url, site } of builtins) {
     try {
       const exports = (process.getBuiltinModule?.(url) ?? Module.createRequire(import.meta.url)(url)) as object;
@@ -262,8 +210,34 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
     debug('plan %s (builtin): %s patched on its exports', url, entry.path.raw);
   }
   if (builtins.length > 0) syncBuiltinESMExports();
+}
 
+export async function startAgent(config: AgentConfig): Promise<Agent> {
+  const entries = collectEntries(config);
+  const imports = await resolveImports(importRequests(entries));
+  // The parser, the rewrite and the TypeScript stripper are loaded only when some module is a target.
+  const planner = entries.some((e) => !isBuiltin(e.path.specifier)) ? await import('../instrument/module-plan.js') : undefined;
+  return buildAgent(config, entries, { imports: () => imports, planner: () => planner! });
+}
+
+/** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
+export function startAgentSync(config: AgentConfig): Agent {
+  const planner = (): Planner => createRequire(import.meta.url)('../instrument/module-plan.js') as Planner;
+  return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, planner });
+}
+
+function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent {
+  const resolved = new Map<string, string>();
+  let manager: DistillDeliveryManager | undefined;
+  const phases = new Phases({ record: config.record.map((t) => t.path.raw), override: config.override.map((t) => t.path.raw) }, () => manager!);
+
+  const { sites, builtins, grouped } = placeSites(entries, resolveEntries(entries, resolved, needs.imports), (kind, label) => phases.runner(kind, label));
+  const plans = planModules(grouped, needs.planner);
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
+  runtime.manager = manager;
+  patchBuiltins(builtins);
   installHooks(plans);
+
   const agent: Agent = {
     config,
     manager,
@@ -271,8 +245,7 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
     phases,
     resolved,
     handles(url, count) {
-      const plan = plans.get(url);
-      const handles = plan?.handles();
+      const handles = plans.get(url)?.handles();
       return handles !== undefined && handles.length === count ? handles : null;
     },
   };

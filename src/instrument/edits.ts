@@ -22,6 +22,8 @@ interface Replacement {
 export class Edits {
   private readonly insertions: Insertion[] = [];
   private readonly replacements: Replacement[] = [];
+  /** After apply(): where each copied stretch of the source starts, in the source and in the result. */
+  private readonly copied: [from: number, to: number][] = [];
 
   constructor(private readonly source: string) {}
 
@@ -42,20 +44,40 @@ export class Edits {
     let out = '';
     let pos = 0;
     let r = 0;
+    const copy = (end: number): void => {
+      this.copied.push([pos, out.length]);
+      out += source.slice(pos, end);
+    };
     const replaceUpTo = (limit: number): void => {
       for (; r < replacements.length && replacements[r]!.start < limit; r++) {
         const rep = replacements[r]!;
-        out += source.slice(pos, rep.start) + rep.text;
+        copy(rep.start);
+        out += rep.text;
         pos = rep.end;
       }
     };
     for (const ins of insertions) {
       replaceUpTo(ins.at);
       if (ins.at < pos) continue; // inside a replaced range: never produced, replacements cover no uses
-      out += source.slice(pos, ins.at) + ins.text;
+      copy(ins.at);
+      out += ins.text;
       pos = ins.at;
     }
     replaceUpTo(Infinity);
-    return out + source.slice(pos);
+    copy(source.length);
+    return out;
+  }
+
+  /** After apply(): where the source's character at `offset` is in the result (a source map's columns move with it). */
+  moved(offset: number): number {
+    const { copied } = this;
+    let lo = 0;
+    for (let hi = copied.length - 1; lo < hi; ) {
+      const mid = (lo + hi + 1) >> 1;
+      if (copied[mid]![0] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const [from, to] = copied[lo] ?? [0, 0];
+    return to + offset - from;
   }
 }

@@ -1,32 +1,38 @@
 /**
- * Node 20's module hooks for ES module targets, run off-thread by `module.register`.
+ * Node 20's module hooks for target modules, run off-thread by `module.register`.
  * The main thread planned every rewrite at start-up and sent it here as data, so this
- * thread parses nothing unless another loader changed a target's source first. Only a
- * `load` hook is defined: resolution is Node's own, untouched.
+ * thread parses nothing unless another loader (tsx) changed a target's source first. Only
+ * a `load` hook is defined: resolution is Node's own, untouched. The main thread registers
+ * a fresh copy (`?generation=N`) after each later registration of hooks, so that it stays
+ * the last; only the latest copy of an agent instruments, the others pass through.
  */
 import { debuglog } from 'node:util';
-import type { SourceTarget } from './plan.js';
+import { loadedFormat, outcome, rewrite, type PlanData, type Rewriter } from './loaded.js';
 
 const debug = debuglog('delivery');
 
-interface PlanData {
-  url: string;
-  format: 'module' | 'commonjs';
-  original: string;
-  code: string;
-  targets: SourceTarget[];
-}
-
 export interface LoadResult {
-  format?: string;
+  format?: string | null;
   source?: string | ArrayBuffer | ArrayBufferView | null;
   shortCircuit?: boolean;
 }
 
+interface HooksData {
+  /** The agent that registered this copy: one per thread that started it. */
+  agent: string;
+  generation: number;
+  plans: PlanData[];
+}
+
+/** The latest generation registered, by agent, shared by the copies in this thread. */
+const latest: Map<string, number> = ((globalThis as Record<symbol, unknown>)[Symbol.for('distill-delivery.hooks')] ??= new Map()) as Map<string, number>;
+let self: HooksData | undefined;
 let plans = new Map<string, PlanData>();
 
-export function initialize(data: { plans: PlanData[] }): void {
+export function initialize(data: HooksData): void {
+  self = data;
   plans = new Map(data.plans.map((plan) => [plan.url, plan]));
+  latest.set(data.agent, Math.max(latest.get(data.agent) ?? 0, data.generation));
 }
 
 /** A load hook's source as text, whatever form it came in. */
@@ -37,23 +43,34 @@ export function text(source: LoadResult['source']): string {
   return new TextDecoder().decode(bytes);
 }
 
+let rewriter: Promise<Rewriter> | undefined;
+function loadRewriter(): Promise<Rewriter> {
+  return (rewriter ??= Promise.all([import('./source.js'), import('./typescript.js')]).then(([{ instrumentSource }, { toJavaScript }]) => ({ instrument: instrumentSource, toJavaScript })));
+}
+
 export async function load(url: string, context: unknown, next: (url: string, context: unknown) => Promise<LoadResult>): Promise<LoadResult> {
-  const plan = plans.get(url);
+  const plan = self !== undefined && latest.get(self.agent) === self.generation ? plans.get(url) : undefined;
   if (plan === undefined) return next(url, context);
   const result = await next(url, context);
-  // CommonJS targets are rewritten by the CommonJS loader (Module.prototype._compile).
-  if (result.format !== 'module') return result;
-  const source = text(result.source).replace(/^\uFEFF/, '');
-  debug('instrument %s (module, module.register hooks)', url);
-  if (source === plan.original && plan.format === 'module') return { ...result, source: plan.code };
-  const { instrumentSource } = await import('./source.js');
+  const loaded = loadedFormat(result.format, plan);
+  // CommonJS without a source is read by the CommonJS loader, and rewritten there (Module.prototype._compile).
+  if (loaded === undefined || result.source == null) return result;
+  const what = outcome(plan, text(result.source), loaded.format, loaded.typescript);
+  if (what === 'leave') return result;
+  if ('code' in what) {
+    debug('instrument %s (%s, module.register hooks)', url, loaded.format);
+    return { ...result, format: loaded.format, source: what.code };
+  }
+  debug('instrument %s (%s, module.register hooks): its source differs from the one planned', url, loaded.format);
   try {
-    return { ...result, source: instrumentSource(source, 'module', url, plan.targets).code };
+    return { ...result, format: loaded.format, source: rewrite(plan, what.rewrite, what.typescript, loaded.format, await loadRewriter()) };
   } catch (error) {
     // As the main thread does (ModulePlan.codeFor): a DeliveryError with its code, never a
     // half-instrumented module. Another loader or a write after start-up changed the source.
-    const [{ ParseError }, { errors }, { fileURLToPath }] = await Promise.all([import('./scan.js'), import('../errors.js'), import('node:url')]);
-    if (!(error instanceof ParseError)) throw error;
-    throw errors.unparsable(`"${plan.targets[0]!.label}"`, fileURLToPath(url), 'module', error.message);
+    const [{ ParseError }, { TypeScriptSyntaxError }, { errors }] = await Promise.all([import('./scan.js'), import('./typescript.js'), import('../errors.js')]);
+    const who = `"${plan.targets[0]!.label}"`;
+    if (error instanceof TypeScriptSyntaxError) throw errors.unparsable(who, plan.filename, 'typescript', error.message);
+    if (error instanceof ParseError) throw errors.unparsable(who, plan.filename, loaded.format, error.message, loaded.typescript || plan.typescript);
+    throw error;
   }
 }

@@ -2,116 +2,121 @@
  * The module hooks that deliver each target module's planned code, and nothing else:
  * - Node >= 22.15: one synchronous `module.registerHooks` load hook, for ES modules and
  *   CommonJS alike;
- * - Node 20: `module.register` (async, off-thread) only if a target is an ES module, plus a
- *   `Module.prototype._compile` patch for CommonJS targets and for ES module targets loaded
- *   by `require()` (Node 20's async hooks never see `require()`).
+ * - Node 20: `module.register` (async, off-thread, hooks.ts) if a target is an ES module
+ *   or TypeScript;
+ * - everywhere: a `Module.prototype._compile` patch, for CommonJS targets that reach the
+ *   CommonJS loader without a hook seeing them (Node 20's async hooks never see
+ *   `require()`; tsx's require hook compiles TypeScript itself) and for ES module targets
+ *   loaded by `require()` on Node 20. Code a hook instrumented already passes through.
+ * The agent's load hook is kept the last registered (see keepLast), so it instruments the
+ * code Node will run, whatever loader compiled it and in whatever order they started.
  * Every other module loads untouched and unparsed: a hook only looks its URL up in a map.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { debuglog } from 'node:util';
-import { errors } from '../errors.js';
 import { text, type LoadResult } from './hooks.js';
-import { TargetHandle } from './handles.js';
-import type { Format } from './scan.js';
-import type { SourceTarget } from './plan.js';
-import type { Site } from '../delivery/site.js';
+import type { ModulePlan } from './module-plan.js';
 
 const debug = debuglog('delivery');
 
-export interface PlannedTarget extends SourceTarget {
-  /** Where the config names it: `DISTILL_DELIVERY deliveries["mixup"]`. */
-  readonly key: string;
-  readonly role: 'delivery' | 'record' | 'override' | 'instrument';
-  readonly kind: 'function' | 'method';
-  readonly site: Site;
-}
-
-/** The rewrite itself (source.ts), loaded by the agent only when a module is a target. */
-export interface Instrumenter {
-  instrumentSource(source: string, format: Format, url: string, targets: readonly SourceTarget[]): { code: string; notes: string[] };
-  ParseError: new (...args: never[]) => Error;
-}
-
-/** The plan for one target module: its original source, its instrumented code, its targets. */
-export class ModulePlan {
-  private handleList: TargetHandle[] | undefined;
-
-  constructor(
-    readonly url: string,
-    readonly filename: string,
-    readonly format: Format,
-    readonly original: string,
-    readonly code: string,
-    readonly targets: PlannedTarget[],
-    private readonly instrumenter: Instrumenter,
-  ) {}
-
-  /** The code to run for `source`: the planned code, or a fresh rewrite if another loader changed the source. */
-  codeFor(source: string, format: Format): string {
-    const text = source.replace(/^\uFEFF/, '');
-    if (text === this.original && format === this.format) return this.code;
-    debug('re-instrument %s: its source or format (%s) differs from the one planned', this.url, format);
-    try {
-      return this.instrumenter.instrumentSource(text, format, this.url, this.targets).code;
-    } catch (error) {
-      if (!(error instanceof this.instrumenter.ParseError)) throw error;
-      throw errors.unparsable(`"${this.targets[0]!.label}"`, this.filename, format, error.message);
-    }
-  }
-
-  handles(): TargetHandle[] {
-    return (this.handleList ??= this.targets.map((t) => new TargetHandle(t.site, this.url, t.members, t.kind)));
-  }
-}
-
 type SyncNext = (url: string, context: unknown) => LoadResult;
+type RegisterHooks = (hooks: { load: (url: string, context: unknown, next: SyncNext) => LoadResult }) => unknown;
+type Register = (specifier: string | URL, parentURL?: string | URL, options?: { data?: unknown }) => void;
 interface ModuleWithHooks {
-  registerHooks?: (hooks: { load: (url: string, context: unknown, next: SyncNext) => LoadResult }) => unknown;
-  register?: (specifier: string | URL, parentURL?: string | URL, options?: { data?: unknown }) => void;
+  registerHooks?: RegisterHooks;
+  register?: Register;
 }
 
 /** Installs the hooks that reach the planned modules (none without plans). */
 export function installHooks(plans: ReadonlyMap<string, ModulePlan>): void {
   if (plans.size === 0) return;
   const nodeModule = Module as unknown as ModuleWithHooks;
+  const all = [...plans.values()];
   // module.registerHooks: added in v23.5.0 and v22.15.0 (synchronous, in-thread, sees require() too).
   if (typeof nodeModule.registerHooks === 'function') {
-    nodeModule.registerHooks({
-      load(url, context, next) {
-        const plan = plans.get(url);
-        const result = next(url, context);
-        if (plan === undefined) return result;
-        // require() leaves the format undefined for the CommonJS loader to decide: the plan knows it.
-        const format = result.format === 'module' ? 'module' : result.format === 'commonjs' ? 'commonjs' : result.format == null ? plan.format : undefined;
-        if (format === undefined) return result;
-        const source = result.source == null ? readFileSync(plan.filename, 'utf8') : text(result.source);
-        debug('instrument %s (%s)', url, format);
-        return { ...result, source: plan.codeFor(source, format) };
-      },
-    });
+    keepLast(nodeModule, 'registerHooks', (registerHooks, generation) => registerSync(registerHooks as RegisterHooks, plans, generation));
     debug('hooks: module.registerHooks for %d target module(s)', plans.size);
-    return;
-  }
-  const all = [...plans.values()];
-  if (all.some((p) => p.format === 'module')) {
+  } else if (all.some((p) => p.format === 'module' || p.typescript)) {
     // module.register: added in v20.6.0. Off-thread: the plans travel as data.
-    nodeModule.register!(new URL('./hooks.js', import.meta.url), import.meta.url, {
-      data: { plans: all.map((p) => ({ url: p.url, format: p.format, original: p.original, code: p.code, targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })) })) },
-    });
-    debug('hooks: module.register for %d ES module target(s)', all.filter((p) => p.format === 'module').length);
+    const data = { agent: randomUUID(), plans: all.map(planData) };
+    keepLast(nodeModule, 'register', (register, generation) =>
+      (register as Register)(new URL(`./hooks.js?generation=${generation}`, import.meta.url), import.meta.url, { data: { ...data, generation } }),
+    );
+    debug('hooks: module.register for %d ES module or TypeScript target(s)', all.filter((p) => p.format === 'module' || p.typescript).length);
   }
-  // CommonJS targets, and ES module targets loaded by require() (require(esm): Node 20.19+
-  // compiles them through Module.prototype._compile with format 'module', unseen by the hooks above).
+  patchCompile(all);
+}
+
+/**
+ * Registers the agent's load hook, and again after each later registration of hooks by
+ * anyone (`--import tsx` after the agent): hooks registered last run first, so the agent
+ * then still sees the code the other loader made (tsx's JavaScript, with tsx's semantics
+ * and source map), never makes that loader compile the agent's output. The copies
+ * registered before pass everything through: only the latest generation instruments.
+ */
+function keepLast(nodeModule: ModuleWithHooks, name: 'registerHooks' | 'register', register: (original: (...args: never[]) => unknown, generation: number) => void): void {
+  const original = nodeModule[name]!;
+  let generation = 1;
+  register(original as (...args: never[]) => unknown, generation);
+  nodeModule[name] = function (this: unknown, ...args: unknown[]): unknown {
+    const result = Reflect.apply(original, this, args);
+    debug('hooks: module.%s called after the agent started: the agent registers its hooks again, last', name);
+    register(original as (...args: never[]) => unknown, ++generation);
+    return result;
+  } as never;
+  // Seen through the `node:module` object (tsx's `module.register`), not through a named
+  // import taken before the agent started: syncing every builtin's exports for it would
+  // also publish other tools' patches of other builtins.
+}
+
+let latest = 0;
+
+function registerSync(registerHooks: RegisterHooks, plans: ReadonlyMap<string, ModulePlan>, generation: number): void {
+  latest = generation;
+  registerHooks({
+    load(url, context, next) {
+      const plan = generation === latest ? plans.get(url) : undefined;
+      const result = next(url, context);
+      if (plan === undefined) return result;
+      const source = result.source == null ? readFileSync(plan.filename, 'utf8') : text(result.source);
+      const code = plan.codeFor(source, result.format);
+      if (code === undefined) return result;
+      debug('instrument %s (%s)', url, code.format);
+      return { ...result, ...code };
+    },
+  });
+}
+
+/** What the hooks thread needs of a plan (structured-cloned: no sites, no functions). */
+function planData(p: ModulePlan): object {
+  return {
+    url: p.url,
+    filename: p.filename,
+    format: p.format,
+    original: p.original,
+    code: p.code,
+    typescript: p.typescript,
+    aligned: p.aligned,
+    targets: p.targets.map((t) => ({ members: t.members, label: t.label, phase: t.phase, kind: t.kind })),
+  };
+}
+
+function patchCompile(all: ModulePlan[]): void {
   const byFile = new Map(all.map((p) => [p.filename, p]));
-  const proto = (Module as unknown as { prototype: { _compile: (content: string, filename: string, format?: string) => unknown } }).prototype;
+  type Compile = (content: string, filename: string, format?: string) => unknown;
+  const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
   const compile = proto._compile;
   proto._compile = function (this: unknown, content: string, filename: string, format?: string): unknown {
     const plan = byFile.get(filename);
-    if (plan !== undefined) {
-      const as: Format = format === 'module' ? 'module' : 'commonjs';
-      debug('instrument %s (%s, CommonJS loader)', plan.url, as);
-      content = plan.codeFor(content, as);
+    // The CommonJS loader of Node 20 passes no format for CommonJS.
+    const code = plan?.codeFor(content, format ?? 'commonjs');
+    if (code !== undefined && code.source !== content) {
+      debug('instrument %s (%s, CommonJS loader)', plan!.url, code.format);
+      content = code.source;
+      // Node >= 22.18 strips a `-typescript` format here: the code is JavaScript already.
+      if (format !== undefined) format = code.format;
     }
     return compile.call(this, content, filename, format);
   };

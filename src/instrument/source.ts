@@ -33,11 +33,13 @@ export interface Instrumented {
   readonly code: string;
   /** One line per target saying how it was instrumented (NODE_DEBUG=delivery). */
   readonly notes: string[];
+  /** Where a character of the source is in the code (to move a source map's columns). */
+  readonly moved: (offset: number) => number;
 }
 
 export function instrumentSource(source: string, format: Format, url: string, targets: readonly SourceTarget[], scanned?: ModuleScan): Instrumented {
   const rewrite = new Rewrite(source, format, url, scanned ?? scanModule(source, format));
   targets.forEach((target, i) => planTarget(rewrite, target, i));
   rewrite.rewriteUses();
-  return { code: rewrite.assemble(targets.length), notes: rewrite.notes };
+  return { code: rewrite.assemble(targets.length), notes: rewrite.notes, moved: (offset) => rewrite.edits.moved(offset) };
 }
