@@ -4,9 +4,21 @@
  * edits, the lines that go before and after the module's code, and which names and
  * module-object members route through which target's site.
  */
-import { commonjsLexedNames, type Binding, type Format, type ModuleScan } from './scan.js';
+import { commonjsLexedNames, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
 import { Edits } from './edits.js';
 import { walkReferences } from './walk.js';
+
+interface ExportBinding {
+  readonly i: number;
+  /** The export name. */
+  readonly exported: string;
+  /** The module's variable the export is a binding of. */
+  readonly local: string;
+  /** The expression that reads the binding from elsewhere. */
+  readonly read: string;
+  /** For `export *`: the namespaces of the star sources. */
+  readonly spaces: readonly string[] | undefined;
+}
 
 export class Rewrite {
   /** The prefix of every name the rewrite adds: `__dd$`, or `__ddN$` if the source already has it. */
@@ -34,6 +46,12 @@ export class Rewrite {
   readonly objects = new Map<string, Map<string, number>>();
   /** Names that hold a wrapper: a later assignment to them is wrapped too. */
   readonly wrapAssignments = new Map<string, number>();
+  /** `export { ... } from` declarations with targeted specifiers, and the import each of those becomes. */
+  readonly reExported = new Map<AnyNode, { specifier: AnyNode; line: string; exported: string }[]>();
+  /** `export` declarations whose names are exported by a list instead (a destructuring that binds a hidden name). */
+  readonly unexported = new Set<AnyNode>();
+  /** Exports of a binding from elsewhere, held in a variable of this module (see exportBinding). */
+  private readonly exportBindings: ExportBinding[] = [];
   /** "ES module <url>" or "CommonJS module <url>", for messages. */
   readonly where: string;
   private selfImported = false;
@@ -98,6 +116,23 @@ export class Rewrite {
     return [...all].filter((n) => !n.startsWith(this.P));
   }
 
+  /** A name the rewrite adds, of a kind and for target i. */
+  shortName(kind: string, i: number): string {
+    return `${this.P}${kind}${i}`;
+  }
+
+  /**
+   * Exports `exported` as a variable of this module that holds what `read` reads (a
+   * binding of another module), wrapped if a function: set at the top and settled at the
+   * end (handles.ts: value, settle). Unlike a function that forwards calls, the export
+   * keeps the value's kind, identity and absence (undefined before its module ran).
+   */
+  exportBinding(i: number, exported: string, read: string, spaces?: string[]): string {
+    const local = `${this.shortName('e', i)}_${this.exportBindings.length}`;
+    this.exportBindings.push({ i, exported, local, read, spaces });
+    return local;
+  }
+
   /** Patches a property path: right after `after` (a statement end) or at the top, and finally at the end. */
   patchPath(i: number, getter: string, skip: number, after: number | 'prologue' | undefined): void {
     const call = (final: boolean): string => `${this.H(i)}.patch(function(){return ${getter}},${final},${skip});`;
@@ -137,31 +172,57 @@ export class Rewrite {
         this.insert(node.end, ')', 1);
       }
     }
-    for (const { node, name } of assignments) {
+    for (const { node, name, value } of assignments) {
       const i = names.get(name) ?? wrapAssignments.get(name);
-      if (i === undefined) continue;
+      const binding = scan.bindings.get(name);
+      if (i === undefined || (binding?.kind === 'variable' && binding.declarator === node)) continue; // planned with its binding
       this.used.add(i);
-      this.insert(node.right.start, `${this.H(i)}.fn(`, 0);
-      this.insert(node.right.end, ')', 2);
+      this.insert(value.start, `${this.H(i)}.fn(`, 0);
+      this.insert(value.end, ')', 2);
     }
     for (const [exported, { local, specifier }] of scan.localExports) {
       const i = names.get(local);
       if (i === undefined) continue;
-      const shim = `${this.P}x${i}_${this.shims.length}`;
-      this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
       const binding = scan.bindings.get(local);
       if (binding?.kind === 'variable' && binding.declaration.kind === 'const') {
         // A const never changes: export its wrapper as a constant, declared right after it, so
         // the export is the very function another target module exported (tslib's ESM wrapper).
+        const shim = `${this.P}x${i}_${this.shims.length}`;
+        this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
         this.insert(binding.statement.end, `;const ${shim}=${this.H(i)}.fn(${local});`, 5);
-        continue;
+      } else if (binding?.kind === 'variable' && (binding.declarator.type !== 'VariableDeclarator' || !binding.declarator.init)) {
+        // `var f` (declared without a value, or in a block): every write to it is wrapped, so it is exported as it is.
+      } else {
+        // An imported name (or one a require destructures): exported as a binding of its own that holds the wrapper.
+        const shim = this.exportBinding(i, exported, local);
+        this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
       }
-      this.shims.push(`function ${shim}(){return ${this.H(i)}.fn(${local}).apply(this,arguments)}`);
-      this.prologue.push(`Object.defineProperty(${shim},"name",{value:${JSON.stringify(local)}});`);
     }
+    this.assembleExports();
     // A module that neither uses the name nor can route its export would deliver nothing: the
     // handle then fails loudly when the module has run, instead of leaving the delivery silent.
     for (const [i, at] of this.exportsCalls) this.epilogue[at] = `${this.H(i)}.exports(module,${this.used.has(i)});`;
+  }
+
+  /** The export bindings' variables, and the lines that set them; the re-export declarations they replace. */
+  private assembleExports(): void {
+    for (const { i, exported, local, read, spaces } of this.exportBindings) {
+      const H = this.H(i);
+      this.shims.push(`var ${local};`);
+      this.prologue.push(`${local}=${H}.value(function(){return ${read}});`);
+      if (spaces !== undefined) {
+        this.shims.push(`export { ${local} as ${JSON.stringify(exported)} };`);
+        // No star source has the name, and the module does not use it either: nothing would be delivered.
+        this.epilogue.push(`${H}.pick(${JSON.stringify(exported)},[${spaces.join(',')}],${!this.used.has(i)});`);
+      }
+      this.epilogue.push(`${H}.settle(function(){return ${read}},function(v){${local}=v});`);
+    }
+    for (const [declaration, targeted] of this.reExported) {
+      const keep = declaration.specifiers.filter((s: AnyNode) => !targeted.some((t) => t.specifier === s)).map((s: AnyNode) => this.source.slice(s.start, s.end));
+      const from = this.source.slice(declaration.source.start, declaration.end).replace(/;\s*$/, '');
+      const text = `export { ${keep.join(', ')} } from ${from};` + targeted.map((t) => `${t.line}${from};${t.exported}`).join('');
+      this.edits.replace(declaration.start, declaration.end, text);
+    }
   }
 
   /**
@@ -176,6 +237,7 @@ export class Rewrite {
       `function ${P}(i){var s=${P}.s;if(s===void 0){var g=globalThis[Symbol.for("distill-delivery")];` +
       `s=${P}.s=g&&g.agent?g.agent.handles(${JSON.stringify(url)},${count}):null}return s===null?${P}n():s[i]}` +
       `function ${P}n(){return{wrap:function(f){return f},fn:function(f){return f},patch:function(){},exports:function(){},check:function(){},` +
+      `value:function(g){try{return g()}catch(e){}},settle:function(g,s){try{s(g())}catch(e){queueMicrotask(function(){try{s(g())}catch(e){}})}},` +
       `pick:function(k,n){for(var j=0;j<n.length;j++)if(k in n[j])return n[j][k]}}}`;
 
     const head = this.prologueImports.join('') + (this.prologue.length > 0 ? `${P}(0);` + this.prologue.join('') : '');

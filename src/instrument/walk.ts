@@ -23,9 +23,11 @@ export interface Reference {
 }
 
 export interface Assignment {
-  /** The AssignmentExpression whose left side is a tracked top-level name. */
+  /** The AssignmentExpression whose left side is a tracked top-level name, or a `var` declarator of one in a block. */
   readonly node: AnyNode;
   readonly name: string;
+  /** The value written. */
+  readonly value: AnyNode;
 }
 
 export interface WalkResult {
@@ -252,8 +254,12 @@ class ReferenceWalker {
     this.walk(node.body, node, this.shadow(shadowed, [...this.names, ...this.objects.keys()]));
   }
 
+  /** A `var` declarator that gives a tracked top-level name a value writes it (one in a block or a loop head is still top-level). */
   private variableDeclaration(node: AnyNode, shadowed: Shadowed): void {
     for (const d of node.declarations) {
+      if (node.kind === 'var' && d.init && d.id.type === 'Identifier' && this.names.has(d.id.name) && !shadowed.has(d.id.name)) {
+        this.assignments.push({ node: d, name: d.id.name, value: d.init });
+      }
       this.pattern(d.id, shadowed, d);
       this.walk(d.init, d, shadowed);
     }
@@ -264,7 +270,7 @@ class ReferenceWalker {
     const left = node.left;
     if (left.type === 'Identifier') {
       if (this.names.has(left.name) && !shadowed.has(left.name) && ASSIGNING.has(node.operator)) {
-        this.assignments.push({ node, name: left.name });
+        this.assignments.push({ node, name: left.name, value: node.right });
       }
     } else if (left.type === 'MemberExpression') {
       this.walk(left, node, shadowed, true);
