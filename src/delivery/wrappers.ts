@@ -7,6 +7,9 @@
  *   that can be replayed);
  * - sloppy: the same, compiled in sloppy mode for a sloppy-mode original, which has own
  *   `arguments` and `caller` properties that a strict function lacks;
+ * - bound: a constructor without a `prototype` of its own (a bound function): the
+ *   `function` wrapper bound in turn, which has none either (the original ignores the
+ *   `this` it is called with, so the wrapper may too);
  * - method: arrows, methods, bound or builtin functions that cannot be constructed: a
  *   method, which has no `prototype` and cannot be constructed either;
  * - async: an async method, so `util.types.isAsyncFunction` stays true (its promise
@@ -24,7 +27,7 @@ import { runtime } from '../runtime.js';
 
 const state = runtime.state;
 
-export type WrapperKind = 'function' | 'sloppy' | 'method' | 'async' | 'generator' | 'asyncGenerator';
+export type WrapperKind = 'function' | 'sloppy' | 'bound' | 'method' | 'async' | 'generator' | 'asyncGenerator';
 
 /** What a delivery wrapper calls while some delivery is active. */
 export interface Dispatcher {
@@ -49,6 +52,7 @@ export function kindOf(fn: Function): WrapperKind {
   if (types.isAsyncFunction(fn)) return 'async';
   if (!isConstructor(fn)) return 'method';
   if (types.isProxy(fn)) return 'function';
+  if (!Object.hasOwn(fn, 'prototype')) return 'bound';
   return Object.getOwnPropertyDescriptor(fn, 'caller') !== undefined ? 'sloppy' : 'function';
 }
 
@@ -84,6 +88,8 @@ export function deliveryWrapper(kind: WrapperKind, original: Function, site: Dis
     }
     case 'sloppy':
       return sloppy().delivery(original, state, site, construct);
+    case 'bound':
+      return deliveryWrapper('function', original, site).bind(null);
     case 'method':
       return {
         delivered(this: unknown, ...args: unknown[]): unknown {
@@ -127,6 +133,8 @@ export function phaseWrapper(kind: WrapperKind, original: Function, phase: Phase
     }
     case 'sloppy':
       return sloppy().phase(original, phase, construct);
+    case 'bound':
+      return phaseWrapper('function', original, phase).bind(null);
     case 'method':
       return {
         phase(this: unknown, ...args: unknown[]): unknown {

@@ -9,9 +9,12 @@ import { errors, isClass } from '../errors.js';
 import { runtime } from '../runtime.js';
 import { locateProperty } from '../delivery/resolve-target.js';
 
-/** Moving `const f = () => {}` into a call loses the name inference; give the name back. */
-function nameAfter(fn: unknown, name: string | undefined): void {
-  if (name !== undefined && typeof fn === 'function' && fn.name === '') {
+/**
+ * Moving `const f = () => {}` into a call loses the name inference; give the name back.
+ * `inferred`: the name the rewrite made it take instead (a destructuring's hidden name).
+ */
+function nameAfter(fn: unknown, name: string | undefined, inferred?: string): void {
+  if (name !== undefined && typeof fn === 'function' && (fn.name === '' || fn.name === inferred)) {
     Object.defineProperty(fn, 'name', { value: name, configurable: true });
   }
 }
@@ -32,12 +35,14 @@ export class TargetHandle {
 
   /** `name`: the binding an anonymous function was written for, which it would have been named after. */
   wrap(fn: unknown, name?: string): Function {
-    if (!this.site.made(fn)) nameAfter(fn, name);
+    if (this.site.made(fn)) return fn as Function;
+    this.refuse(fn);
+    nameAfter(fn, name);
     return this.site.wrap(fn);
   }
 
-  fn(value: unknown, name?: string): unknown {
-    if (!this.site.made(value)) nameAfter(value, name);
+  fn(value: unknown, name?: string, inferred?: string): unknown {
+    if (!this.site.made(value)) nameAfter(value, name, inferred);
     return this.site.fn(value);
   }
 
@@ -45,16 +50,19 @@ export class TargetHandle {
    * At the end of the module: a value that is there but is not a function is an error
    * (a class too, unless this is a phase). `constant`: the binding can never change
    * (a `const`), so undefined and null are errors as well. `member`: the value is that
-   * property of what get() returns (a module object's member).
+   * property of what get() returns (a module object's member). A binding not initialized
+   * yet (its module is further down an import cycle) is checked once the modules
+   * evaluating now have run.
    */
-  check(get: () => unknown, constant?: boolean, member?: string): void {
+  check(get: () => unknown, constant?: boolean, member?: string, retry = true): void {
     let value: unknown;
     try {
       value = get();
       // A member is read only if it is there: a partly loaded CommonJS module (a require
       // cycle) warns about reading one that is not.
       if (member !== undefined) value = value !== null && (typeof value === 'object' || typeof value === 'function') && member in value ? (value as Record<string, unknown>)[member] : undefined;
-    } catch {
+    } catch (error) {
+      if (error instanceof ReferenceError && retry) queueMicrotask(() => this.check(get, constant, member, false));
       return;
     }
     if (!constant && (value === undefined || value === null)) return;
@@ -85,23 +93,39 @@ export class TargetHandle {
 
   /**
    * At the end of the module: sets such an export once more, refusing a value that is not
-   * a function. A binding still uninitialized or undefined (its module is further down an
-   * import cycle, or initializes it lazily) is read again once the modules evaluating now
-   * have run.
+   * a function. A binding still undefined (its module initializes it lazily) is read again
+   * once the modules evaluating now have run. One still uninitialized (its module is
+   * further down an import cycle, and runs next) is exported meanwhile as a function that
+   * calls it through the site, as the function that comes later would be called.
    */
   settle(get: () => unknown, set: (value: unknown) => void, retry = true): void {
     let value: unknown;
+    let uninitialized = false;
     try {
       value = get();
     } catch (error) {
       if (!(error instanceof ReferenceError)) throw error;
+      uninitialized = true;
     }
     if (value === undefined && retry) {
+      if (uninitialized) set(this.forwarder(get));
       queueMicrotask(() => this.settle(get, set, false));
       return;
     }
+    if (uninitialized) return;
     if (value !== undefined && value !== null) this.refuse(value);
     set(this.value(() => value));
+  }
+
+  /** A function that calls what get() reads, through the site, once it can be read. */
+  private forwarder(get: () => unknown): Function {
+    const handle = this;
+    const name = memberOf(this.site.label).split('.').pop()!;
+    return {
+      [name](this: unknown, ...args: unknown[]): unknown {
+        return Reflect.apply(handle.value(get) as Function, this, args);
+      },
+    }[name]!;
   }
 
   /**

@@ -19,22 +19,24 @@ export function neverAFunction(init: AnyNode): { value: unknown } | undefined {
     case 'Literal':
       return { value: init.regex ? new RegExp('') : init.value };
     case 'TemplateLiteral':
-      return init.expressions.length === 0 ? { value: init.quasis[0].value.cooked } : { value: '' };
+      return init.expressions.length === 0 ? { value: init.quasis[0].value.cooked } : undefined;
     case 'ObjectExpression':
       return { value: {} };
     case 'ArrayExpression':
       return { value: new Array(init.elements.length) };
     case 'UnaryExpression':
-    case 'BinaryExpression':
-    case 'UpdateExpression':
-      return { value: init.operator === 'void' ? undefined : init.operator === '!' ? false : 0 };
+      if (init.operator === 'void') return { value: undefined };
+      if ((init.operator === '-' || init.operator === '+') && init.argument.type === 'Literal' && typeof init.argument.value === 'number') {
+        return { value: init.operator === '-' ? -init.argument.value : init.argument.value };
+      }
+      return undefined;
     default:
       return undefined;
   }
 }
 
 /** An anonymous function or class expression: the binding it initializes names it. */
-function isAnonymousDefinition(node: AnyNode | null | undefined): boolean {
+export function isAnonymousDefinition(node: AnyNode | null | undefined): boolean {
   return !!node && (node.type === 'ArrowFunctionExpression' || ((node.type === 'FunctionExpression' || node.type === 'ClassExpression') && !node.id));
 }
 
@@ -59,7 +61,7 @@ export function planDefault(r: Rewrite, target: SourceTarget, i: number, rest: s
   if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, 'default', never.value);
   // Evaluated once, where it stands: anything but a function there is refused as the module loads.
   r.insert(declaration.start, `${r.H(i)}.wrap(`, 0);
-  r.insert(declaration.end, ',"default")', 2);
+  r.insert(declaration.end, isAnonymousDefinition(declaration) ? ',"default")' : ')', 2);
   r.notes.push(`${target.label}: the default export wrapped`);
   return true;
 }

@@ -6,7 +6,7 @@
  */
 import { errors } from '../errors.js';
 import { commonjsExportNames, commonjsGetters, type AnyNode, type Binding } from './scan.js';
-import { isFunctionNode, neverAFunction, planDefault, planDestructured, planReExport, planStar } from './plan-exports.js';
+import { isAnonymousDefinition, isFunctionNode, neverAFunction, planDefault, planDestructured, planReExport, planStar } from './plan-exports.js';
 import type { Rewrite } from './rewrite.js';
 
 export interface SourceTarget {
@@ -111,6 +111,10 @@ function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
       r.notes.push(`${target.label}: function ${root} rebound to its wrapper`);
       return;
     case 'variable':
+      if (binding.simple && binding.declarator.init?.type === 'Identifier' && r.scan.bindings.get(binding.declarator.init.name)?.kind === 'function') {
+        // `var main_default = main` (esbuild's default export): the declared function is the target, so both names stay one function.
+        return planTarget(r, { ...target, members: [binding.declarator.init.name] }, i);
+      }
       if (binding.simple && binding.declarator.init && !binding.moduleObject) {
         const init = binding.declarator.init;
         if (init.type === 'ClassExpression' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
@@ -118,7 +122,7 @@ function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
         if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, root, never.value);
         const strict = isFunctionNode(init) || init.type === 'ClassExpression';
         r.insert(init.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
-        r.insert(init.end, `,${JSON.stringify(root)})`, 2);
+        r.insert(init.end, isAnonymousDefinition(init) ? `,${JSON.stringify(root)})` : ')', 2);
         if (!strict) r.epilogue.push(`${r.H(i)}.check(function(){return ${root}},${binding.declaration.kind === 'const'});`);
         r.wrapAssignments.set(root, i);
         r.notes.push(`${target.label}: the value of ${binding.declaration.kind ?? 'var'} ${root} wrapped`);

@@ -4,9 +4,10 @@
  * edits, the lines that go before and after the module's code, and which names and
  * module-object members route through which target's site.
  */
-import { commonjsLexedNames, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
+import { commonjsExportLiterals, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
 import { Edits } from './edits.js';
 import { walkReferences } from './walk.js';
+import { isAnonymousDefinition } from './plan-exports.js';
 
 interface ExportBinding {
   readonly i: number;
@@ -177,8 +178,9 @@ export class Rewrite {
       const binding = scan.bindings.get(name);
       if (i === undefined || (binding?.kind === 'variable' && binding.declarator === node)) continue; // planned with its binding
       this.used.add(i);
+      // An anonymous function assigned to a name is named after it: moved into a call, it is named by the handle.
       this.insert(value.start, `${this.H(i)}.fn(`, 0);
-      this.insert(value.end, ')', 2);
+      this.insert(value.end, isAnonymousDefinition(value) ? `,${JSON.stringify(name)})` : ')', 2);
     }
     for (const [exported, { local, specifier }] of scan.localExports) {
       const i = names.get(local);
@@ -247,10 +249,11 @@ export class Rewrite {
       if (at > 0 && this.source[at - 1] !== '\n') text = ';' + text;
       this.insert(at, text, -10);
     }
-    // Node lexes a CommonJS module's code for the named exports an ES module may import; a
-    // rewritten `module.exports = { f }` or export getter would hide names from it, so they
-    // are restated where the lexer finds them and nothing runs them.
-    const lexed = this.format === 'commonjs' ? commonjsLexedNames(scan.program) : [];
+    // Node lexes a CommonJS module's code for the named exports an ES module may import; an
+    // edited `module.exports = { f }` would hide names from it, so they are restated where
+    // the lexer finds them and nothing runs them. (Export getters keep their lexed shape.)
+    const literals = this.format === 'commonjs' ? commonjsExportLiterals(scan.program) : [];
+    const lexed = literals.filter(({ node }) => this.edits.touches(node.start, node.end)).flatMap(({ names }) => names);
     const hint = lexed.length > 0 ? `if(0){${lexed.map((n) => `exports[${JSON.stringify(n)}]=0;`).join('')}}` : '';
     const tail = '\n;' + this.epilogue.join('') + helper + this.shims.join('') + hint + '\n';
     return this.edits.apply() + tail;
