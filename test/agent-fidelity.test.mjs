@@ -48,7 +48,7 @@ const deliverable = {
   './kinds.cjs#sloppy': 1, // sloppy mode
 };
 /** Deliverable in the digest run only (no phase calls them): the kinds a wrapper must keep. */
-const kindTargets = ['./kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound'];
+const kindTargets = ['./kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound', './columns.mjs#arrow', './columns.mjs#default'];
 
 function spec(path, maxKeepData = 1) {
   return path.startsWith('M:') ? { type: 'MethodOutputs', methodPath: path.slice(2), maxKeepData } : { type: 'FunctionOutputs', funcPath: path, maxKeepData };
@@ -99,11 +99,13 @@ test('every module of the corpus, loaded as a bystander, observes exactly what i
   assert.deepEqual([...new Set(instrumented)], [pathToFileURL(fixture('elsewhere.mjs')).href]);
 });
 
+let targeted;
+const withTargets = () => (targeted ??= digest({ config: configOf([...Object.keys(deliverable), ...kindTargets]) }));
+
 test('with every target of the corpus instrumented and no phase running, importers observe what they do without the agent, but for the listed differences', async () => {
-  const targeted = await digest({ config: configOf([...Object.keys(deliverable), ...kindTargets]) });
   // shimmer marks a wrapper it installs on a property (__original, __unwrap, __wrapped), so
   // that other shimmer-based instrumentation (OpenTelemetry's) sees it is wrapped.
-  const found = differences(await withoutAgent(), targeted).filter((p) => !/__(original|unwrap|wrapped)/.test(p) && !/\.own\.\d+$/.test(p));
+  const found = differences(await withoutAgent(), await withTargets()).filter((p) => !/__(original|unwrap|wrapped)/.test(p) && !/\.own\.\d+$/.test(p));
   assert.deepEqual(found, [
     // A re-export of a binding still uninitialized when the barrel finishes (an import cycle)
     // is a function that forwards calls until the modules evaluating have run.
@@ -111,7 +113,19 @@ test('with every target of the corpus instrumented and no phase running, importe
     // "Where used": the barrel's export is delivered, the defining module's is not.
     '.identity.bazBarrel',
     '.identity.reexport',
+    // The rewrite inserts a few characters before a one-line arrow, and a name in an
+    // anonymous default export function: columns after them on that line shift (next test).
+    '.columns.arrow',
+    '.columns.default',
   ]);
+});
+
+test('an edited line shifts its columns by 8 after a wrapped one-line arrow, and by 7 in an anonymous default export function', async () => {
+  const column = (frame) => Number(/:(\d+)\)$/.exec(frame)[1]);
+  const before = (await withoutAgent()).columns;
+  const after = (await withTargets()).columns;
+  assert.equal(column(after.arrow) - column(before.arrow), '__dd$w0('.length);
+  assert.equal(column(after.default) - column(before.default), '__dd$d0'.length);
 });
 
 test('every target refused as its module loads is refused with its code, and the module does not load', async () => {

@@ -51,7 +51,8 @@ export function planDefault(r: Rewrite, target: SourceTarget, i: number, rest: s
   if (declaration.type === 'FunctionDeclaration') {
     // Still a declaration, so still hoisted (a circular importer may call it first): named, then rebound.
     const local = r.shortName('d', i);
-    r.insert(parameterListAt(r.source, declaration), ` ${local}`, 0);
+    const at = parameterListAt(r.source, declaration);
+    r.insert(at, /\s/.test(r.source[at - 1]!) ? local : ` ${local}`, 0);
     r.prologue.push(`Object.defineProperty(${local},"name",{value:"default"});${local}=${r.H(i)}.wrap(${local});`);
     r.notes.push(`${target.label}: the default export function named ${local} and rebound to its wrapper`);
     return true;
@@ -60,7 +61,7 @@ export function planDefault(r: Rewrite, target: SourceTarget, i: number, rest: s
   const never = neverAFunction(declaration);
   if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, 'default', never.value);
   // Evaluated once, where it stands: anything but a function there is refused as the module loads.
-  r.insert(declaration.start, `${r.H(i)}.wrap(`, 0);
+  r.insert(declaration.start, `${r.W(i)}(`, 0);
   r.insert(declaration.end, isAnonymousDefinition(declaration) ? ',"default")' : ')', 2);
   r.notes.push(`${target.label}: the default export wrapped`);
   return true;
@@ -132,7 +133,7 @@ export function planDestructured(r: Rewrite, target: SourceTarget, i: number, bi
   else r.edits.replace(found.id.start, found.id.end, local);
   // A function the default makes takes the name of the binding it initializes.
   const named = isAnonymousDefinition(found.initializer) ? `,${JSON.stringify(root)},${JSON.stringify(local)}` : '';
-  r.insert(binding.declarator.end, `, ${root}=${r.H(i)}.fn(${local}${named})`, 5);
+  r.insert(binding.declarator.end, `, ${root}=${r.F(i)}(${local}${named})`, 5);
   const statement = binding.statement;
   if (statement.type === 'ExportNamedDeclaration' && !r.unexported.has(statement)) {
     // `export const { a } = ...` would export the hidden name too: the names are exported by a list instead.

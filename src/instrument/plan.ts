@@ -121,7 +121,7 @@ function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
         const never = binding.declaration.kind === 'const' ? neverAFunction(init) : undefined;
         if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, root, never.value);
         const strict = isFunctionNode(init) || init.type === 'ClassExpression';
-        r.insert(init.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
+        r.insert(init.start, `${strict ? r.W(i) : r.F(i)}(`, 0);
         r.insert(init.end, isAnonymousDefinition(init) ? `,${JSON.stringify(root)})` : ')', 2);
         if (!strict) r.epilogue.push(`${r.H(i)}.check(function(){return ${root}},${binding.declaration.kind === 'const'});`);
         r.wrapAssignments.set(root, i);
@@ -189,7 +189,7 @@ function planCommonjsExport(r: Rewrite, target: SourceTarget, i: number, root: s
     r.used.add(i);
     r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
   } else if (getter !== undefined) {
-    r.insert(getter.start, `${r.H(i)}.fn(`, 1);
+    r.insert(getter.start, `${r.F(i)}(`, 1);
     r.insert(getter.end, ')', 1);
     r.used.add(i);
     r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);

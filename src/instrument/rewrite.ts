@@ -33,6 +33,8 @@ export class Rewrite {
   readonly epilogue: string[] = [];
   /** Declarations after the last line: export shims. */
   readonly shims: string[] = [];
+  /** The short helpers F() and W() declared. */
+  private readonly helpers = new Set<string>();
   /** One line per target saying how it was instrumented (NODE_DEBUG=delivery). */
   readonly notes: string[] = [];
   /** Returned expressions of CommonJS export getters, moved to a holder: no use inside is rewritten in place. */
@@ -73,6 +75,20 @@ export class Rewrite {
   /** The expression for target i's handle. */
   H(i: number): string {
     return `${this.P}(${i})`;
+  }
+
+  /**
+   * Short names for target i's `fn` and `wrap`, for what is inserted within the module's
+   * lines (each shifts what follows it on its line): functions declared after the last line.
+   */
+  F(i: number): string {
+    this.helpers.add(`function ${this.P}${i}(v,n,m){return ${this.H(i)}.fn(v,n,m)}`);
+    return `${this.P}${i}`;
+  }
+
+  W(i: number): string {
+    this.helpers.add(`function ${this.P}w${i}(v,n){return ${this.H(i)}.wrap(v,n)}`);
+    return `${this.P}w${i}`;
   }
 
   insert(at: number, text: string, order: number): void {
@@ -160,16 +176,16 @@ export class Rewrite {
       const node = ref.node;
       this.used.add(i);
       if (ref.role === 'shorthand') {
-        this.insert(node.start, `${ref.name}: ${this.H(i)}.fn(`, 1);
+        this.insert(node.start, `${ref.name}: ${this.F(i)}(`, 1);
         this.insert(node.end, ')', 1);
       } else if (ref.role === 'call' && node.type === 'MemberExpression' && ref.parent.type === 'CallExpression') {
         const call = ref.parent;
-        this.insert(node.start, `${this.H(i)}.fn(`, 1);
+        this.insert(node.start, `${this.F(i)}(`, 1);
         this.insert(node.end, `)${call.optional ? '?.' : '.'}call`, 1);
         if (call.arguments.length > 0) this.insert(call.arguments[0].start, `${ref.name}, `, -1);
         else this.insert(call.end - 1, ref.name, -1);
       } else {
-        this.insert(node.start, `${this.H(i)}.fn(`, 1);
+        this.insert(node.start, `${this.F(i)}(`, 1);
         this.insert(node.end, ')', 1);
       }
     }
@@ -179,7 +195,7 @@ export class Rewrite {
       if (i === undefined || (binding?.kind === 'variable' && binding.declarator === node)) continue; // planned with its binding
       this.used.add(i);
       // An anonymous function assigned to a name is named after it: moved into a call, it is named by the handle.
-      this.insert(value.start, `${this.H(i)}.fn(`, 0);
+      this.insert(value.start, `${this.F(i)}(`, 0);
       this.insert(value.end, isAnonymousDefinition(value) ? `,${JSON.stringify(name)})` : ')', 2);
     }
     for (const [exported, { local, specifier }] of scan.localExports) {
@@ -191,7 +207,7 @@ export class Rewrite {
         // the export is the very function another target module exported (tslib's ESM wrapper).
         const shim = `${this.P}x${i}_${this.shims.length}`;
         this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
-        this.insert(binding.statement.end, `;const ${shim}=${this.H(i)}.fn(${local});`, 5);
+        this.insert(binding.statement.end, `;const ${shim}=${this.F(i)}(${local});`, 5);
       } else if (binding?.kind === 'variable' && (binding.declarator.type !== 'VariableDeclarator' || !binding.declarator.init)) {
         // `var f` (declared without a value, or in a block): every write to it is wrapped, so it is exported as it is.
       } else {
@@ -255,7 +271,7 @@ export class Rewrite {
     const literals = this.format === 'commonjs' ? commonjsExportLiterals(scan.program) : [];
     const lexed = literals.filter(({ node }) => this.edits.touches(node.start, node.end)).flatMap(({ names }) => names);
     const hint = lexed.length > 0 ? `if(0){${lexed.map((n) => `exports[${JSON.stringify(n)}]=0;`).join('')}}` : '';
-    const tail = '\n;' + this.epilogue.join('') + helper + this.shims.join('') + hint + '\n';
+    const tail = '\n;' + this.epilogue.join('') + helper + [...this.helpers].join('') + this.shims.join('') + hint + '\n';
     return this.edits.apply() + tail;
   }
 }
