@@ -104,16 +104,27 @@ export function installHooks(plans: ReadonlyMap<string, ModulePlan>): void {
   // CommonJS targets, and ES module targets loaded by require() (require(esm): Node 20.19+
   // compiles them through Module.prototype._compile with format 'module', unseen by the hooks above).
   const byFile = new Map(all.map((p) => [p.filename, p]));
-  const proto = (Module as unknown as { prototype: { _compile: (content: string, filename: string, format?: string) => unknown } }).prototype;
-  const compile = proto._compile;
-  proto._compile = function (this: unknown, content: string, filename: string, format?: string): unknown {
+  type Compile = (content: string, filename: string, format?: string) => unknown;
+  const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
+  const compile = function (this: { constructor: { prototype: { _compile: Compile } } }, content: string, filename: string, format?: string): unknown {
     const plan = byFile.get(filename);
     if (plan !== undefined) {
       const as: Format = format === 'module' ? 'module' : 'commonjs';
       debug('instrument %s (%s, CommonJS loader)', plan.url, as);
       content = plan.codeFor(content, as);
     }
-    return compile.call(this, content, filename, format);
+    return proto._compile.call(this, content, filename, format);
   };
-  debug('hooks: Module.prototype._compile for %d target module(s)', all.length);
+  // Only the target modules get the patched _compile, as a property of their own: it is set
+  // when the module object is made (its id, the file name, is the first property the Module
+  // constructor sets), so no other module has one more frame on its stack while it loads.
+  Object.defineProperty(proto, 'id', {
+    configurable: true,
+    get: () => undefined,
+    set(this: object, id: unknown) {
+      Object.defineProperty(this, 'id', { value: id, writable: true, enumerable: true, configurable: true });
+      if (typeof id === 'string' && byFile.has(id)) Object.defineProperty(this, '_compile', { value: compile, writable: true, configurable: true });
+    },
+  });
+  debug('hooks: Module.prototype._compile of %d target module(s)', all.length);
 }
