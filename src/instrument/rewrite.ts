@@ -1,15 +1,13 @@
 /**
  * The state of one target module's rewrite, shared by the planning of each target
- * (plan.ts) and the final pass over the module's references: the pending
- * edits, the lines that go before and after the module's code, and which names and
- * module-object members route through which target's site.
+ * (plan.ts, plan-exports.ts) and the final pass over the module's references (route.ts):
+ * the pending edits, the lines that go before and after the module's code, and which
+ * names and module-object members route through which target's site; and its assembly.
  */
 import { commonjsExportLiterals, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
 import { Edits } from './edits.js';
-import { walkReferences } from './walk.js';
-import { isAnonymousDefinition } from './plan-exports.js';
 
-interface ExportBinding {
+export interface ExportBinding {
   readonly i: number;
   /** The export name. */
   readonly exported: string;
@@ -54,7 +52,7 @@ export class Rewrite {
   /** `export` declarations whose names are exported by a list instead (a destructuring that binds a hidden name). */
   readonly unexported = new Set<AnyNode>();
   /** Exports of a binding from elsewhere, held in a variable of this module (see exportBinding). */
-  private readonly exportBindings: ExportBinding[] = [];
+  readonly exportBindings: ExportBinding[] = [];
   /** "ES module <url>" or "CommonJS module <url>", for messages. */
   readonly where: string;
   private selfImported = false;
@@ -156,91 +154,6 @@ export class Rewrite {
     if (after === 'prologue') this.prologue.push(call(false));
     else if (after !== undefined) this.insert(after, `;${call(false)}`, 5);
     this.epilogue.push(call(true));
-  }
-
-  /**
-   * Once every target is planned: routes each use of a tracked name or module-object
-   * member through its site, wraps assignments to names that hold a wrapper, and exports
-   * a shim for `export { f }` of a name whose uses are rewritten.
-   */
-  rewriteUses(): void {
-    const { scan, names, objects, wrapAssignments } = this;
-    const objectProperties = new Map<string, Set<string>>([...objects].map(([o, m]) => [o, new Set(m.keys())]));
-    const tracked = new Set<string>([...names.keys(), ...wrapAssignments.keys()]);
-    const { references, assignments } = walkReferences(scan.program, this.format, tracked, objectProperties);
-    for (const ref of references) {
-      if (ref.role === 'skip') continue;
-      if (this.getterRanges.some(([start, end]) => ref.node.start >= start && ref.node.end <= end)) continue;
-      const i = ref.property === undefined ? names.get(ref.name) : objects.get(ref.name)?.get(ref.property);
-      if (i === undefined) continue; // a declared function or wrapped const: the binding already holds the wrapper
-      const node = ref.node;
-      this.used.add(i);
-      if (ref.role === 'shorthand') {
-        this.insert(node.start, `${ref.name}: ${this.F(i)}(`, 1);
-        this.insert(node.end, ')', 1);
-      } else if (ref.role === 'call' && node.type === 'MemberExpression' && ref.parent.type === 'CallExpression') {
-        const call = ref.parent;
-        this.insert(node.start, `${this.F(i)}(`, 1);
-        this.insert(node.end, `)${call.optional ? '?.' : '.'}call`, 1);
-        if (call.arguments.length > 0) this.insert(call.arguments[0].start, `${ref.name}, `, -1);
-        else this.insert(call.end - 1, ref.name, -1);
-      } else {
-        this.insert(node.start, `${this.F(i)}(`, 1);
-        this.insert(node.end, ')', 1);
-      }
-    }
-    for (const { node, name, value } of assignments) {
-      const i = names.get(name) ?? wrapAssignments.get(name);
-      const binding = scan.bindings.get(name);
-      if (i === undefined || (binding?.kind === 'variable' && binding.declarator === node)) continue; // planned with its binding
-      this.used.add(i);
-      // An anonymous function assigned to a name is named after it: moved into a call, it is named by the handle.
-      this.insert(value.start, `${this.F(i)}(`, 0);
-      this.insert(value.end, isAnonymousDefinition(value) ? `,${JSON.stringify(name)})` : ')', 2);
-    }
-    for (const [exported, { local, specifier }] of scan.localExports) {
-      const i = names.get(local);
-      if (i === undefined) continue;
-      const binding = scan.bindings.get(local);
-      if (binding?.kind === 'variable' && binding.declaration.kind === 'const') {
-        // A const never changes: export its wrapper as a constant, declared right after it, so
-        // the export is the very function another target module exported (tslib's ESM wrapper).
-        const shim = `${this.P}x${i}_${this.shims.length}`;
-        this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
-        this.insert(binding.statement.end, `;const ${shim}=${this.F(i)}(${local});`, 5);
-      } else if (binding?.kind === 'variable' && (binding.declarator.type !== 'VariableDeclarator' || !binding.declarator.init)) {
-        // `var f` (declared without a value, or in a block): every write to it is wrapped, so it is exported as it is.
-      } else {
-        // An imported name (or one a require destructures): exported as a binding of its own that holds the wrapper.
-        const shim = this.exportBinding(i, exported, local);
-        this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
-      }
-    }
-    this.assembleExports();
-    // A module that neither uses the name nor can route its export would deliver nothing: the
-    // handle then fails loudly when the module has run, instead of leaving the delivery silent.
-    for (const [i, at] of this.exportsCalls) this.epilogue[at] = `${this.H(i)}.exports(module,${this.used.has(i)});`;
-  }
-
-  /** The export bindings' variables, and the lines that set them; the re-export declarations they replace. */
-  private assembleExports(): void {
-    for (const { i, exported, local, read, spaces } of this.exportBindings) {
-      const H = this.H(i);
-      this.shims.push(`var ${local};`);
-      this.prologue.push(`${local}=${H}.value(function(){return ${read}});`);
-      if (spaces !== undefined) {
-        this.shims.push(`export { ${local} as ${JSON.stringify(exported)} };`);
-        // No star source has the name, and the module does not use it either: nothing would be delivered.
-        this.epilogue.push(`${H}.pick(${JSON.stringify(exported)},[${spaces.join(',')}],${!this.used.has(i)});`);
-      }
-      this.epilogue.push(`${H}.settle(function(){return ${read}},function(v){${local}=v});`);
-    }
-    for (const [declaration, targeted] of this.reExported) {
-      const keep = declaration.specifiers.filter((s: AnyNode) => !targeted.some((t) => t.specifier === s)).map((s: AnyNode) => this.source.slice(s.start, s.end));
-      const from = this.source.slice(declaration.source.start, declaration.end).replace(/;\s*$/, '');
-      const text = `export { ${keep.join(', ')} } from ${from};` + targeted.map((t) => `${t.line}${from};${t.exported}`).join('');
-      this.edits.replace(declaration.start, declaration.end, text);
-    }
   }
 
   /**
