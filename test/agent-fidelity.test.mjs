@@ -46,9 +46,10 @@ const deliverable = {
   './cjs-destructured.cjs#bee': 1,
   './cjs-accessor.cjs#plain': 2, // beside accessors Node's export lexer does not find
   './kinds.cjs#sloppy': 1, // sloppy mode
+  './block-var.mjs#blockVar': 1, // a var declared in a block, exported by a list
 };
 /** Deliverable in the digest run only (no phase calls them): the kinds a wrapper must keep. */
-const kindTargets = ['./kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound', './columns.mjs#arrow', './columns.mjs#default'];
+const kindTargets = ['./lazy-barrel.mjs#scale', './default-expression.mjs#made', './kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound', './columns.mjs#arrow', './columns.mjs#default'];
 
 function spec(path, maxKeepData = 1) {
   return path.startsWith('M:') ? { type: 'MethodOutputs', methodPath: path.slice(2), maxKeepData } : { type: 'FunctionOutputs', funcPath: path, maxKeepData };

@@ -57,14 +57,16 @@ test('a delivered arrow function and method have no prototype and cannot be cons
 });
 
 test('`new` on a delivered constructor constructs the original, with new.target the function called', () => {
-  const { wrapper: Ctor, original } = wrapperOf('Ctor');
-  assert.equal(isConstructor(Ctor), true);
-  assert.equal(Ctor.prototype, original.prototype);
-  const made = new Ctor(5);
-  assert.deepEqual([made.get(), made instanceof Ctor, made instanceof original, made.newTarget], [5, true, true, Ctor]);
-  class Sub extends Ctor {}
-  const sub = new Sub(6);
-  assert.deepEqual([sub.get(), sub.newTarget, sub instanceof Ctor], [6, Sub, true]);
+  for (const name of ['Ctor', 'SloppyCtor']) {
+    const { wrapper: Ctor, original } = wrapperOf(name);
+    assert.equal(isConstructor(Ctor), true);
+    assert.equal(Ctor.prototype, original.prototype);
+    const made = new Ctor(5);
+    assert.deepEqual([made.get(), made instanceof Ctor, made instanceof original, made.newTarget], [5, true, true, Ctor], name);
+    class Sub extends Ctor {}
+    const sub = new Sub(6);
+    assert.deepEqual([sub.get(), sub.newTarget, sub instanceof Ctor], [6, Sub, true], name);
+  }
 });
 
 test('a delivered ES5 factory that calls itself with new works called either way', () => {
@@ -78,12 +80,15 @@ test('a delivered ES5 factory that calls itself with new works called either way
 });
 
 test('a construction is never delivered: `new` while a delivery records runs the original and records nothing', () => {
-  const delivery = at('Ctor');
-  const before = kinds.calls.constructed;
-  delivery.run(() => new kinds.Ctor(1));
-  delivery.run(() => new kinds.Ctor(2));
-  assert.equal(kinds.calls.constructed - before, 2);
-  assert.equal(delivery.stats().recorded, 0);
+  for (const name of ['Ctor', 'SloppyCtor']) {
+    const delivery = at(name);
+    const before = kinds.calls.constructed;
+    assert.equal(delivery.run(() => new kinds[name](1)).v, 1);
+    delivery.overrideData = true;
+    assert.equal(delivery.run(() => new kinds[name](2)).v, 2);
+    assert.equal(kinds.calls.constructed - before, 2, name);
+    assert.deepEqual([delivery.stats().recorded, delivery.stats().replayed], [0, 0], name);
+  }
 });
 
 test('a delivered function receives the `this` it is called with, recorded or replayed', () => {
