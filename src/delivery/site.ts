@@ -14,29 +14,11 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
 import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
+import { adoptConstructor, copyIdentity, deliveryWrapper, kindOf, phaseWrapper, type PhaseRunner } from './wrappers.js';
 
 const state = runtime.state;
 
-
-/** Runs a phase function: set by the agent, which owns the phases. */
-export type PhaseRunner = (original: Function, thisArg: unknown, args: unknown[]) => unknown;
-
-/** Gives the wrapper the original's name, length and own properties, so it looks the same. */
-function copyIdentity(wrapper: Function, original: Function): void {
-  const descriptors = Object.getOwnPropertyDescriptors(original) as Record<string, PropertyDescriptor>;
-  for (const key of Reflect.ownKeys(descriptors)) {
-    if (key === 'arguments' || key === 'caller') continue;
-    const descriptor = descriptors[key as string]!;
-    if (key === 'prototype' && !descriptor.writable) continue;
-    try {
-      Object.defineProperty(wrapper, key, descriptor);
-    } catch {
-      // a non-configurable own property of the wrapper itself; keep the wrapper's
-    }
-  }
-  const proto = Object.getPrototypeOf(original);
-  if (proto !== Object.getPrototypeOf(wrapper)) Object.setPrototypeOf(wrapper, proto);
-}
+export type { PhaseRunner };
 
 export class Site {
   /** Deliveries attached (active somewhere), in attach order; the last one is outermost. */
@@ -74,12 +56,17 @@ export class Site {
     return typeof value === 'function' && this.ownWrappers.has(value);
   }
 
-  /** The wrapper for a function this site delivers (itself if it already is one); throws if it is not a plain function. */
+  /**
+   * The wrapper for a function this site delivers (itself if it already is one), for a
+   * binding that will hold it in the original's place; throws if it is not a plain function.
+   */
   wrap(original: unknown): Function {
     if (this.made(original)) return original as Function;
     if (typeof original !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), original);
     if (isClass(original) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
-    return this.wrapperFor(original);
+    const wrapper = this.wrapperFor(original);
+    adoptConstructor(wrapper, original);
+    return wrapper;
   }
 
   /** For rewritten references: the wrapper of whatever value the name holds now. */
@@ -92,7 +79,8 @@ export class Site {
     return wrapper;
   }
 
-  protected wrapperFor(original: Function): Function {
+  /** The one wrapper of `original` at this site, made on first use; no checks. */
+  wrapperFor(original: Function): Function {
     let wrapper = this.wrappers.get(original);
     if (wrapper === undefined) {
       wrapper = this.makeWrapper(original);
@@ -102,21 +90,8 @@ export class Site {
   }
 
   private makeWrapper(original: Function): Function {
-    const site = this;
-    const phase = this.phase;
-    const wrapper =
-      phase === undefined
-        ? function (this: unknown, ...args: unknown[]): unknown {
-            // Reflect.apply rather than original.apply: a function whose name was set (as
-            // copyIdentity and the agent do) has slow properties in V8, so `.apply` would
-            // be looked up on every call. And `args` is only ever spread or applied, never
-            // passed on as an array, so V8 does not build the array where it inlines this.
-            if (state.active === 0) return Reflect.apply(original, this, args);
-            return site.dispatch(original, this, ...args);
-          }
-        : function (this: unknown, ...args: unknown[]): unknown {
-            return phase(original, this, args);
-          };
+    const kind = kindOf(original);
+    const wrapper = this.phase === undefined ? deliveryWrapper(kind, original, this) : phaseWrapper(kind, original, this.phase);
     copyIdentity(wrapper, original);
     this.ownWrappers.add(wrapper);
     return wrapper;
@@ -172,7 +147,11 @@ export class Site {
     const current = (owner as Record<string, unknown>)[key];
     if (typeof current !== 'function') throw errors.notAFunction(`"${this.label}"`, memberOf(this.label), current);
     if (isClass(current) && this.phase === undefined) throw errors.classTarget(`"${this.label}"`, memberOf(this.label));
-    if (!ours.has(current) && !this.made(current)) defineValue(owner, key, this.wrapperFor(current));
+    if (!ours.has(current) && !this.made(current)) {
+      const wrapper = this.wrapperFor(current);
+      defineValue(owner, key, wrapper);
+      adoptConstructor(wrapper, current);
+    }
     sitesOf(owner).set(key, this);
   }
 }

@@ -37,6 +37,11 @@ export class Edits {
     this.replacements.push({ start, end, text: text + '\n'.repeat(breaks) });
   }
 
+  /** Whether some edit falls inside [start, end). */
+  touches(start: number, end: number): boolean {
+    return this.insertions.some((i) => i.at > start && i.at < end) || this.replacements.some((r) => r.start < end && r.end > start);
+  }
+
   apply(): string {
     const { source, insertions, replacements } = this;
     replacements.sort((a, b) => a.start - b.start);

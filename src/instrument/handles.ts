@@ -5,13 +5,16 @@
  */
 import { types } from 'node:util';
 import { memberOf, type Site } from '../delivery/site.js';
-import { errors } from '../errors.js';
+import { errors, isClass } from '../errors.js';
 import { runtime } from '../runtime.js';
 import { locateProperty } from '../delivery/resolve-target.js';
 
-/** Moving `const f = () => {}` into a call loses the name inference; give the name back. */
-function nameAfter(fn: unknown, name: string | undefined): void {
-  if (name !== undefined && typeof fn === 'function' && fn.name === '') {
+/**
+ * Moving `const f = () => {}` into a call loses the name inference; give the name back.
+ * `inferred`: the name the rewrite made it take instead (a destructuring's hidden name).
+ */
+function nameAfter(fn: unknown, name: string | undefined, inferred?: string): void {
+  if (name !== undefined && typeof fn === 'function' && (fn.name === '' || fn.name === inferred)) {
     Object.defineProperty(fn, 'name', { value: name, configurable: true });
   }
 }
@@ -32,26 +35,97 @@ export class TargetHandle {
 
   /** `name`: the binding an anonymous function was written for, which it would have been named after. */
   wrap(fn: unknown, name?: string): Function {
-    if (!this.site.made(fn)) nameAfter(fn, name);
+    if (this.site.made(fn)) return fn as Function;
+    this.refuse(fn);
+    nameAfter(fn, name);
     return this.site.wrap(fn);
   }
 
-  fn(value: unknown, name?: string): unknown {
-    if (!this.site.made(value)) nameAfter(value, name);
+  fn(value: unknown, name?: string, inferred?: string): unknown {
+    if (!this.site.made(value)) nameAfter(value, name, inferred);
     return this.site.fn(value);
   }
 
-  /** At the end of the module: a wrapped value that is there but is not a function is an error. */
-  check(get: () => unknown): void {
+  /**
+   * At the end of the module: a value that is there but is not a function is an error
+   * (a class too, unless this is a phase). `constant`: the binding can never change
+   * (a `const`), so undefined and null are errors as well. `member`: the value is that
+   * property of what get() returns (a module object's member). A binding not initialized
+   * yet (its module is further down an import cycle) is checked once the modules
+   * evaluating now have run.
+   */
+  check(get: () => unknown, constant?: boolean, member?: string, retry = true): void {
     let value: unknown;
     try {
       value = get();
-    } catch {
+      // A member is read only if it is there: a partly loaded CommonJS module (a require
+      // cycle) warns about reading one that is not.
+      if (member !== undefined) value = value !== null && (typeof value === 'object' || typeof value === 'function') && member in value ? (value as Record<string, unknown>)[member] : undefined;
+    } catch (error) {
+      if (error instanceof ReferenceError && retry) queueMicrotask(() => this.check(get, constant, member, false));
       return;
     }
-    if (value !== undefined && value !== null && typeof value !== 'function') {
-      throw errors.notAFunction(this.who, memberOf(this.site.label), value);
+    if (!constant && (value === undefined || value === null)) return;
+    this.refuse(value);
+  }
+
+  /** Throws the DeliveryError for a value this target cannot be. */
+  private refuse(value: unknown): void {
+    if (typeof value !== 'function') throw errors.notAFunction(this.who, memberOf(this.site.label), value);
+    if (isClass(value) && this.site.phase === undefined) throw errors.classTarget(this.who, memberOf(this.site.label));
+  }
+
+  /**
+   * The value an export of a binding from elsewhere (`export { f } from`, `export *`, an
+   * imported name exported again) holds: the wrapper of a function, anything else as it
+   * is; undefined while the binding is uninitialized (an import cycle).
+   */
+  value(get: () => unknown): unknown {
+    let value: unknown;
+    try {
+      value = get();
+    } catch (error) {
+      if (error instanceof ReferenceError) return undefined;
+      throw error;
     }
+    return typeof value === 'function' ? this.site.wrapperFor(value) : value;
+  }
+
+  /**
+   * At the end of the module: sets such an export once more, refusing a value that is not
+   * a function. A binding still undefined (its module initializes it lazily) is read again
+   * once the modules evaluating now have run. One still uninitialized (its module is
+   * further down an import cycle, and runs next) is exported meanwhile as a function that
+   * calls it through the site, as the function that comes later would be called.
+   */
+  settle(get: () => unknown, set: (value: unknown) => void, retry = true): void {
+    let value: unknown;
+    let uninitialized = false;
+    try {
+      value = get();
+    } catch (error) {
+      if (!(error instanceof ReferenceError)) throw error;
+      uninitialized = true;
+    }
+    if (value === undefined && retry) {
+      if (uninitialized) set(this.forwarder(get));
+      queueMicrotask(() => this.settle(get, set, false));
+      return;
+    }
+    if (uninitialized) return;
+    if (value !== undefined && value !== null) this.refuse(value);
+    set(this.value(() => value));
+  }
+
+  /** A function that calls what get() reads, through the site, once it can be read. */
+  private forwarder(get: () => unknown): Function {
+    const handle = this;
+    const name = memberOf(this.site.label).split('.').pop()!;
+    return {
+      [name](this: unknown, ...args: unknown[]): unknown {
+        return Reflect.apply(handle.value(get) as Function, this, args);
+      },
+    }[name]!;
   }
 
   /**
@@ -104,17 +178,40 @@ export class TargetHandle {
 
   /** CommonJS: after the module ran, patch module.exports.<path>; `used` says the module also uses the name itself. */
   exports(module: { exports: unknown }, used: boolean): void {
+    if (this.members.length === 1 && this.members[0] === 'default' && this.exportsItself(module)) return;
     try {
       this.patch(() => module.exports, true, 0);
     } catch (error) {
-      if (!used) throw error;
+      if (used) return;
+      if (typeof module.exports === 'function' && (error as { code?: unknown }).code === 'ERR_DELIVERY_TARGET_NOT_FOUND') {
+        throw errors.targetNotFound(this.who, this.members.join('.'), `the exports of ${this.url} (module.exports is the function itself, which "#default" names)`, ['default']);
+      }
+      throw error;
     }
   }
 
-  /** ESM `export *`: the value of `name` from the first namespace that has it. */
-  pick(name: string, namespaces: readonly object[], final?: boolean): unknown {
+  /**
+   * `module.exports = function bar() {}`: "#default" names module.exports itself, as an ES
+   * module's default import of it does; the wrapper takes its place (and that of its own
+   * properties that hold it, such as a `default` pointing back to it).
+   */
+  private exportsItself(module: { exports: unknown }): boolean {
+    const exported = module.exports;
+    if (typeof exported !== 'function' || (Object.hasOwn(exported, 'default') && (exported as { default?: unknown }).default !== exported)) return false;
+    if (this.site.made(exported)) return true;
+    const wrapper = this.site.wrap(exported) as unknown as Record<PropertyKey, unknown>;
+    for (const key of Reflect.ownKeys(wrapper)) {
+      const own = Object.getOwnPropertyDescriptor(wrapper, key)!;
+      if (own.value === exported && own.writable) wrapper[key] = wrapper;
+    }
+    module.exports = wrapper;
+    return true;
+  }
+
+  /** ESM `export *`: the value of `name` from the first namespace that has it; `required`: none having it is an error. */
+  pick(name: string, namespaces: readonly object[], required?: boolean): unknown {
     for (const namespace of namespaces) if (name in namespace) return (namespace as Record<string, unknown>)[name];
-    if (final) throw errors.targetNotFound(this.who, name, `the exports of ${this.url}`, []);
+    if (required) throw errors.targetNotFound(this.who, name, `the exports of ${this.url}`, []);
     return undefined;
   }
 }

@@ -107,8 +107,7 @@ function patchCompile(all: ModulePlan[]): void {
   const byFile = new Map(all.map((p) => [p.filename, p]));
   type Compile = (content: string, filename: string, format?: string) => unknown;
   const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
-  const compile = proto._compile;
-  proto._compile = function (this: unknown, content: string, filename: string, format?: string): unknown {
+  const compile = function (this: { constructor: { prototype: { _compile: Compile } } }, content: string, filename: string, format?: string): unknown {
     const plan = byFile.get(filename);
     // The CommonJS loader of Node 20 passes no format for CommonJS.
     const code = plan?.codeFor(content, format ?? 'commonjs');
@@ -118,7 +117,18 @@ function patchCompile(all: ModulePlan[]): void {
       // Node >= 22.18 strips a `-typescript` format here: the code is JavaScript already.
       if (format !== undefined) format = code.format;
     }
-    return compile.call(this, content, filename, format);
+    return proto._compile.call(this, content, filename, format);
   };
-  debug('hooks: Module.prototype._compile for %d target module(s)', all.length);
+  // Only the target modules get the patched _compile, as a property of their own: it is set
+  // when the module object is made (its id, the file name, is the first property the Module
+  // constructor sets), so no other module has one more frame on its stack while it loads.
+  Object.defineProperty(proto, 'id', {
+    configurable: true,
+    get: () => undefined,
+    set(this: object, id: unknown) {
+      Object.defineProperty(this, 'id', { value: id, writable: true, enumerable: true, configurable: true });
+      if (typeof id === 'string' && byFile.has(id)) Object.defineProperty(this, '_compile', { value: compile, writable: true, configurable: true });
+    },
+  });
+  debug('hooks: Module.prototype._compile of %d target module(s)', all.length);
 }

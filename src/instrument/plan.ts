@@ -5,7 +5,8 @@
  * listed at the top of source.ts.
  */
 import { errors } from '../errors.js';
-import { commonjsExportNames, commonjsGetters, parameterListAt, type AnyNode, type Binding } from './scan.js';
+import { commonjsExportNames, commonjsGetters, type AnyNode, type Binding } from './scan.js';
+import { isAnonymousDefinition, isFunctionNode, neverAFunction, planDefault, planDestructured, planReExport, planStar } from './plan-exports.js';
 import type { Rewrite } from './rewrite.js';
 
 export interface SourceTarget {
@@ -17,26 +18,6 @@ export interface SourceTarget {
   readonly phase: boolean;
   /** A MethodOutputs target: `X.m` on a required or default-imported X names the class method, patched on X. */
   readonly kind?: 'function' | 'method';
-}
-
-function isFunctionNode(node: AnyNode | null | undefined): boolean {
-  return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression');
-}
-
-/** For a `const` initializer that can never hold a function, a value like the one it holds (for the message). */
-function neverAFunction(init: AnyNode): { value: unknown } | undefined {
-  switch (init.type) {
-    case 'Literal':
-      return { value: init.regex ? new RegExp('') : init.value };
-    case 'TemplateLiteral':
-      return init.expressions.length === 0 ? { value: init.quasis[0].value.cooked } : undefined;
-    case 'ObjectExpression':
-      return { value: {} };
-    case 'ArrayExpression':
-      return { value: new Array(init.elements.length) };
-    default:
-      return undefined;
-  }
 }
 
 /** `x`, `m.y` or `m["y"]` (no comments): a getter's return that Node's CommonJS lexer accepts as an export. */
@@ -65,55 +46,26 @@ export function planTarget(r: Rewrite, target: SourceTarget, i: number): void {
   }
   // Not a top-level name: an export name of a local binding, the name as imported, a
   // member of module objects, or an export only.
-  const { scan, source, format } = r;
+  const { scan, format } = r;
   const alias = scan.localExports.get(root);
   if (alias !== undefined && scan.bindings.has(alias.local) && alias.local !== root) {
     return planTarget(r, { ...target, members: [alias.local, ...rest] }, i);
   }
   if (root === 'default' && format === 'module') {
     const declaration = scan.program.body.find((s: AnyNode) => s.type === 'ExportDefaultDeclaration')?.declaration;
-    if (declaration?.id) return planTarget(r, { ...target, members: [declaration.id.name, ...rest] }, i);
-    if (declaration?.type === 'FunctionDeclaration' && rest.length === 0) {
-      // Still a declaration, so still hoisted (a circular importer may call it first): named, then rebound.
-      const local = `${r.P}d${i}`;
-      r.insert(parameterListAt(source, declaration), ` ${local}`, 0);
-      r.prologue.push(`Object.defineProperty(${local},"name",{value:"default"});${local}=${r.H(i)}.wrap(${local});`);
-      r.notes.push(`${target.label}: the default export function named ${local} and rebound to its wrapper`);
-      return;
-    }
-    if (declaration !== undefined && rest.length === 0) {
-      if (declaration.type === 'ClassDeclaration' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
-      const strict = declaration.type === 'FunctionDeclaration' || isFunctionNode(declaration) || declaration.type === 'ClassDeclaration';
-      r.insert(declaration.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
-      r.insert(declaration.end, ',"default")', 2);
-      r.notes.push(`${target.label}: the default export wrapped`);
-      return;
-    }
+    const name: string | undefined = declaration?.id?.name ?? (declaration?.type === 'Identifier' && scan.bindings.has(declaration.name) ? declaration.name : undefined);
+    // `export default f` of a name the module declares: the name is the target, so both exports stay one function.
+    if (name !== undefined) return planTarget(r, { ...target, members: [name, ...rest] }, i);
+    if (planDefault(r, target, i, rest)) return;
   }
   const found = rest.length === 0 && planImportedAs(r, target, i, root);
   if (format === 'commonjs') return planCommonjsExport(r, target, i, root, rest, found);
   if (rest.length === 0) {
     const reExport = scan.reExports.get(root);
-    if (reExport !== undefined && reExport.local !== '*') {
-      rewriteReExport(r, i, reExport.source, reExport.local, root, reExport.declaration, reExport.specifier);
-      r.notes.push(`${target.label}: the re-export of ${root} from ${reExport.source} routed through the site`);
-      return;
-    }
+    if (reExport !== undefined) return planReExport(r, target, i, reExport);
+    // Planned even when the module also reaches the name on module objects: both routes deliver.
+    if (scan.starSources.length > 0 && !scan.declaredExports.has(root) && !scan.localExports.has(root)) return planStar(r, target, i, root);
     if (found) return;
-    if (scan.starSources.length > 0) {
-      const { P } = r;
-      const spaces = scan.starSources.map((s, k) => {
-        r.prologueImports.push(`import * as ${P}s${i}_${k} from ${JSON.stringify(s)};`);
-        return `${P}s${i}_${k}`;
-      });
-      const pick = `${r.H(i)}.pick(${JSON.stringify(root)},[${spaces.join(',')}]`;
-      r.shims.push(`function ${P}e${i}(){return ${r.H(i)}.fn(${pick})).apply(this,arguments)}`);
-      r.shims.push(`export { ${P}e${i} as ${JSON.stringify(root)} };`);
-      r.prologue.push(`Object.defineProperty(${P}e${i},"name",{value:${JSON.stringify(root)}});`);
-      r.epilogue.push(`${pick},true);`);
-      r.notes.push(`${target.label}: the export * of ${root} routed through the site`);
-      return;
-    }
   } else if (root === 'default' || scan.declaredExports.has(root) || scan.reExports.has(root) || scan.localExports.has(root) || scan.starSources.length > 0) {
     r.epilogue.push(`${r.H(i)}.patch(function(){return ${r.self()}},true,0);`);
     r.notes.push(`${target.label}: ${target.members.join('.')} patched on the module's exports`);
@@ -133,6 +85,7 @@ function planPath(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
     r.notes.push(`${target.label}: ${target.members.join('.')} patched on the class ${root} holds`);
   } else if (moduleObject && rest.length === 1) {
     r.trackObject(root, rest[0]!, i);
+    r.epilogue.push(`${r.H(i)}.check(function(){return ${root}},false,${JSON.stringify(rest[0])});`);
     r.notes.push(`${target.label}: uses of ${root}.${rest[0]} in this module`);
   } else if (target.kind === 'method' && rest.length === 1 && holdsInstance(binding)) {
     // `x.m` where x holds an instance, not a class: there is no class to patch, so
@@ -170,19 +123,26 @@ function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
       r.notes.push(`${target.label}: function ${root} rebound to its wrapper`);
       return;
     case 'variable':
+      if (binding.simple && binding.declarator.init?.type === 'Identifier' && r.scan.bindings.get(binding.declarator.init.name)?.kind === 'function') {
+        // `var main_default = main` (esbuild's default export): the declared function is the target, so both names stay one function.
+        return planTarget(r, { ...target, members: [binding.declarator.init.name] }, i);
+      }
       if (binding.simple && binding.declarator.init && !binding.moduleObject) {
         const init = binding.declarator.init;
         if (init.type === 'ClassExpression' && !target.phase) throw errors.classTarget(`"${target.label}"`, root);
         const never = binding.declaration.kind === 'const' ? neverAFunction(init) : undefined;
         if (never !== undefined) throw errors.notAFunction(`"${target.label}"`, root, never.value);
         const strict = isFunctionNode(init) || init.type === 'ClassExpression';
-        r.insert(init.start, `${r.H(i)}.${strict ? 'wrap' : 'fn'}(`, 0);
-        r.insert(init.end, `,${JSON.stringify(root)})`, 2);
-        if (!strict) r.epilogue.push(`${r.H(i)}.check(function(){return ${root}});`);
+        r.insert(init.start, `${strict ? r.W(i) : r.F(i)}(`, 0);
+        r.insert(init.end, isAnonymousDefinition(init) ? `,${JSON.stringify(root)})` : ')', 2);
+        if (!strict) r.epilogue.push(`${r.H(i)}.check(function(){return ${root}},${binding.declaration.kind === 'const'});`);
         r.wrapAssignments.set(root, i);
         r.notes.push(`${target.label}: the value of ${binding.declaration.kind ?? 'var'} ${root} wrapped`);
+      } else if (!binding.simple && binding.source === undefined && binding.declarator.type === 'VariableDeclarator') {
+        planDestructured(r, target, i, binding, root);
       } else {
         r.names.set(root, i);
+        r.epilogue.push(`${r.H(i)}.check(function(){return ${root}});`);
         r.notes.push(`${target.label}: uses of ${root} in this module`);
         if (binding.importedName !== undefined && binding.source !== undefined) r.sameImport(binding.source, binding.importedName, binding, i);
       }
@@ -190,6 +150,7 @@ function planName(r: Rewrite, target: SourceTarget, i: number, binding: Binding,
     case 'import':
       if (binding.importedName === '*') throw errors.notAFunction(`"${target.label}"`, root, {});
       r.names.set(root, i);
+      r.epilogue.push(`${r.H(i)}.check(function(){return ${root}});`);
       r.notes.push(`${target.label}: uses of ${root} (imported from ${binding.source}) in this module`);
       if (binding.importedName !== 'default') r.sameImport(binding.source, binding.importedName, binding, i);
       return;
@@ -221,7 +182,9 @@ function planCommonjsExport(r: Rewrite, target: SourceTarget, i: number, root: s
   const { scan, source } = r;
   // Found only after the module ran, unless the module cannot have it: the name is nowhere
   // in its text and it takes no exports from elsewhere (require, import(), eval).
-  const mentioned = new RegExp(`(^|[^\\w$])${escapeRegExp(root)}([^\\w$]|$)`).test(source);
+  const mentioned =
+    new RegExp(`(^|[^\\w$])${escapeRegExp(root)}([^\\w$]|$)`).test(source) ||
+    (root === 'default' && rest.length === 0 && /(^|[^\w$.])module\s*\.\s*exports\s*=[^=]/.test(source));
   if (!found && !mentioned && !/\b(require|import|eval)\s*\(/.test(source)) {
     throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), r.where, [...new Set([...commonjsExportNames(scan.program), ...r.available()])]);
   }
@@ -238,7 +201,7 @@ function planCommonjsExport(r: Rewrite, target: SourceTarget, i: number, root: s
     r.used.add(i);
     r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
   } else if (getter !== undefined) {
-    r.insert(getter.start, `${r.H(i)}.fn(`, 1);
+    r.insert(getter.start, `${r.F(i)}(`, 1);
     r.insert(getter.end, ')', 1);
     r.used.add(i);
     r.notes.push(`${target.label}: the value the exports.${root} getter returns wrapped`);
@@ -259,18 +222,4 @@ function checkClassMember(r: Rewrite, cls: AnyNode, root: string, rest: string[]
   if (cls.body.body.some((e: AnyNode) => e.computed)) return;
   if (new RegExp(`(^|[^\\w$])${escapeRegExp(root)}\\s*\\.\\s*(prototype\\s*\\.\\s*)?${escapeRegExp(method)}([^\\w$]|$)`).test(r.source)) return;
   throw errors.targetNotFound(`"${target.label}"`, `${root}.${method}`, `class ${root}`, members);
-}
-
-/** `export { f } from './m.js'`: that specifier becomes an export of a shim that calls f through the site. */
-function rewriteReExport(r: Rewrite, i: number, from: string, local: string, exported: string, declaration: AnyNode, specifier: AnyNode): void {
-  const { P } = r;
-  const keep = declaration.specifiers.filter((s: AnyNode) => s !== specifier).map((s: AnyNode) => r.source.slice(s.start, s.end));
-  const imported = `${P}i${i}`;
-  const text =
-    `export { ${keep.join(', ')} } from ${JSON.stringify(from)};` +
-    `import { ${JSON.stringify(local)} as ${imported} } from ${JSON.stringify(from)};` +
-    `export { ${P}e${i} as ${JSON.stringify(exported)} };`;
-  r.edits.replace(declaration.start, declaration.end, text);
-  r.shims.push(`function ${P}e${i}(){return ${r.H(i)}.fn(${imported}).apply(this,arguments)}`);
-  r.prologue.push(`Object.defineProperty(${P}e${i},"name",{value:${JSON.stringify(exported)}});`);
 }

@@ -1,12 +1,23 @@
 /**
  * The state of one target module's rewrite, shared by the planning of each target
- * (plan.ts) and the final pass over the module's references: the pending
- * edits, the lines that go before and after the module's code, and which names and
- * module-object members route through which target's site.
+ * (plan.ts, plan-exports.ts) and the final pass over the module's references (route.ts):
+ * the pending edits, the lines that go before and after the module's code, and which
+ * names and module-object members route through which target's site; and its assembly.
  */
-import { commonjsLexedNames, type Binding, type Format, type ModuleScan } from './scan.js';
+import { commonjsExportLiterals, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
 import { Edits } from './edits.js';
-import { walkReferences } from './walk.js';
+
+export interface ExportBinding {
+  readonly i: number;
+  /** The export name. */
+  readonly exported: string;
+  /** The module's variable the export is a binding of. */
+  readonly local: string;
+  /** The expression that reads the binding from elsewhere. */
+  readonly read: string;
+  /** For `export *`: the namespaces of the star sources. */
+  readonly spaces: readonly string[] | undefined;
+}
 
 export class Rewrite {
   /** The prefix of every name the rewrite adds: `__dd$`, or `__ddN$` if the source already has it. */
@@ -20,6 +31,8 @@ export class Rewrite {
   readonly epilogue: string[] = [];
   /** Declarations after the last line: export shims. */
   readonly shims: string[] = [];
+  /** The short helpers F() and W() declared. */
+  private readonly helpers = new Set<string>();
   /** One line per target saying how it was instrumented (NODE_DEBUG=delivery). */
   readonly notes: string[] = [];
   /** Returned expressions of CommonJS export getters, moved to a holder: no use inside is rewritten in place. */
@@ -34,6 +47,12 @@ export class Rewrite {
   readonly objects = new Map<string, Map<string, number>>();
   /** Names that hold a wrapper: a later assignment to them is wrapped too. */
   readonly wrapAssignments = new Map<string, number>();
+  /** `export { ... } from` declarations with targeted specifiers, and the import each of those becomes. */
+  readonly reExported = new Map<AnyNode, { specifier: AnyNode; line: string; exported: string }[]>();
+  /** `export` declarations whose names are exported by a list instead (a destructuring that binds a hidden name). */
+  readonly unexported = new Set<AnyNode>();
+  /** Exports of a binding from elsewhere, held in a variable of this module (see exportBinding). */
+  readonly exportBindings: ExportBinding[] = [];
   /** "ES module <url>" or "CommonJS module <url>", for messages. */
   readonly where: string;
   private selfImported = false;
@@ -54,6 +73,20 @@ export class Rewrite {
   /** The expression for target i's handle. */
   H(i: number): string {
     return `${this.P}(${i})`;
+  }
+
+  /**
+   * Short names for target i's `fn` and `wrap`, for what is inserted within the module's
+   * lines (each shifts what follows it on its line): functions declared after the last line.
+   */
+  F(i: number): string {
+    this.helpers.add(`function ${this.P}${i}(v,n,m){return ${this.H(i)}.fn(v,n,m)}`);
+    return `${this.P}${i}`;
+  }
+
+  W(i: number): string {
+    this.helpers.add(`function ${this.P}w${i}(v,n){return ${this.H(i)}.wrap(v,n)}`);
+    return `${this.P}w${i}`;
   }
 
   insert(at: number, text: string, order: number): void {
@@ -98,70 +131,29 @@ export class Rewrite {
     return [...all].filter((n) => !n.startsWith(this.P));
   }
 
+  /** A name the rewrite adds, of a kind and for target i. */
+  shortName(kind: string, i: number): string {
+    return `${this.P}${kind}${i}`;
+  }
+
+  /**
+   * Exports `exported` as a variable of this module that holds what `read` reads (a
+   * binding of another module), wrapped if a function: set at the top and settled at the
+   * end (handles.ts: value, settle). Unlike a function that forwards calls, the export
+   * keeps the value's kind, identity and absence (undefined before its module ran).
+   */
+  exportBinding(i: number, exported: string, read: string, spaces?: string[]): string {
+    const local = `${this.shortName('e', i)}_${this.exportBindings.length}`;
+    this.exportBindings.push({ i, exported, local, read, spaces });
+    return local;
+  }
+
   /** Patches a property path: right after `after` (a statement end) or at the top, and finally at the end. */
   patchPath(i: number, getter: string, skip: number, after: number | 'prologue' | undefined): void {
     const call = (final: boolean): string => `${this.H(i)}.patch(function(){return ${getter}},${final},${skip});`;
     if (after === 'prologue') this.prologue.push(call(false));
     else if (after !== undefined) this.insert(after, `;${call(false)}`, 5);
     this.epilogue.push(call(true));
-  }
-
-  /**
-   * Once every target is planned: routes each use of a tracked name or module-object
-   * member through its site, wraps assignments to names that hold a wrapper, and exports
-   * a shim for `export { f }` of a name whose uses are rewritten.
-   */
-  rewriteUses(): void {
-    const { scan, names, objects, wrapAssignments } = this;
-    const objectProperties = new Map<string, Set<string>>([...objects].map(([o, m]) => [o, new Set(m.keys())]));
-    const tracked = new Set<string>([...names.keys(), ...wrapAssignments.keys()]);
-    const { references, assignments } = walkReferences(scan.program, this.format, tracked, objectProperties);
-    for (const ref of references) {
-      if (ref.role === 'skip') continue;
-      if (this.getterRanges.some(([start, end]) => ref.node.start >= start && ref.node.end <= end)) continue;
-      const i = ref.property === undefined ? names.get(ref.name) : objects.get(ref.name)?.get(ref.property);
-      if (i === undefined) continue; // a declared function or wrapped const: the binding already holds the wrapper
-      const node = ref.node;
-      this.used.add(i);
-      if (ref.role === 'shorthand') {
-        this.insert(node.start, `${ref.name}: ${this.H(i)}.fn(`, 1);
-        this.insert(node.end, ')', 1);
-      } else if (ref.role === 'call' && node.type === 'MemberExpression' && ref.parent.type === 'CallExpression') {
-        const call = ref.parent;
-        this.insert(node.start, `${this.H(i)}.fn(`, 1);
-        this.insert(node.end, `)${call.optional ? '?.' : '.'}call`, 1);
-        if (call.arguments.length > 0) this.insert(call.arguments[0].start, `${ref.name}, `, -1);
-        else this.insert(call.end - 1, ref.name, -1);
-      } else {
-        this.insert(node.start, `${this.H(i)}.fn(`, 1);
-        this.insert(node.end, ')', 1);
-      }
-    }
-    for (const { node, name } of assignments) {
-      const i = names.get(name) ?? wrapAssignments.get(name);
-      if (i === undefined) continue;
-      this.used.add(i);
-      this.insert(node.right.start, `${this.H(i)}.fn(`, 0);
-      this.insert(node.right.end, ')', 2);
-    }
-    for (const [exported, { local, specifier }] of scan.localExports) {
-      const i = names.get(local);
-      if (i === undefined) continue;
-      const shim = `${this.P}x${i}_${this.shims.length}`;
-      this.edits.replace(specifier.start, specifier.end, `${shim} as ${JSON.stringify(exported)}`);
-      const binding = scan.bindings.get(local);
-      if (binding?.kind === 'variable' && binding.declaration.kind === 'const') {
-        // A const never changes: export its wrapper as a constant, declared right after it, so
-        // the export is the very function another target module exported (tslib's ESM wrapper).
-        this.insert(binding.statement.end, `;const ${shim}=${this.H(i)}.fn(${local});`, 5);
-        continue;
-      }
-      this.shims.push(`function ${shim}(){return ${this.H(i)}.fn(${local}).apply(this,arguments)}`);
-      this.prologue.push(`Object.defineProperty(${shim},"name",{value:${JSON.stringify(local)}});`);
-    }
-    // A module that neither uses the name nor can route its export would deliver nothing: the
-    // handle then fails loudly when the module has run, instead of leaving the delivery silent.
-    for (const [i, at] of this.exportsCalls) this.epilogue[at] = `${this.H(i)}.exports(module,${this.used.has(i)});`;
   }
 
   /**
@@ -176,6 +168,7 @@ export class Rewrite {
       `function ${P}(i){var s=${P}.s;if(s===void 0){var g=globalThis[Symbol.for("distill-delivery")];` +
       `s=${P}.s=g&&g.agent?g.agent.handles(${JSON.stringify(url)},${count}):null}return s===null?${P}n():s[i]}` +
       `function ${P}n(){return{wrap:function(f){return f},fn:function(f){return f},patch:function(){},exports:function(){},check:function(){},` +
+      `value:function(g){try{return g()}catch(e){}},settle:function(g,s){try{s(g())}catch(e){queueMicrotask(function(){try{s(g())}catch(e){}})}},` +
       `pick:function(k,n){for(var j=0;j<n.length;j++)if(k in n[j])return n[j][k]}}}`;
 
     const head = this.prologueImports.join('') + (this.prologue.length > 0 ? `${P}(0);` + this.prologue.join('') : '');
@@ -185,12 +178,13 @@ export class Rewrite {
       if (at > 0 && this.source[at - 1] !== '\n') text = ';' + text;
       this.insert(at, text, -10);
     }
-    // Node lexes a CommonJS module's code for the named exports an ES module may import; a
-    // rewritten `module.exports = { f }` or export getter would hide names from it, so they
-    // are restated where the lexer finds them and nothing runs them.
-    const lexed = this.format === 'commonjs' ? commonjsLexedNames(scan.program) : [];
+    // Node lexes a CommonJS module's code for the named exports an ES module may import; an
+    // edited `module.exports = { f }` would hide names from it, so they are restated where
+    // the lexer finds them and nothing runs them. (Export getters keep their lexed shape.)
+    const literals = this.format === 'commonjs' ? commonjsExportLiterals(scan.program) : [];
+    const lexed = literals.filter(({ node }) => this.edits.touches(node.start, node.end)).flatMap(({ names }) => names);
     const hint = lexed.length > 0 ? `if(0){${lexed.map((n) => `exports[${JSON.stringify(n)}]=0;`).join('')}}` : '';
-    const tail = '\n;' + this.epilogue.join('') + helper + this.shims.join('') + hint + '\n';
+    const tail = '\n;' + this.epilogue.join('') + helper + [...this.helpers].join('') + this.shims.join('') + hint + '\n';
     return this.edits.apply() + tail;
   }
 }

@@ -100,26 +100,25 @@ export function commonjsExportNames(program: AnyNode): string[] {
 }
 
 /**
- * The names Node's CommonJS export lexer (cjs-module-lexer, which gives an ES module importer
- * its named imports) reads from `module.exports = { a, b: c }` and from
- * `Object.defineProperty(exports, "x", ...)`: the forms a rewrite can hide from it.
+ * The `module.exports = { a, b: c }` literals of a module, with the names Node's CommonJS
+ * export lexer (cjs-module-lexer, which gives an ES module importer its named imports)
+ * reads from each: the form a rewrite can hide names from, by editing the literal.
  */
-export function commonjsLexedNames(program: AnyNode): string[] {
-  const names: string[] = [];
+export function commonjsExportLiterals(program: AnyNode): { node: AnyNode; names: string[] }[] {
+  const literals: { node: AnyNode; names: string[] }[] = [];
   for (const statement of program.body) {
     const e = statement.type === 'ExpressionStatement' ? statement.expression : undefined;
     const left = e?.type === 'AssignmentExpression' ? e.left : undefined;
-    if (left?.type === 'MemberExpression' && !left.computed && left.object.type === 'Identifier' && left.object.name === 'module' && left.property.name === 'exports' && e.right.type === 'ObjectExpression') {
-      for (const p of e.right.properties) {
-        if (p.type === 'SpreadElement') continue;
-        if (p.computed || p.kind !== 'init' || p.method || p.value.type !== 'Identifier' || keyName(p) === undefined) break;
-        names.push(keyName(p)!);
-      }
-    } else if (e?.type === 'CallExpression' && e.callee.type === 'MemberExpression' && e.callee.property.name === 'defineProperty' && e.arguments[0]?.type === 'Identifier' && e.arguments[0].name === 'exports' && e.arguments[1]?.type === 'Literal') {
-      names.push(String(e.arguments[1].value));
+    if (left?.type !== 'MemberExpression' || left.computed || left.object.type !== 'Identifier' || left.object.name !== 'module' || left.property.name !== 'exports' || e.right.type !== 'ObjectExpression') continue;
+    const names: string[] = [];
+    for (const p of e.right.properties) {
+      if (p.type === 'SpreadElement') continue;
+      if (p.computed || p.kind !== 'init' || p.method || p.value.type !== 'Identifier' || keyName(p) === undefined) break;
+      names.push(keyName(p)!);
     }
+    literals.push({ node: e.right, names });
   }
-  return names;
+  return literals;
 }
 
 /** tsc's CommonJS re-exports, `Object.defineProperty(exports, "x", { get: function () { return m.y; } })`: the returned expression by export name. */
