@@ -1,0 +1,294 @@
+/**
+ * The directory backend: a folder of append-only segment files with an index
+ * (directory-layout.ts), read and written with synchronous file calls. It works on a
+ * shared filesystem: readers only read, and a writer never changes bytes it wrote.
+ * Durable against the writer's process dying (SIGKILL included); data the operating
+ * system had not flushed when the machine itself stopped is found as a torn tail.
+ */
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
+import { debuglog } from 'node:util';
+import { storeErrors } from '../errors.js';
+import { ENTRY, FILE_HEADER, encodeEntry, fileHeader, frameHead, parseFrames } from './frames.js';
+import { META, checkLastStep, loadRank, rankFolder, readRange, readWhole, segmentFile, type Located, type RankState } from './directory-layout.js';
+import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
+import { checkRecord } from './records.js';
+import type { IfExists, NewRecord, Opened, StoreReader, StoreRecord, StoreWriter } from './store.js';
+import type { DirectoryLocation } from './url.js';
+
+const debug = debuglog('delivery');
+
+/** A segment is closed and the next one started once it passes this many bytes. */
+export const SEGMENT_BYTES = 1 << 30;
+/** Frames of an open step are written out once this many bytes wait. */
+const PENDING_BYTES = 4 << 20;
+/** writev takes at most IOV_MAX (1024 on Linux) buffers a call. */
+const IOV_MAX = 1024;
+
+function writeAll(fd: number, buffers: Uint8Array[], position: number): void {
+  let at = position;
+  for (let i = 0; i < buffers.length; i += IOV_MAX) {
+    const batch = buffers.slice(i, i + IOV_MAX).filter((b) => b.byteLength > 0);
+    let total = batch.reduce((sum, b) => sum + b.byteLength, 0);
+    while (total > 0) {
+      const n = writevSync(fd, batch, at);
+      at += n;
+      total -= n;
+      if (total === 0) break;
+      // A short write: drop what was written and go on with the rest.
+      let skip = n;
+      while (skip > 0 && skip >= batch[0]!.byteLength) skip -= batch.shift()!.byteLength;
+      if (skip > 0) batch[0] = batch[0]!.subarray(skip);
+    }
+  }
+}
+
+/** Reads meta.json, or writes it when it is absent (link: only one writer wins), then compares. */
+function settleMetadata(subject: string, root: string, metadata: unknown, replace: boolean): unknown {
+  const path = join(root, META);
+  const temp = join(root, `.${META}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  const text = envelope(metadata);
+  const fd = openSync(temp, 'wx');
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (replace) {
+      renameSync(temp, path);
+      return openEnvelope(subject, text, META);
+    }
+    try {
+      linkSync(temp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  const stored = openEnvelope(subject, readWhole(path)!.toString('utf8'), META);
+  checkSameMetadata(subject, stored, metadata);
+  return stored;
+}
+
+/** The folder must be absent, empty, or a store: never write into someone else's folder. */
+function prepareRoot(subject: string, root: string): void {
+  mkdirSync(root, { recursive: true });
+  const names = readdirSync(root);
+  if (names.length > 0 && !names.includes(META)) {
+    throw storeErrors.notAStore(subject, `the folder holds ${names.length} entries and no ${META}`);
+  }
+}
+
+function ioError(subject: string, error: unknown, last: number, role: 'written' | 'read'): unknown {
+  // A system call's error (ENOSPC, EACCES, EIO, ...) says the store cannot be used; others pass as they are.
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string' ? storeErrors.unavailable(subject, `${code} (${(error as Error).message})`, last, role, { cause: error }) : error;
+}
+
+class DirectoryWriter implements StoreWriter {
+  readonly subject: string;
+  readonly rank: number;
+  readonly metadata: unknown;
+  nextStep: number;
+  readonly #folder: string;
+  #seq: number;
+  #segment = -1;
+  #index = -1;
+  #segmentSize = 0;
+  #indexSize = 0;
+  #stepStart = 0;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #records = 0;
+  #closed = false;
+
+  readonly #segmentBytes: number;
+
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, resume: boolean, segmentBytes: number) {
+    this.#segmentBytes = segmentBytes;
+    this.subject = opened.subject;
+    this.rank = opened.rank;
+    this.metadata = metadata;
+    this.#folder = rankFolder(opened.location.path, opened.rank);
+    this.nextStep = resume ? state.entries.length : 0;
+    this.#seq = resume ? state.lastSeq + 1 : 0;
+    mkdirSync(this.#folder, { recursive: true });
+    this.#openSegment();
+  }
+
+  #openSegment(): void {
+    try {
+      this.#segment = openSync(segmentFile(this.#folder, this.#seq, 'seg'), 'wx');
+      this.#index = openSync(segmentFile(this.#folder, this.#seq, 'idx'), 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        this.#closeFiles();
+        throw storeErrors.otherWriter(this.subject, `segment ${this.#seq} was created by another process`);
+      }
+      throw error;
+    }
+    writeSync(this.#segment, fileHeader('segment', this.rank, this.#seq), 0, FILE_HEADER, 0);
+    writeSync(this.#index, fileHeader('index', this.rank, this.#seq), 0, FILE_HEADER, 0);
+    this.#segmentSize = this.#stepStart = this.#indexSize = FILE_HEADER;
+  }
+
+  #closeFiles(): void {
+    for (const fd of [this.#segment, this.#index]) if (fd >= 0) closeSync(fd);
+    this.#segment = this.#index = -1;
+  }
+
+  #writePending(): void {
+    writeAll(this.#segment, this.#pending, this.#segmentSize);
+    this.#segmentSize += this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  append(record: NewRecord): void {
+    if (this.#closed) throw storeErrors.closed(this.subject);
+    checkRecord(this.subject, record);
+    const head = frameHead(this.nextStep, record);
+    this.#pending.push(head, record.payload);
+    this.#pendingBytes += head.length + record.payload.byteLength;
+    this.#records++;
+    if (this.#pendingBytes >= PENDING_BYTES) this.#guard(() => this.#writePending());
+  }
+
+  commit(): number {
+    if (this.#closed) throw storeErrors.closed(this.subject);
+    const step = this.nextStep;
+    this.#guard(() => {
+      this.#writePending();
+      const entry = encodeEntry({ step, records: this.#records, offset: this.#stepStart, length: this.#segmentSize - this.#stepStart });
+      writeAll(this.#index, [entry], this.#indexSize);
+      this.#indexSize += ENTRY;
+    });
+    this.nextStep++;
+    this.#records = 0;
+    this.#stepStart = this.#segmentSize;
+    if (this.#segmentSize >= this.#segmentBytes) {
+      this.#closeFiles();
+      this.#seq++;
+      this.#guard(() => this.#openSegment());
+    }
+    return step;
+  }
+
+  discard(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#records = 0;
+    // Frames of the step already written out stay, unreferenced by the index.
+    this.#stepStart = this.#segmentSize;
+  }
+
+  flush(): void {}
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.discard();
+    this.#closeFiles();
+  }
+
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      throw ioError(this.subject, error, this.nextStep - 1, 'written');
+    }
+  }
+}
+
+export function openDirectoryWriter(opened: Opened<DirectoryLocation>, metadata: unknown, ifExists: IfExists, segmentBytes = SEGMENT_BYTES): StoreWriter {
+  const root = opened.location.path;
+  const subject = opened.subject;
+  try {
+    prepareRoot(subject, root);
+    let state = checkLastStep(loadRank(subject, root, opened.rank), root, opened.rank);
+    const holds = state.lastSeq >= 0;
+    if (holds && ifExists === 'error') throw storeErrors.exists(subject, state.entries.length - 1);
+    const stored = settleMetadata(subject, root, metadata, ifExists === 'overwrite');
+    if (holds && ifExists === 'overwrite') {
+      for (const file of state.files) unlinkSync(file);
+      state = loadRank(subject, root, opened.rank);
+    }
+    if (ifExists === 'resume') debug('store %s: resuming at step %d%s', subject, state.entries.length, state.tail ? ` (${state.tail})` : '');
+    return new DirectoryWriter(opened, stored, state, ifExists === 'resume', segmentBytes);
+  } catch (error) {
+    throw ioError(subject, error, -1, 'written');
+  }
+}
+
+class DirectoryReader implements StoreReader {
+  readonly subject: string;
+  readonly rank: number;
+  readonly metadata: unknown;
+  readonly #root: string;
+  #state: RankState;
+  readonly #files = new Map<number, number>();
+  #closed = false;
+
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState) {
+    this.subject = opened.subject;
+    this.rank = opened.rank;
+    this.metadata = metadata;
+    this.#root = opened.location.path;
+    this.#state = state;
+  }
+
+  get lastStep(): number {
+    return this.#state.entries.length - 1;
+  }
+
+  get tail(): string | undefined {
+    return this.#state.tail;
+  }
+
+  read(step: number): StoreRecord[] {
+    if (this.#closed) throw storeErrors.closed(this.subject);
+    if (!Number.isSafeInteger(step) || step < 0) throw storeErrors.badOption('step', step, 'an integer from 0');
+    // A store still being written may have grown since it was opened: look once more.
+    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank);
+    if (step === this.#state.corruptStep) throw storeErrors.corrupt(this.subject, this.#state.corruptDetail, step - 1);
+    const entry = this.#state.entries[step];
+    if (entry === undefined) throw storeErrors.end(this.subject, step, this.lastStep, this.tail ?? '');
+    const parsed = parseFrames(this.#bytes(entry), step, entry.records);
+    if (typeof parsed === 'string') throw storeErrors.corrupt(this.subject, parsed, step - 1);
+    return parsed;
+  }
+
+  #bytes(entry: Located): Buffer {
+    try {
+      let fd = this.#files.get(entry.seq);
+      if (fd === undefined) {
+        fd = openSync(segmentFile(rankFolder(this.#root, this.rank), entry.seq, 'seg'), 'r');
+        this.#files.set(entry.seq, fd);
+      }
+      return readRange(fd, entry.offset, entry.length);
+    } catch (error) {
+      throw ioError(this.subject, error, entry.step - 1, 'read');
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fd of this.#files.values()) closeSync(fd);
+    this.#files.clear();
+  }
+}
+
+export function openDirectoryReader(opened: Opened<DirectoryLocation>): StoreReader {
+  const root = opened.location.path;
+  try {
+    const meta = readWhole(join(root, META));
+    if (meta === undefined) throw storeErrors.missing(opened.subject, `${join(root, META)} does not exist`);
+    const metadata = openEnvelope(opened.subject, meta.toString('utf8'), META);
+    return new DirectoryReader(opened, metadata, checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank));
+  } catch (error) {
+    throw ioError(opened.subject, error, -1, 'read');
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * How a Redis store lays out its data. Keys: `<key>:meta` (the metadata envelope, set
+ * once) and `<key>:rank-<r>` (a stream per rank). Entry ids carry the step, so a step
+ * is found by its id and a second writer of a rank is refused by Redis itself:
+ *
+ *   step s, record i   (2s+1)-i     fields d (delivery), c (call), g (signature), p (payload)
+ *   step s, commit     (2s+1)-n     field n (the number of records)
+ *   end after step L   (2L+2)-1     field e (the writer closed; a resume adds steps after it)
+ *
+ * A step is written by one script (ADD_STEP), so it is in the stream whole or not at
+ * all: a reader never sees part of one.
+ */
+import type { StoreRecord } from './store.js';
+
+export const metaKey = (key: string): string => `${key}:meta`;
+export const streamKey = (key: string, rank: number): string => `${key}:rank-${rank}`;
+export const stepMs = (step: number): number => 2 * step + 1;
+export const endId = (last: number): string => `${2 * last + 2}-1`;
+/** XREAD's cursor (exclusive) to read from step `from` on, the end mark before it included. */
+export const cursorBefore = (from: number): string => (from === 0 ? '0-0' : `${2 * from}-0`);
+
+/**
+ * KEYS[1] the stream; ARGV: the id's time part, the record count n, then delivery, call,
+ * signature and payload of each record. The first XADD fails when the stream already
+ * holds this step or a later one (another writer), and then nothing is added.
+ */
+export const ADD_STEP = `
+local key = KEYS[1]
+local ms = ARGV[1]
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+  local b = 3 + i * 4
+  redis.call('XADD', key, ms .. '-' .. i, 'd', ARGV[b], 'c', ARGV[b + 1], 'g', ARGV[b + 2], 'p', ARGV[b + 3])
+end
+redis.call('XADD', key, ms .. '-' .. n, 'n', ARGV[2])
+return n
+`;
+
+/** The last complete step of a stream from its last entry's id (-1 when empty). */
+export function lastStepOf(lastId: string | undefined): number {
+  if (lastId === undefined) return -1;
+  const ms = Number(lastId.slice(0, lastId.indexOf('-')));
+  return ms % 2 === 1 ? (ms - 1) / 2 : ms / 2 - 1;
+}
+
+export type Entry =
+  | { kind: 'record'; step: number; index: number; record: StoreRecord }
+  | { kind: 'commit'; step: number; count: number }
+  | { kind: 'end'; last: number };
+
+/** One stream entry as XREAD/XRANGE give it with blob strings as Buffers. */
+export function parseEntry(id: Buffer, fields: Buffer[]): Entry | string {
+  const text = id.toString('latin1');
+  const dash = text.indexOf('-');
+  const ms = Number(text.slice(0, dash));
+  const seq = Number(text.slice(dash + 1));
+  if (ms % 2 === 0) return { kind: 'end', last: ms / 2 - 1 };
+  const step = (ms - 1) / 2;
+  const map = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString('latin1'), fields[i + 1]!);
+  const count = map.get('n');
+  if (count !== undefined) return { kind: 'commit', step, count: Number(count.toString('latin1')) };
+  const [d, c, g, p] = ['d', 'c', 'g', 'p'].map((name) => map.get(name));
+  if (!d || !c || !g || !p) return `entry ${text} is not a record of step ${step}`;
+  return { kind: 'record', step, index: seq, record: { step, delivery: d.toString('utf8'), call: Number(c.toString('latin1')), signature: g.toString('utf8'), payload: p } };
+}
+
+/** Assembles steps from entries in stream order; a commit returns its step's records. */
+export class StepAssembler {
+  #step = -1;
+  #records: StoreRecord[] = [];
+  bytes = 0;
+
+  /** The records of a completed step, undefined while one is open, or what is wrong. */
+  add(entry: Entry): { step: number; records: StoreRecord[]; bytes: number } | undefined | string {
+    if (entry.kind === 'end') return undefined;
+    if (entry.step !== this.#step) {
+      this.#step = entry.step;
+      this.#records = [];
+      this.bytes = 0;
+    }
+    if (entry.kind === 'record') {
+      if (entry.index !== this.#records.length) return `step ${entry.step} has record ${entry.index} where record ${this.#records.length} belongs`;
+      this.#records.push(entry.record);
+      this.bytes += entry.record.payload.byteLength;
+      return undefined;
+    }
+    if (entry.count !== this.#records.length) return `step ${entry.step} holds ${this.#records.length} records where its commit says ${entry.count}`;
+    const done = { step: entry.step, records: this.#records, bytes: this.bytes };
+    this.#step = -1;
+    this.#records = [];
+    this.bytes = 0;
+    return done;
+  }
+}
