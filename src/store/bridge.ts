@@ -5,8 +5,9 @@
  * receiveMessageOnPort and sleeps in Atomics.wait on the counter until one comes or its
  * deadline passes, so no wait outlasts its deadline, whatever the worker does.
  *
- * The worker starts without the parent's --import flags (execArgv: []), so the agent is
- * not loaded into it, and is unref'ed: it never keeps a process alive on its own.
+ * One worker serves every store of the process, each store on its own channel. It starts
+ * without the parent's --import flags (execArgv: []), so the agent is not loaded into it,
+ * and is unref'ed: it never keeps a process alive on its own.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { StoreRecord } from './store.js';
@@ -16,16 +17,29 @@ export interface BridgeMessage {
   readonly [key: string]: unknown;
 }
 
+/** One worker per script for the whole process: starting one and loading a client costs ~0.5 s. */
+const workers = new Map<string, Worker>();
+
+function workerFor(script: URL): Worker {
+  let worker = workers.get(script.href);
+  // threadId is -1 once a worker has stopped.
+  if (worker === undefined || worker.threadId < 0) {
+    worker = new Worker(script, { execArgv: [] });
+    worker.unref();
+    workers.set(script.href, worker);
+  }
+  return worker;
+}
+
+/** A channel to the worker for one store: its own port, and a counter the worker bumps after each message. */
 export class Bridge {
-  readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #signal: Int32Array;
 
   constructor(script: URL) {
     const { port1, port2 } = new MessageChannel();
     this.#signal = new Int32Array(new SharedArrayBuffer(4));
-    this.#worker = new Worker(script, { execArgv: [], workerData: { port: port2, signal: this.#signal }, transferList: [port2] });
-    this.#worker.unref();
+    workerFor(script).postMessage({ port: port2, signal: this.#signal }, [port2]);
     this.#port = port1;
   }
 
@@ -50,10 +64,9 @@ export class Bridge {
     }
   }
 
-  /** Stops the worker; its connection closes with it. */
-  terminate(): void {
+  /** Closes the channel; the worker then drops the store's connection. */
+  close(): void {
     this.#port.close();
-    void this.#worker.terminate();
   }
 }
 
@@ -77,7 +90,7 @@ export interface PackedHead {
 /**
  * Copies a step's payloads into one ArrayBuffer to transfer. Posting the payloads as
  * they are would copy each one's whole underlying buffer (a view into a socket chunk
- * or a tensor's memory clones all of it).
+ * clones all of the chunk).
  */
 export function pack(records: readonly Omit<StoreRecord, 'step'>[]): { heads: PackedHead[]; bytes: ArrayBuffer } {
   let total = 0;

@@ -39,23 +39,39 @@ export function checkFileHeader(header: Buffer, kind: 'segment' | 'index', rank:
   return undefined;
 }
 
-/** The frame header (with the name and signature) of a record; the payload is written after it as is. */
+/** The most bytes a frame's header, name and signature can take (UTF-8 takes at most 3 bytes per UTF-16 unit). */
+export function headRoom(record: NewRecord): number {
+  return FRAME_HEADER + 3 * (record.delivery.length + record.signature.length);
+}
+
+/**
+ * Writes a record's frame header, name and signature into `target` at `at` (which has
+ * headRoom() bytes free) and returns their length; the payload goes right after them,
+ * and the checksum into the first 4 bytes once it is known (sealFrame, or the caller).
+ */
+export function writeHead(target: Buffer, at: number, step: number, record: NewRecord): number {
+  const nameLength = target.write(record.delivery, at + FRAME_HEADER, 'utf8');
+  const signatureLength = target.write(record.signature, at + FRAME_HEADER + nameLength, 'utf8');
+  const head = FRAME_HEADER + nameLength + signatureLength;
+  if (nameLength > 0xffff || head + record.payload.byteLength > MAX_FRAME) throw new RangeError('record too large');
+  target.writeUInt32LE(head + record.payload.byteLength, at + 4);
+  target.writeUInt32LE(KIND_RECORD + nameLength * 0x10000, at + 8);
+  target.writeUInt32LE(signatureLength, at + 12);
+  target.writeUInt32LE(record.call, at + 16);
+  target.writeUInt32LE(0, at + 20);
+  target.writeDoubleLE(step, at + 24);
+  return head;
+}
+
+/** The frame (header, name, signature, payload) at `at` of `target`, length `length`, gets its checksum. */
+export function sealFrame(target: Buffer, at: number, length: number): void {
+  target.writeUInt32LE(crc32(target.subarray(at + 4, at + length)), at);
+}
+
+/** A frame's header, name and signature in a buffer of their own, sealed with the payload's checksum. */
 export function frameHead(step: number, record: NewRecord): Buffer {
-  const name = Buffer.from(record.delivery, 'utf8');
-  const signature = Buffer.from(record.signature, 'utf8');
-  const head = Buffer.allocUnsafe(FRAME_HEADER + name.length + signature.length);
-  const length = head.length + record.payload.byteLength;
-  if (name.length > 0xffff || length > MAX_FRAME) throw new RangeError('record too large');
-  head.writeUInt32LE(length, 4);
-  head.writeUInt8(KIND_RECORD, 8);
-  head.writeUInt8(0, 9);
-  head.writeUInt16LE(name.length, 10);
-  head.writeUInt32LE(signature.length, 12);
-  head.writeUInt32LE(record.call, 16);
-  head.writeUInt32LE(0, 20);
-  head.writeDoubleLE(step, 24);
-  name.copy(head, FRAME_HEADER);
-  signature.copy(head, FRAME_HEADER + name.length);
+  const room = Buffer.allocUnsafe(headRoom(record));
+  const head = room.subarray(0, writeHead(room, 0, step, record));
   head.writeUInt32LE(crc32(record.payload, crc32(head.subarray(4))), 0);
   return head;
 }

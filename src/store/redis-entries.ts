@@ -3,12 +3,14 @@
  * once) and `<key>:rank-<r>` (a stream per rank). Entry ids carry the step, so a step
  * is found by its id and a second writer of a rank is refused by Redis itself:
  *
- *   step s, record i   (2s+1)-i     fields d (delivery), c (call), g (signature), p (payload)
+ *   step s, record i   (2s+1)-i     fields h (JSON [delivery, call, signature]), p (payload)
  *   step s, commit     (2s+1)-n     field n (the number of records)
  *   end after step L   (2L+2)-1     field e (the writer closed; a resume adds steps after it)
  *
- * A step is written by one script (ADD_STEP), so it is in the stream whole or not at
- * all: a reader never sees part of one.
+ * A step is written atomically, so it is in the stream whole or not at all, even when
+ * its writer dies: by one script (ADD_STEP) when it is small, in a MULTI/EXEC
+ * transaction when it is large (a script copies its arguments twice more, which costs
+ * more than the round trip it saves once payloads are large).
  */
 import type { StoreRecord } from './store.js';
 
@@ -20,21 +22,23 @@ export const endId = (last: number): string => `${2 * last + 2}-1`;
 export const cursorBefore = (from: number): string => (from === 0 ? '0-0' : `${2 * from}-0`);
 
 /**
- * KEYS[1] the stream; ARGV: the id's time part, the record count n, then delivery, call,
- * signature and payload of each record. The first XADD fails when the stream already
- * holds this step or a later one (another writer), and then nothing is added.
+ * KEYS[1] the stream; ARGV: the id's time part, the record count n, then the head and
+ * payload of each record. The first XADD fails when the stream already holds this step
+ * or a later one (another writer), and then nothing is added.
  */
 export const ADD_STEP = `
 local key = KEYS[1]
 local ms = ARGV[1]
 local n = tonumber(ARGV[2])
 for i = 0, n - 1 do
-  local b = 3 + i * 4
-  redis.call('XADD', key, ms .. '-' .. i, 'd', ARGV[b], 'c', ARGV[b + 1], 'g', ARGV[b + 2], 'p', ARGV[b + 3])
+  redis.call('XADD', key, ms .. '-' .. i, 'h', ARGV[3 + 2 * i], 'p', ARGV[4 + 2 * i])
 end
 redis.call('XADD', key, ms .. '-' .. n, 'n', ARGV[2])
 return n
 `;
+
+/** A record's head field: what the store keeps of it besides the payload. */
+export const recordHead = (r: { delivery: string; call: number; signature: string }): string => JSON.stringify([r.delivery, r.call, r.signature]);
 
 /** The last complete step of a stream from its last entry's id (-1 when empty). */
 export function lastStepOf(lastId: string | undefined): number {
@@ -60,9 +64,15 @@ export function parseEntry(id: Buffer, fields: Buffer[]): Entry | string {
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString('latin1'), fields[i + 1]!);
   const count = map.get('n');
   if (count !== undefined) return { kind: 'commit', step, count: Number(count.toString('latin1')) };
-  const [d, c, g, p] = ['d', 'c', 'g', 'p'].map((name) => map.get(name));
-  if (!d || !c || !g || !p) return `entry ${text} is not a record of step ${step}`;
-  return { kind: 'record', step, index: seq, record: { step, delivery: d.toString('utf8'), call: Number(c.toString('latin1')), signature: g.toString('utf8'), payload: p } };
+  const head = map.get('h');
+  const payload = map.get('p');
+  let parsed: unknown;
+  try {
+    parsed = head && JSON.parse(head.toString('utf8'));
+  } catch {}
+  if (!payload || !Array.isArray(parsed) || parsed.length !== 3) return `entry ${text} is not a record of step ${step}`;
+  const [delivery, call, signature] = parsed as [string, number, string];
+  return { kind: 'record', step, index: seq, record: { step, delivery, call, signature, payload } };
 }
 
 /** Assembles steps from entries in stream order; a commit returns its step's records. */

@@ -13,7 +13,7 @@
  * ERR_DELIVERY_STORE_UNAVAILABLE and the last step written or read.
  */
 import { DeliveryError, storeErrors, type DeliveryErrorCode } from '../errors.js';
-import { Bridge, pack, unpack, type BridgeMessage, type PackedHead } from './bridge.js';
+import { Bridge, unpack, type BridgeMessage, type PackedHead } from './bridge.js';
 import { checkRecord } from './records.js';
 import type { IfExists, NewRecord, Opened, StoreReader, StoreRecord, StoreWriter } from './store.js';
 import type { RedisLocation } from './url.js';
@@ -31,7 +31,7 @@ function start(opened: Opened<RedisLocation>, role: 'writer' | 'reader', extra: 
   bridge.post({ type: 'open', role, location: opened.location, rank: opened.rank, subject: opened.subject, timeout: opened.timeout, ...extra });
   const reply = bridge.next(Date.now() + opened.timeout + STARTUP_MS);
   if (reply?.type === 'opened') return { bridge, reply };
-  bridge.terminate();
+  bridge.close();
   if (reply?.type === 'error') throw asError(reply);
   throw storeErrors.unavailable(opened.subject, `no answer within ${opened.timeout + STARTUP_MS} ms of opening it`, -1, role === 'writer' ? 'written' : 'read');
 }
@@ -44,6 +44,7 @@ class RedisWriter implements StoreWriter {
   readonly #bridge: Bridge;
   readonly #timeout: number;
   #records: NewRecord[] = [];
+  #recordBytes = 0;
   /** Committed, not yet acknowledged: [step, bytes], oldest first. */
   readonly #inFlight: [number, number][] = [];
   #inFlightBytes = 0;
@@ -98,17 +99,19 @@ class RedisWriter implements StoreWriter {
   append(record: NewRecord): void {
     this.#check();
     checkRecord(this.subject, record);
-    this.#records.push(record);
+    // A copy now: the caller may change its bytes before commit(); the copy is transferred, not copied again.
+    this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload: new Uint8Array(record.payload) });
+    this.#recordBytes += record.payload.byteLength;
   }
 
   commit(): number {
     this.#check();
     const step = this.nextStep;
-    const { heads, bytes } = pack(this.#records);
-    this.#bridge.post({ type: 'commit', step, heads, bytes }, [bytes]);
-    this.#inFlight.push([step, bytes.byteLength]);
-    this.#inFlightBytes += bytes.byteLength;
+    this.#bridge.post({ type: 'commit', step, records: this.#records }, this.#records.map((r) => r.payload.buffer as ArrayBuffer));
+    this.#inFlight.push([step, this.#recordBytes]);
+    this.#inFlightBytes += this.#recordBytes;
     this.#records = [];
+    this.#recordBytes = 0;
     this.nextStep++;
     this.#wait(() => this.#inFlightBytes > IN_FLIGHT);
     return step;
@@ -116,6 +119,7 @@ class RedisWriter implements StoreWriter {
 
   discard(): void {
     this.#records = [];
+    this.#recordBytes = 0;
   }
 
   flush(): void {
@@ -131,7 +135,7 @@ class RedisWriter implements StoreWriter {
       this.#wait(() => !this.#workerClosed);
     } finally {
       this.#closed = true;
-      this.#bridge.terminate();
+      this.#bridge.close();
     }
   }
 }
@@ -216,7 +220,7 @@ class RedisReader implements StoreReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#bridge.terminate();
+    this.#bridge.close();
   }
 }
 
