@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runNode } from './helpers/run-node.mjs';
@@ -26,6 +26,8 @@ before(() => {
   mkdirSync(installed, { recursive: true });
   execFileSync('tar', ['xzf', join(project, packed.filename), '-C', installed, '--strip-components=1']);
   for (const dependency of Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) {
+    // A scoped dependency (@redis/client) needs its scope folder first.
+    mkdirSync(dirname(join(project, 'node_modules', dependency)), { recursive: true });
     symlinkSync(join(root, 'node_modules', dependency), join(project, 'node_modules', dependency), 'dir');
   }
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
@@ -50,7 +52,7 @@ async function runScript(name, lines) {
 }
 
 test('the tarball ships the compiled package, its types, the loader and the licence, and no sources or tests', () => {
-  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js']) {
+  for (const needed of ['package.json', 'LICENSE', 'loader.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js', 'dist/store/redis-worker.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|examples)\//.test(f)), []);
