@@ -154,7 +154,8 @@ try {
   if (hasRedis) {
     const server = await startRedis();
     serverPid = server.pid;
-    const client = createClient({ socket: { host: '127.0.0.1', port: server.port }, RESP: 2 });
+    // No per-command timeout: node-redis fails a command still queued after 5 s by default, and the floor queues all of its commands at once.
+    const client = createClient({ socket: { host: '127.0.0.1', port: server.port }, RESP: 2, commandOptions: { timeout: 0 } });
     client.on('error', () => {});
     await client.connect();
     try {

@@ -100,7 +100,10 @@ class RedisWriter implements StoreWriter {
     this.#check();
     checkRecord(this.subject, record);
     // A copy now: the caller may change its bytes before commit(); the copy is transferred, not copied again.
-    this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload: new Uint8Array(record.payload) });
+    // allocUnsafeSlow: a buffer of its own (transferable, not the pool's), not zero-filled first.
+    const payload = Buffer.allocUnsafeSlow(record.payload.byteLength);
+    payload.set(record.payload);
+    this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload });
     this.#recordBytes += record.payload.byteLength;
   }
 
