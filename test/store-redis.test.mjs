@@ -41,9 +41,9 @@ describe('the Redis store', needsRedis, () => {
     const writer = openStoreWriter(url, { metadata: 1 });
     writer.commit();
     writer.flush();
-    const reader = openStoreReader(url, { timeout: 300 });
+    const reader = openStoreReader(url, { timeout: 1000 });
     assert.deepEqual(reader.read(0), []);
-    assert.throws(() => reader.read(1), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /within 300 ms \(the last step read was 0\)/.test(error.message));
+    assert.throws(() => reader.read(1), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /within 1000 ms \(the last step read was 0\)/.test(error.message));
     reader.close();
     writer.close();
   });

@@ -60,12 +60,15 @@ export function parseEntry(id: Buffer, fields: Buffer[]): Entry | string {
   const seq = Number(text.slice(dash + 1));
   if (ms % 2 === 0) return { kind: 'end', last: ms / 2 - 1 };
   const step = (ms - 1) / 2;
-  const map = new Map<string, Buffer>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString('latin1'), fields[i + 1]!);
-  const count = map.get('n');
-  if (count !== undefined) return { kind: 'commit', step, count: Number(count.toString('latin1')) };
-  const head = map.get('h');
-  const payload = map.get('p');
+  let head: Buffer | undefined;
+  let payload: Buffer | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    // Field names are one byte: h, p, n (and e in an end mark).
+    const name = fields[i]![0];
+    if (name === 0x6e) return { kind: 'commit', step, count: Number(fields[i + 1]!.toString('latin1')) };
+    if (name === 0x68) head = fields[i + 1];
+    else if (name === 0x70) payload = fields[i + 1];
+  }
   let parsed: unknown;
   try {
     parsed = head && JSON.parse(head.toString('utf8'));

@@ -21,6 +21,8 @@ import type { RedisLocation } from './url.js';
 const WORKER = new URL('./redis-worker.js', import.meta.url);
 /** Bytes of committed steps that may wait for the server's acknowledgement. */
 const IN_FLIGHT = 64 << 20;
+/** Payloads under a quarter of this are copied into a shared stage buffer. */
+const STAGE_BYTES = 1 << 20;
 /** Time the worker may take to start, on top of the store's timeout for connecting. */
 const STARTUP_MS = 5000;
 
@@ -45,6 +47,10 @@ class RedisWriter implements StoreWriter {
   readonly #timeout: number;
   #records: NewRecord[] = [];
   #recordBytes = 0;
+  /** The buffers the open step's payloads are in, transferred to the worker at commit(). */
+  #buffers: ArrayBuffer[] = [];
+  #stage: Buffer | undefined;
+  #staged = 0;
   /** Committed, not yet acknowledged: [step, bytes], oldest first. */
   readonly #inFlight: [number, number][] = [];
   #inFlightBytes = 0;
@@ -100,21 +106,34 @@ class RedisWriter implements StoreWriter {
     this.#check();
     checkRecord(this.subject, record);
     // A copy now: the caller may change its bytes before commit(); the copy is transferred, not copied again.
-    // allocUnsafeSlow: a buffer of its own (transferable, not the pool's), not zero-filled first.
-    const payload = Buffer.allocUnsafeSlow(record.payload.byteLength);
+    const size = record.payload.byteLength;
+    let payload: Buffer;
+    if (size >= STAGE_BYTES / 4) {
+      // allocUnsafeSlow: a buffer of its own (transferable, not the pool's), not zero-filled first.
+      payload = Buffer.allocUnsafeSlow(size);
+      this.#buffers.push(payload.buffer as ArrayBuffer);
+    } else {
+      // Small payloads share a stage: one buffer and one transfer for many of them.
+      if (this.#stage === undefined || this.#staged + size > this.#stage.length) {
+        this.#stage = Buffer.allocUnsafeSlow(STAGE_BYTES);
+        this.#staged = 0;
+        this.#buffers.push(this.#stage.buffer as ArrayBuffer);
+      }
+      payload = this.#stage.subarray(this.#staged, this.#staged + size);
+      this.#staged += size;
+    }
     payload.set(record.payload);
     this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload });
-    this.#recordBytes += record.payload.byteLength;
+    this.#recordBytes += size;
   }
 
   commit(): number {
     this.#check();
     const step = this.nextStep;
-    this.#bridge.post({ type: 'commit', step, records: this.#records }, this.#records.map((r) => r.payload.buffer as ArrayBuffer));
+    this.#bridge.post({ type: 'commit', step, records: this.#records }, this.#buffers);
     this.#inFlight.push([step, this.#recordBytes]);
     this.#inFlightBytes += this.#recordBytes;
-    this.#records = [];
-    this.#recordBytes = 0;
+    this.discard();
     this.nextStep++;
     this.#wait(() => this.#inFlightBytes > IN_FLIGHT);
     return step;
@@ -123,6 +142,8 @@ class RedisWriter implements StoreWriter {
   discard(): void {
     this.#records = [];
     this.#recordBytes = 0;
+    this.#buffers = [];
+    this.#stage = undefined;
   }
 
   flush(): void {
@@ -165,6 +186,8 @@ class RedisReader implements StoreReader {
   #end: number | undefined;
   #error: DeliveryError | undefined;
   #closed = false;
+  /** The last step read() returned, for messages. */
+  #lastRead = -1;
 
   constructor(opened: Opened<RedisLocation>, bridge: Bridge, reply: BridgeMessage) {
     this.subject = opened.subject;
@@ -210,11 +233,12 @@ class RedisReader implements StoreReader {
         let freed = 0;
         for (const [n, got] of this.#received) if (n <= step) (freed += got.bytes), this.#received.delete(n);
         this.#bridge.post({ type: 'consumed', bytes: freed });
+        this.#lastRead = step;
         return found.records;
       }
       if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, 'its record run closed it there');
       const message = this.#bridge.next(deadline);
-      if (message === undefined) throw storeErrors.timeout(this.subject, step, this.#timeout, this.lastStep);
+      if (message === undefined) throw storeErrors.timeout(this.subject, step, this.#timeout, this.#lastRead);
       this.#take(message);
       if (this.#error) throw this.#error;
     }

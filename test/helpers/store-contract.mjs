@@ -70,12 +70,15 @@ export function storeContract(options, place) {
     writer.commit();
     writer.append(recordsOf(3)[0]);
     writer.flush();
-    const reader = open(url, { timeout: 300 });
+    const reader = open(url);
     assert.deepEqual(reader.read(0), []);
-    assert.throws(() => reader.read(1), { code: /^ERR_DELIVERY_STORE_(END|UNAVAILABLE)$/ });
+    reader.close();
+    // Redis waits for a step that is not there until its timeout; the directory says at once that it is not.
+    const early = open(url, { timeout: 300 });
+    assert.throws(() => early.read(1), { code: /^ERR_DELIVERY_STORE_(END|UNAVAILABLE)$/ });
+    early.close();
     writer.commit();
     writer.close();
-    reader.close();
     const again = open(url);
     assert.deepEqual(readPlain(again.read(1)), plain([recordsOf(3)[0]], 1));
     again.close();
