@@ -21,7 +21,7 @@ import type { RedisLocation } from './url.js';
 const WORKER = new URL('./redis-worker.js', import.meta.url);
 /** Bytes of committed steps that may wait for the server's acknowledgement. */
 const IN_FLIGHT = 64 << 20;
-/** Payloads under a quarter of this are copied into a shared stage buffer. */
+/** Payloads under a quarter of this are copied into a stage buffer shared by the step; a stage is at most this large. */
 const STAGE_BYTES = 1 << 20;
 /** Time the worker may take to start, on top of the store's timeout for connecting. */
 const STARTUP_MS = 5000;
@@ -51,6 +51,8 @@ class RedisWriter implements StoreWriter {
   #buffers: ArrayBuffer[] = [];
   #stage: Buffer | undefined;
   #staged = 0;
+  #stepStaged = 0;
+  #stageSize = 64 << 10;
   /** Committed, not yet acknowledged: [step, bytes], oldest first. */
   readonly #inFlight: [number, number][] = [];
   #inFlightBytes = 0;
@@ -115,12 +117,14 @@ class RedisWriter implements StoreWriter {
     } else {
       // Small payloads share a stage: one buffer and one transfer for many of them.
       if (this.#stage === undefined || this.#staged + size > this.#stage.length) {
-        this.#stage = Buffer.allocUnsafeSlow(STAGE_BYTES);
+        // Sized by what the last step staged: usually one buffer a step, with nothing to spare.
+        this.#stage = Buffer.allocUnsafeSlow(Math.max(size, this.#stageSize));
         this.#staged = 0;
         this.#buffers.push(this.#stage.buffer as ArrayBuffer);
       }
       payload = this.#stage.subarray(this.#staged, this.#staged + size);
       this.#staged += size;
+      this.#stepStaged += size;
     }
     payload.set(record.payload);
     this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload });
@@ -131,6 +135,7 @@ class RedisWriter implements StoreWriter {
     this.#check();
     const step = this.nextStep;
     this.#bridge.post({ type: 'commit', step, records: this.#records }, this.#buffers);
+    this.#stageSize = Math.min(STAGE_BYTES, Math.max(4096, Math.ceil(this.#stepStaged * 1.25)));
     this.#inFlight.push([step, this.#recordBytes]);
     this.#inFlightBytes += this.#recordBytes;
     this.discard();
@@ -144,6 +149,7 @@ class RedisWriter implements StoreWriter {
     this.#recordBytes = 0;
     this.#buffers = [];
     this.#stage = undefined;
+    this.#stepStaged = 0;
   }
 
   flush(): void {
