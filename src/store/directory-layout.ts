@@ -168,3 +168,9 @@ export function checkLastStep(state: RankState, root: string, rank: number): Ran
     closeSync(fd);
   }
 }
+
+/** A system call's error as ERR_DELIVERY_STORE_UNAVAILABLE, with the last step written or read; others pass as they are. */
+export function ioError(subject: string, error: unknown, last: number, role: 'written' | 'read'): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string' ? storeErrors.unavailable(subject, `${code} (${(error as Error).message})`, last, role, { cause: error }) : error;
+}

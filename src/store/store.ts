@@ -6,8 +6,10 @@
  * so a delivery's synchronous record and replay paths can use it as they are.
  */
 import { storeErrors, storeSubject } from '../errors.js';
-import { openDirectoryReader, openDirectoryWriter } from './directory-store.js';
-import { openRedisReader, openRedisWriter } from './redis-store.js';
+import { openDirectoryReader } from './directory-reader.js';
+import { openDirectoryWriter } from './directory-writer.js';
+import { openRedisReader } from './redis-reader.js';
+import { openRedisWriter } from './redis-writer.js';
 import { parseStoreUrl, type DirectoryLocation, type RedisLocation, type StoreLocation } from './url.js';
 
 /** One record: opaque to the store, its bytes given back exactly. */

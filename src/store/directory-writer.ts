@@ -1,19 +1,18 @@
 /**
- * The directory backend: a folder of append-only segment files with an index
- * (directory-layout.ts), read and written with synchronous file calls. It works on a
- * shared filesystem: readers only read, and a writer never changes bytes it wrote.
- * Durable against the writer's process dying (SIGKILL included); data the operating
- * system had not flushed when the machine itself stopped is found as a torn tail.
+ * The directory backend's writer: appends a rank's steps to segment files and their
+ * index (directory-layout.ts) with synchronous file calls, never changing bytes it
+ * wrote. Durable against the writer's process dying (SIGKILL included); data the
+ * operating system had not flushed when the machine itself stopped is found as a torn
+ * tail. Small frames are built in a staging buffer and written with one writev a step.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync, writevSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { storeErrors } from '../errors.js';
-import { ENTRY, FILE_HEADER, encodeEntry, fileHeader, frameHead, headRoom, parseFrames, sealFrame, writeHead } from './frames.js';
-import { META, checkLastStep, loadRank, rankFolder, readRange, readWhole, segmentFile, type Located, type RankState } from './directory-layout.js';
-import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
+import { ENTRY, FILE_HEADER, encodeEntry, fileHeader, frameHead, headRoom, sealFrame, writeHead } from './frames.js';
+import { checkLastStep, ioError, loadRank, rankFolder, segmentFile, type RankState } from './directory-layout.js';
+import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
-import type { IfExists, NewRecord, Opened, StoreReader, StoreRecord, StoreWriter } from './store.js';
+import type { IfExists, NewRecord, Opened, StoreWriter } from './store.js';
 import type { DirectoryLocation } from './url.js';
 
 const debug = debuglog('delivery');
@@ -42,50 +41,6 @@ function writeAll(fd: number, buffers: Uint8Array[], position: number): void {
       if (skip > 0) batch[0] = batch[0]!.subarray(skip);
     }
   }
-}
-
-/** Reads meta.json, or writes it when it is absent (link: only one writer wins), then compares. */
-function settleMetadata(subject: string, root: string, metadata: unknown, replace: boolean): unknown {
-  const path = join(root, META);
-  const temp = join(root, `.${META}.${process.pid}.${Math.random().toString(36).slice(2)}`);
-  const text = envelope(metadata);
-  const fd = openSync(temp, 'wx');
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    if (replace) {
-      renameSync(temp, path);
-      return openEnvelope(subject, text, META);
-    }
-    try {
-      linkSync(temp, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  } finally {
-    rmSync(temp, { force: true });
-  }
-  const stored = openEnvelope(subject, readWhole(path)!.toString('utf8'), META);
-  checkSameMetadata(subject, stored, metadata);
-  return stored;
-}
-
-/** The folder must be absent, empty, or a store: never write into someone else's folder. */
-function prepareRoot(subject: string, root: string): void {
-  mkdirSync(root, { recursive: true });
-  const names = readdirSync(root);
-  if (names.length > 0 && !names.includes(META)) {
-    throw storeErrors.notAStore(subject, `the folder holds ${names.length} entries and no ${META}`);
-  }
-}
-
-function ioError(subject: string, error: unknown, last: number, role: 'written' | 'read'): unknown {
-  // A system call's error (ENOSPC, EACCES, EIO, ...) says the store cannot be used; others pass as they are.
-  const code = (error as NodeJS.ErrnoException)?.code;
-  return typeof code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string' ? storeErrors.unavailable(subject, `${code} (${(error as Error).message})`, last, role, { cause: error }) : error;
 }
 
 class DirectoryWriter implements StoreWriter {
@@ -255,73 +210,3 @@ export function openDirectoryWriter(opened: Opened<DirectoryLocation>, metadata:
   }
 }
 
-class DirectoryReader implements StoreReader {
-  readonly subject: string;
-  readonly rank: number;
-  readonly metadata: unknown;
-  readonly #root: string;
-  #state: RankState;
-  readonly #files = new Map<number, number>();
-  #closed = false;
-
-  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState) {
-    this.subject = opened.subject;
-    this.rank = opened.rank;
-    this.metadata = metadata;
-    this.#root = opened.location.path;
-    this.#state = state;
-  }
-
-  get lastStep(): number {
-    return this.#state.entries.length - 1;
-  }
-
-  get tail(): string | undefined {
-    return this.#state.tail;
-  }
-
-  read(step: number): StoreRecord[] {
-    if (this.#closed) throw storeErrors.closed(this.subject);
-    if (!Number.isSafeInteger(step) || step < 0) throw storeErrors.badOption('step', step, 'an integer from 0');
-    // A store still being written may have grown since it was opened: look once more.
-    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank);
-    if (step === this.#state.corruptStep) throw storeErrors.corrupt(this.subject, this.#state.corruptDetail, step - 1);
-    const entry = this.#state.entries[step];
-    if (entry === undefined) throw storeErrors.end(this.subject, step, this.lastStep, this.tail ?? '');
-    const parsed = parseFrames(this.#bytes(entry), step, entry.records);
-    if (typeof parsed === 'string') throw storeErrors.corrupt(this.subject, parsed, step - 1);
-    return parsed;
-  }
-
-  #bytes(entry: Located): Buffer {
-    try {
-      let fd = this.#files.get(entry.seq);
-      if (fd === undefined) {
-        fd = openSync(segmentFile(rankFolder(this.#root, this.rank), entry.seq, 'seg'), 'r');
-        this.#files.set(entry.seq, fd);
-      }
-      return readRange(fd, entry.offset, entry.length);
-    } catch (error) {
-      throw ioError(this.subject, error, entry.step - 1, 'read');
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const fd of this.#files.values()) closeSync(fd);
-    this.#files.clear();
-  }
-}
-
-export function openDirectoryReader(opened: Opened<DirectoryLocation>): StoreReader {
-  const root = opened.location.path;
-  try {
-    const meta = readWhole(join(root, META));
-    if (meta === undefined) throw storeErrors.missing(opened.subject, `${join(root, META)} does not exist`);
-    const metadata = openEnvelope(opened.subject, meta.toString('utf8'), META);
-    return new DirectoryReader(opened, metadata, checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank));
-  } catch (error) {
-    throw ioError(opened.subject, error, -1, 'read');
-  }
-}
