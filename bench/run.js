@@ -16,6 +16,13 @@ import { startupBench } from './startup.js';
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
+/** bench/store.js in a child of `node` (no agent: the store is used directly). */
+function storeBench(node) {
+  const result = spawnSync(node, [here('./store.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`bench/store.js failed on ${node} (exit ${result.status ?? result.signal})`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1));
+}
+
 function measure(node) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   process.stderr.write(`bench: ${version}: per call\n`);
@@ -26,7 +33,9 @@ function measure(node) {
   const memory = runChild(node, here('./memory.js'), { instrument: ['./target.cjs#f'], flags: ['--expose-gc'] });
   process.stderr.write(`bench: ${version}: start-up\n`);
   const startup = startupBench(node);
-  return { version, perCall, queue, memory, startup };
+  process.stderr.write(`bench: ${version}: store\n`);
+  const store = storeBench(node);
+  return { version, perCall, queue, memory, startup, store };
 }
 
 const x = (n) => `${n.toFixed(2)}×`;
@@ -65,7 +74,29 @@ const ROWS = [
   ['agent, targets, vs no-op async hook (Node 20)', (r) => (r.startup.registerHooks ? undefined : x(r.startup.ratios.agentTargetsVsNoopAsync)), '≤ 1.10×', (r) => r.startup.registerHooks || r.startup.ratios.agentTargetsVsNoopAsync <= 1.1],
   ['agent, targets, vs import-in-the-middle include-only (Node 20)', (r) => (r.startup.registerHooks ? undefined : x(r.startup.ratios.agentTargetsVsIitmInclude)), '< 1.00×', (r) => r.startup.registerHooks || r.startup.ratios.agentTargetsVsIitmInclude < 1],
   ['agent, targets, vs plain (Node 22.15+)', (r) => (r.startup.registerHooks ? x(r.startup.ratios.agentTargetsVsPlain) : undefined), '≤ 1.25×', (r) => !r.startup.registerHooks || r.startup.ratios.agentTargetsVsPlain <= 1.25],
+  ['**Store** (32 MB a size in steps of 8 records; store / floor, CPU time)'],
+  ...storeRows('directory', { write: 'raw `fs` appends', read: 'raw `fs` reads' }),
+  ...storeRows('redis', { write: 'the same client\'s pipelined XADD', read: 'its pipelined XRANGE' }),
 ];
+
+/** Rows for one store backend: write and read throughput per payload size, against its floor ('–': not measured, no redis-server). */
+function storeRows(backend, floor) {
+  const KB = { 1024: '1 KB', 65536: '64 KB', 1048576: '1 MB' };
+  const mb = (n) => `${Math.round(n)} MB/s`;
+  const rows = [];
+  for (const op of ['write', 'read']) {
+    for (const size of Object.keys(KB)) {
+      const figure = (r) => r.store[backend][size];
+      rows.push([
+        `${backend} ${op}, ${KB[size]}, vs ${floor[op]}`,
+        (r) => figure(r) && `${x(figure(r)[op])} (${mb(figure(r).store[op])} vs ${mb(figure(r).floor[op])})`,
+        '≥ 0.80×',
+        (r) => figure(r) === undefined || figure(r)[op] >= 0.8,
+      ]);
+    }
+  }
+  return rows;
+}
 
 function table(runs) {
   const lines = [`| figure | ${runs.map((r) => `Node ${r.version.slice(1)}`).join(' | ')} | goal | holds |`, `|---|${runs.map(() => '---|').join('')}---|---|`];

@@ -17,7 +17,13 @@ export type DeliveryErrorCode =
   | 'ERR_DELIVERY_NOT_INSTRUMENTED'
   | 'ERR_DELIVERY_QUEUE_FULL'
   | 'ERR_DELIVERY_QUEUE_EMPTY'
-  | 'ERR_DELIVERY_REQUIRE_UNSUPPORTED';
+  | 'ERR_DELIVERY_REQUIRE_UNSUPPORTED'
+  // The store (src/store/).
+  | 'ERR_DELIVERY_STORE_MISMATCH'
+  | 'ERR_DELIVERY_STORE_EXISTS'
+  | 'ERR_DELIVERY_STORE_CORRUPT'
+  | 'ERR_DELIVERY_STORE_END'
+  | 'ERR_DELIVERY_STORE_UNAVAILABLE';
 
 export class DeliveryError extends Error {
   readonly code: DeliveryErrorCode;
@@ -317,3 +323,83 @@ export const warnings = {
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
     `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };
+
+/** `the store "./teacher-outputs" (rank 0)`: how every store message names its subject. */
+export function storeSubject(url: string, rank: number): string {
+  return `the store "${url}" (rank ${rank})`;
+}
+
+const cap = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+const upTo = (last: number): string => (last < 0 ? 'no complete step' : last === 0 ? 'step 0' : `steps 0 to ${last}`);
+
+/** The store's errors (src/store/). `store` is storeSubject(); steps count from 0, -1 meaning none. */
+export const storeErrors = {
+  badUrl: (value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `The store's url must be a folder ("./teacher-outputs", an absolute path or a file: URL) or "redis://host:port/key", but received ${describe(value)}.`,
+    ),
+  badRedisUrl: (url: string, problem: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `The store's url "${url}" ${problem}. Write it as "redis://host:port/key", for example "redis://127.0.0.1:6379/teacher-outputs".`,
+    ),
+  badOption: (option: string, value: unknown, expected: string) =>
+    new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `The store's option ${option} must be ${expected}, but received ${describe(value)}.`),
+  badRank: (source: string, value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `${source} must be a non-negative integer, this process's rank among the processes that write or replay a store, but received ${describe(value)}. Give each process its own: 0, 1, 2, ...`,
+    ),
+  badRecord: (store: string, field: string, value: unknown, expected: string) =>
+    new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `Cannot write a record to ${store}: its ${field} must be ${expected}, but received ${describe(value)}.`),
+  exists: (store: string, last: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_EXISTS',
+      `Cannot record into ${store}: it already holds ${upTo(last)}, and a record run does not overwrite a store. Set ifExists to "resume" to append after them, or to "overwrite" to replace them, or replay the store instead.`,
+    ),
+  otherWriter: (store: string, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_EXISTS',
+      `Cannot record into ${store}: another writer is writing the same rank (${detail}). Give each writing process its own rank (DISTILL_DELIVERY_RANK=0, 1, 2, ...).`,
+    ),
+  otherMetadata: (store: string, where: string, stored: unknown, given: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `${cap(store)} was recorded with other metadata: at ${where} it holds ${describe(stored)}, but this run gives ${describe(given)}. Use the configuration it was recorded with, or record a new store (ifExists "overwrite").`,
+    ),
+  notAStore: (store: string, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `${cap(store)} is not a distill-delivery store: ${detail}. Point the url at a store a record run wrote, or at a folder or key that does not exist yet.`,
+    ),
+  missing: (store: string, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay ${store}: it does not exist (${detail}). Record it first, or check its url.`,
+    ),
+  corrupt: (store: string, detail: string, lastGood: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_CORRUPT',
+      `${cap(store)} is corrupted: ${detail}; it holds ${upTo(lastGood)} intact. Replay no further than that, or record the store again.`,
+    ),
+  end: (store: string, step: number, last: number, tail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay step ${step} from ${store}: it holds ${upTo(last)}${tail ? ` (${tail})` : ''}. Replay no more steps than the record run made, or resume that run (ifExists "resume") to add steps.`,
+    ),
+  unavailable: (store: string, detail: string, lastStep: number, role: 'written' | 'read', options?: { cause?: unknown }) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_UNAVAILABLE',
+      `${cap(store)} is unavailable: ${detail}; the last step ${role} was ${lastStep < 0 ? 'none' : lastStep}. Check that the store can be reached, then ${role === 'written' ? 'resume the record run (ifExists "resume")' : `replay again from step ${lastStep + 1}`}.`,
+      options,
+    ),
+  timeout: (store: string, step: number, ms: number, lastStep: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_UNAVAILABLE',
+      `Step ${step} did not arrive from ${store} within ${ms} ms (the last step read was ${lastStep < 0 ? 'none' : lastStep}). Check that a record run is writing this rank, or raise the store's timeout.`,
+    ),
+  closed: (store: string) =>
+    new DeliveryError('ERR_DELIVERY_STORE_UNAVAILABLE', `${cap(store)} was closed. Open it again to read or write it.`),
+};
+

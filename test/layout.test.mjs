@@ -11,6 +11,7 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 const ALLOWED = {
   leaf: ['leaf'],
   delivery: ['leaf'],
+  store: ['leaf'],
   instrument: ['delivery', 'leaf'],
   agent: ['instrument', 'delivery', 'leaf'],
   entry: ['agent', 'instrument', 'delivery', 'leaf'],

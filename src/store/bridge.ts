@@ -1,0 +1,116 @@
+/**
+ * A worker thread that does asynchronous work (a Redis client) for a caller that waits
+ * synchronously, as a delivery's synchronous record and replay paths must. The worker
+ * posts to a MessagePort and then bumps a shared counter; the caller takes messages with
+ * receiveMessageOnPort and sleeps in Atomics.wait on the counter until one comes or its
+ * deadline passes, so no wait outlasts its deadline, whatever the worker does.
+ *
+ * One worker serves every store of the process, each store on its own channel. It starts
+ * without the parent's --import flags (execArgv: []), so the agent is not loaded into it,
+ * and is unref'ed: it never keeps a process alive on its own.
+ */
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { StoreRecord } from './store.js';
+
+export interface BridgeMessage {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+/** One worker per script for the whole process: starting one and loading a client costs ~0.5 s. */
+const workers = new Map<string, Worker>();
+
+function workerFor(script: URL): Worker {
+  let worker = workers.get(script.href);
+  // threadId is -1 once a worker has stopped.
+  if (worker === undefined || worker.threadId < 0) {
+    worker = new Worker(script, { execArgv: [] });
+    worker.unref();
+    workers.set(script.href, worker);
+  }
+  return worker;
+}
+
+/** A channel to the worker for one store: its own port, and a counter the worker bumps after each message. */
+export class Bridge {
+  readonly #port: MessagePort;
+  readonly #signal: Int32Array;
+
+  constructor(script: URL) {
+    const { port1, port2 } = new MessageChannel();
+    this.#signal = new Int32Array(new SharedArrayBuffer(4));
+    workerFor(script).postMessage({ port: port2, signal: this.#signal }, [port2]);
+    this.#port = port1;
+  }
+
+  post(message: BridgeMessage, transfer: ArrayBuffer[] = []): void {
+    this.#port.postMessage(message, transfer);
+  }
+
+  /** A message the worker has posted, or undefined. Never waits. */
+  poll(): BridgeMessage | undefined {
+    return receiveMessageOnPort(this.#port)?.message as BridgeMessage | undefined;
+  }
+
+  /** The next message, waiting until `deadline` (a Date.now() value); undefined when it passed. */
+  next(deadline: number): BridgeMessage | undefined {
+    for (;;) {
+      const seen = Atomics.load(this.#signal, 0);
+      const message = this.poll();
+      if (message !== undefined) return message;
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      Atomics.wait(this.#signal, 0, seen, left);
+    }
+  }
+
+  /** Closes the channel; the worker then drops the store's connection. */
+  close(): void {
+    this.#port.close();
+  }
+}
+
+/** The worker's end: posts a message and wakes the waiting caller. */
+export function workerPoster(port: MessagePort, signal: Int32Array): (message: BridgeMessage, transfer?: ArrayBuffer[]) => void {
+  return (message, transfer = []) => {
+    port.postMessage(message, transfer);
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  };
+}
+
+/** A step's records without their payloads; the payloads travel in one buffer. */
+export interface PackedHead {
+  readonly delivery: string;
+  readonly call: number;
+  readonly signature: string;
+  readonly length: number;
+}
+
+/**
+ * Copies a step's payloads into one ArrayBuffer to transfer. Posting the payloads as
+ * they are would copy each one's whole underlying buffer (a view into a socket chunk
+ * clones all of the chunk).
+ */
+export function pack(records: readonly Omit<StoreRecord, 'step'>[]): { heads: PackedHead[]; bytes: ArrayBuffer } {
+  let total = 0;
+  for (const r of records) total += r.payload.byteLength;
+  const bytes = new Uint8Array(total);
+  const heads: PackedHead[] = [];
+  let at = 0;
+  for (const r of records) {
+    bytes.set(r.payload, at);
+    at += r.payload.byteLength;
+    heads.push({ delivery: r.delivery, call: r.call, signature: r.signature, length: r.payload.byteLength });
+  }
+  return { heads, bytes: bytes.buffer };
+}
+
+export function unpack(step: number, heads: readonly PackedHead[], bytes: ArrayBuffer): StoreRecord[] {
+  let at = 0;
+  return heads.map((h) => {
+    const payload = Buffer.from(bytes, at, h.length);
+    at += h.length;
+    return { step, delivery: h.delivery, call: h.call, signature: h.signature, payload };
+  });
+}

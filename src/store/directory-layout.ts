@@ -1,0 +1,176 @@
+/**
+ * A directory store's files, and reading back what a rank holds:
+ *
+ *   <store>/meta.json            the metadata, written once for every rank
+ *   <store>/rank-<r>/000000.seg  record frames, appended by one writer
+ *   <store>/rank-<r>/000000.idx  one entry per committed step of that segment
+ *
+ * A writer that resumes a rank starts the next segment (000001.seg/.idx) and never
+ * changes bytes already written. A step is committed once its index entry is whole;
+ * the entries of a later segment replace those of an earlier one from the step they
+ * start at (a resume after a torn or corrupted tail).
+ */
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { storeErrors } from '../errors.js';
+import { ENTRY, FILE_HEADER, checkFileHeader, decodeEntry, parseFrames, type IndexEntry } from './frames.js';
+
+export const META = 'meta.json';
+const SEGMENT_FILE = /^(\d{6})\.(seg|idx)$/;
+
+export const rankFolder = (root: string, rank: number): string => join(root, `rank-${rank}`);
+export const segmentFile = (folder: string, seq: number, ext: 'seg' | 'idx'): string => join(folder, `${String(seq).padStart(6, '0')}.${ext}`);
+
+export interface Located extends IndexEntry {
+  readonly seq: number;
+}
+
+export interface RankState {
+  /** Committed steps, entries[i].step === i. */
+  readonly entries: Located[];
+  /** Segment numbers found, ascending; -1 when the rank has none. */
+  readonly lastSeq: number;
+  /** The store's files of this rank (for overwrite). */
+  readonly files: string[];
+  /** What follows the last committed step, when something does. */
+  readonly tail: string | undefined;
+  /** A step found corrupted at the tail (not counted in entries), or -1. */
+  readonly corruptStep: number;
+  readonly corruptDetail: string;
+}
+
+/** The store's own files in a rank folder; an absent folder has none. */
+export function rankFiles(folder: string): string[] {
+  try {
+    return readdirSync(folder).filter((name) => SEGMENT_FILE.test(name)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export function readWhole(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, bytes, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readRange(fd: number, offset: number, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, bytes, done, length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? bytes : bytes.subarray(0, done);
+}
+
+/** Size of a file, or -1 when it is absent. */
+function sizeOf(path: string): number {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw error;
+  }
+}
+
+interface SegmentScan {
+  entries: Located[];
+  /** A note on bytes after the last whole entry or the last committed frame. */
+  tail: string | undefined;
+}
+
+/** The whole, in-range entries of one segment; a bad entry with good ones after it is corruption. */
+function scanSegment(subject: string, folder: string, rank: number, seq: number, lastGood: () => number): SegmentScan {
+  const index = readWhole(segmentFile(folder, seq, 'idx')) ?? Buffer.alloc(0);
+  const segmentSize = sizeOf(segmentFile(folder, seq, 'seg'));
+  const name = `rank-${rank}/${String(seq).padStart(6, '0')}`;
+  // A writer killed while creating the pair leaves a short or missing header: an empty segment.
+  if (index.length < FILE_HEADER || segmentSize < FILE_HEADER) return { entries: [], tail: index.length + Math.max(segmentSize, 0) > 0 ? `${name} was cut short as it was created` : undefined };
+  const wrong = checkFileHeader(index.subarray(0, FILE_HEADER), 'index', rank, seq);
+  if (wrong) throw storeErrors.corrupt(subject, `${name}.idx: ${wrong}`, lastGood());
+  const entries: Located[] = [];
+  let bad: string | undefined;
+  for (let at = FILE_HEADER; at + ENTRY <= index.length; at += ENTRY) {
+    const entry = decodeEntry(index, at);
+    const problem = entry === undefined ? 'fails its checksum' : entry.offset + entry.length > segmentSize ? 'points past the end of its segment' : undefined;
+    if (problem !== undefined) {
+      bad ??= `the index entry after step ${entries.at(-1)?.step ?? lastGood()} in ${name}.idx ${problem}`;
+      continue;
+    }
+    if (bad !== undefined) throw storeErrors.corrupt(subject, bad, lastGood());
+    entries.push({ ...entry!, seq });
+  }
+  const end = entries.length > 0 ? entries.at(-1)!.offset + entries.at(-1)!.length : FILE_HEADER;
+  const loose = (index.length - FILE_HEADER) % ENTRY;
+  const tail = bad ?? (loose > 0 ? `${name}.idx ends in ${loose} bytes of a torn entry` : segmentSize > end ? `${segmentSize - end} bytes of a step that was not committed follow in ${name}.seg` : undefined);
+  return { entries, tail };
+}
+
+/** What a rank of a directory store holds, checked as far as the index goes. */
+export function loadRank(subject: string, root: string, rank: number): RankState {
+  const folder = rankFolder(root, rank);
+  const files = rankFiles(folder);
+  const seqs = [...new Set(files.map((name) => Number(SEGMENT_FILE.exec(name)![1])))];
+  const entries: Located[] = [];
+  let tail: string | undefined;
+  for (const seq of seqs) {
+    const scan = scanSegment(subject, folder, rank, seq, () => entries.length - 1);
+    const first = scan.entries[0];
+    if (first !== undefined) {
+      if (first.step > entries.length) throw storeErrors.corrupt(subject, `rank-${rank} segment ${seq} starts at step ${first.step}, after a gap`, entries.length - 1);
+      entries.length = first.step;
+    }
+    for (const entry of scan.entries) {
+      if (entry.step !== entries.length) throw storeErrors.corrupt(subject, `rank-${rank} segment ${seq} holds step ${entry.step} out of order`, entries.length - 1);
+      entries.push(entry);
+    }
+    tail = scan.tail;
+  }
+  return { entries, lastSeq: seqs.at(-1) ?? -1, files: files.map((name) => join(folder, name)), tail, corruptStep: -1, corruptDetail: '' };
+}
+
+/** Checks the last committed step's frames; a corrupted one leaves the entries and is reported. */
+export function checkLastStep(state: RankState, root: string, rank: number): RankState {
+  const last = state.entries.at(-1);
+  if (last === undefined) return state;
+  const fd = openSync(segmentFile(rankFolder(root, rank), last.seq, 'seg'), 'r');
+  try {
+    const parsed = parseFrames(readRange(fd, last.offset, last.length), last.step, last.records);
+    if (typeof parsed !== 'string') return state;
+    const entries = state.entries.slice(0, -1);
+    return { ...state, entries, corruptStep: last.step, corruptDetail: parsed, tail: `step ${last.step} is corrupted: ${parsed}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A system call's error as ERR_DELIVERY_STORE_UNAVAILABLE, with the last step written or read; others pass as they are. */
+export function ioError(subject: string, error: unknown, last: number, role: 'written' | 'read'): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string' ? storeErrors.unavailable(subject, `${code} (${(error as Error).message})`, last, role, { cause: error }) : error;
+}

@@ -1,0 +1,84 @@
+/**
+ * The directory backend's reader: a rank's committed steps, found through the index
+ * (directory-layout.ts) and checked frame by frame (CRC-32) as they are read. Readers
+ * only read, so many machines can replay one store on a shared filesystem.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { storeErrors } from '../errors.js';
+import { parseFrames } from './frames.js';
+import { META, checkLastStep, ioError, loadRank, rankFolder, readRange, readWhole, segmentFile, type Located, type RankState } from './directory-layout.js';
+import { openEnvelope } from './metadata.js';
+import type { Opened, StoreReader, StoreRecord } from './store.js';
+import type { DirectoryLocation } from './url.js';
+
+class DirectoryReader implements StoreReader {
+  readonly subject: string;
+  readonly rank: number;
+  readonly metadata: unknown;
+  readonly #root: string;
+  #state: RankState;
+  readonly #files = new Map<number, number>();
+  #closed = false;
+
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState) {
+    this.subject = opened.subject;
+    this.rank = opened.rank;
+    this.metadata = metadata;
+    this.#root = opened.location.path;
+    this.#state = state;
+  }
+
+  get lastStep(): number {
+    return this.#state.entries.length - 1;
+  }
+
+  get tail(): string | undefined {
+    return this.#state.tail;
+  }
+
+  read(step: number): StoreRecord[] {
+    if (this.#closed) throw storeErrors.closed(this.subject);
+    if (!Number.isSafeInteger(step) || step < 0) throw storeErrors.badOption('step', step, 'an integer from 0');
+    // A store still being written may have grown since it was opened: look once more.
+    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank);
+    if (step === this.#state.corruptStep) throw storeErrors.corrupt(this.subject, this.#state.corruptDetail, step - 1);
+    const entry = this.#state.entries[step];
+    if (entry === undefined) throw storeErrors.end(this.subject, step, this.lastStep, this.tail ?? '');
+    const parsed = parseFrames(this.#bytes(entry), step, entry.records);
+    if (typeof parsed === 'string') throw storeErrors.corrupt(this.subject, parsed, step - 1);
+    return parsed;
+  }
+
+  #bytes(entry: Located): Buffer {
+    try {
+      let fd = this.#files.get(entry.seq);
+      if (fd === undefined) {
+        fd = openSync(segmentFile(rankFolder(this.#root, this.rank), entry.seq, 'seg'), 'r');
+        this.#files.set(entry.seq, fd);
+      }
+      return readRange(fd, entry.offset, entry.length);
+    } catch (error) {
+      throw ioError(this.subject, error, entry.step - 1, 'read');
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fd of this.#files.values()) closeSync(fd);
+    this.#files.clear();
+  }
+}
+
+export function openDirectoryReader(opened: Opened<DirectoryLocation>): StoreReader {
+  const root = opened.location.path;
+  try {
+    const meta = readWhole(join(root, META));
+    if (meta === undefined) throw storeErrors.missing(opened.subject, `${join(root, META)} does not exist`);
+    const metadata = openEnvelope(opened.subject, meta.toString('utf8'), META);
+    return new DirectoryReader(opened, metadata, checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank));
+  } catch (error) {
+    throw ioError(opened.subject, error, -1, 'read');
+  }
+}

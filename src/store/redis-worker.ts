@@ -1,0 +1,265 @@
+/**
+ * The worker thread behind the Redis stores of a process (see bridge.ts): a session per
+ * store holds its connection (node-redis, `@redis/client`) and runs its commands. A writer's steps go out
+ * as they are committed, pipelined, each acknowledged in order; a reader reads ahead
+ * with XREAD BLOCK and posts each complete step, keeping at most READ_AHEAD bytes that
+ * the caller has not taken. The client never reconnects and keeps no offline queue: a
+ * server that goes away fails every command at once, which the caller reports.
+ */
+import { createClient, MultiErrorReply, RESP_TYPES } from '@redis/client';
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { DeliveryError, storeErrors } from '../errors.js';
+import { pack, workerPoster, type BridgeMessage } from './bridge.js';
+import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
+import { ADD_STEP, StepAssembler, cursorBefore, endId, lastStepOf, metaKey, parseEntry, recordHead, stepMs, streamKey } from './redis-entries.js';
+import type { IfExists, StoreRecord } from './store.js';
+import type { RedisLocation } from './url.js';
+
+/** How long one XREAD waits on the server before the reader asks again. */
+const BLOCK_MS = 1000;
+/** Bytes of payload a reader fetches ahead of the steps taken. */
+const READ_AHEAD = 64 << 20;
+/** Entries one XREAD asks for: about READ_BATCH bytes of them, from 8 to 512. */
+const READ_BATCH = 8 << 20;
+/** Steps with fewer payload bytes go as one script call, larger ones as a transaction. */
+const SCRIPT_BYTES = 256 << 10;
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+
+interface OpenMessage {
+  role: 'writer' | 'reader';
+  location: RedisLocation;
+  rank: number;
+  subject: string;
+  timeout: number;
+  metadata?: unknown;
+  ifExists?: IfExists;
+}
+
+type Client = ReturnType<typeof createClient>;
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** One store's connection and state, on its own channel. */
+class Session {
+  readonly post: (message: BridgeMessage, transfer?: ArrayBuffer[]) => void;
+  client: Client | undefined;
+  open: OpenMessage | undefined;
+  stream = '';
+  lastWritten = -1;
+  lastRead = -1;
+  sha = '';
+  readonly commits = new Set<Promise<void>>();
+  generation = 0;
+  ahead = 0;
+  wake: (() => void) | undefined;
+  pumping = false;
+
+  constructor(port: MessagePort, signal: Int32Array) {
+    this.post = workerPoster(port, signal);
+    port.on('message', (message: BridgeMessage) => {
+      this.handle(message).catch((error: unknown) => this.fail(error));
+    });
+    // The caller closed the store, or its thread ended: drop the connection at once.
+    port.on('close', () => {
+      this.generation = -1;
+      this.wake?.();
+      this.client?.destroy();
+    });
+  }
+
+  send<T>(args: (string | Buffer)[], buffers = false): Promise<T> {
+    return this.client!.sendCommand(args, buffers ? { typeMapping: BUFFERS } : undefined) as Promise<T>;
+  }
+
+  fail(error: unknown): void {
+    if (this.generation < 0) return;
+    const detail = `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+    const subject = this.open?.subject ?? 'the store';
+    const reported =
+      error instanceof DeliveryError
+        ? error
+        : this.open?.role === 'writer'
+          ? storeErrors.unavailable(subject, `the server failed or went away (${detail})`, this.lastWritten, 'written')
+          : storeErrors.unavailable(subject, `the server failed or went away (${detail})`, this.lastRead, 'read');
+    this.post({ type: 'error', code: reported.code, message: reported.message });
+  }
+
+  async connect(message: OpenMessage): Promise<void> {
+    const { location } = message;
+    this.client = createClient({
+      socket: { host: location.host, port: location.port, connectTimeout: message.timeout, reconnectStrategy: false },
+      username: location.username,
+      password: location.password,
+      database: location.db,
+      RESP: 2,
+      disableOfflineQueue: true,
+      // node-redis fails a command still waiting to be sent after 5 s by default: give it the store's timeout.
+      commandOptions: { timeout: message.timeout },
+    });
+    this.client.on('error', () => {}); // every command in flight is rejected with the error, and reported from there
+    try {
+      await this.client.connect();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw storeErrors.unavailable(message.subject, `cannot connect to ${location.host}:${location.port} (${code})`, -1, message.role === 'writer' ? 'written' : 'read');
+    }
+    this.stream = streamKey(location.key, message.rank);
+  }
+
+  async lastStep(): Promise<number> {
+    const last = await this.send<[string, unknown][]>(['XREVRANGE', this.stream, '+', '-', 'COUNT', '1']);
+    return lastStepOf(last[0]?.[0]);
+  }
+
+  async openWriter(message: OpenMessage): Promise<void> {
+    const key = metaKey(message.location.key);
+    const last = await this.lastStep();
+    const holds = (await this.send<number>(['EXISTS', this.stream])) === 1;
+    if (holds && message.ifExists === 'error') throw storeErrors.exists(message.subject, last);
+    const text = envelope(message.metadata);
+    let stored: unknown;
+    if (message.ifExists === 'overwrite') {
+      await this.send(['SET', key, text]);
+      stored = openEnvelope(message.subject, text, key);
+    } else if ((await this.send<string | null>(['SET', key, text, 'NX'])) === null) {
+      stored = openEnvelope(message.subject, (await this.send<string | null>(['GET', key])) ?? '', key);
+      checkSameMetadata(message.subject, stored, message.metadata);
+    } else {
+      stored = openEnvelope(message.subject, text, key);
+    }
+    if (holds && message.ifExists === 'overwrite') await this.send(['DEL', this.stream]);
+    this.sha = await this.send<string>(['SCRIPT', 'LOAD', ADD_STEP]);
+    this.lastWritten = message.ifExists === 'resume' ? last : -1;
+    this.post({ type: 'opened', metadata: stored, nextStep: this.lastWritten + 1 });
+  }
+
+  /** Sends a step, atomically (see redis-entries.ts); acknowledges it once stored. */
+  commit(step: number, records: StoreRecord[]): void {
+    const ms = String(stepMs(step));
+    let bytes = 0;
+    for (const r of records) bytes += r.payload.byteLength;
+    let sent: Promise<unknown>;
+    if (bytes < SCRIPT_BYTES) {
+      const args: (string | Buffer)[] = ['EVALSHA', this.sha, '1', this.stream, ms, String(records.length)];
+      for (const r of records) args.push(recordHead(r), asBuffer(r.payload));
+      sent = this.send(args);
+    } else {
+      const multi = this.client!.multi();
+      records.forEach((r, i) => multi.addCommand(['XADD', this.stream, `${ms}-${i}`, 'h', recordHead(r), 'p', asBuffer(r.payload)]));
+      multi.addCommand(['XADD', this.stream, `${ms}-${records.length}`, 'n', String(records.length)]);
+      sent = multi.exec();
+    }
+    const done = sent.then(
+      () => {
+        this.lastWritten = step;
+        this.post({ type: 'ack', step });
+      },
+      (error: Error) => {
+        const errors = error instanceof MultiErrorReply ? [...error.errors()] : [error];
+        if (errors.some((e) => /equal or smaller/.test(e.message))) this.fail(storeErrors.otherWriter(this.open!.subject, `step ${step} is already in the stream`));
+        else this.fail(error);
+      },
+    );
+    this.commits.add(done);
+    void done.finally(() => this.commits.delete(done));
+  }
+
+  async closeWriter(): Promise<void> {
+    await Promise.all(this.commits);
+    try {
+      await this.send(['XADD', this.stream, endId(this.lastWritten), 'e', '1']);
+    } catch (error) {
+      // The end mark of a resumed run that added no step is already there.
+      if (!/equal or smaller/.test((error as Error).message)) throw error;
+    }
+    await this.client!.close();
+    this.post({ type: 'closed' });
+  }
+
+  async openReader(message: OpenMessage): Promise<void> {
+    const key = metaKey(message.location.key);
+    const deadline = Date.now() + message.timeout;
+    let text = await this.send<string | null>(['GET', key]);
+    // A reader may start before the record run: wait for the store to appear.
+    while (text === null && Date.now() < deadline && this.generation >= 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      text = await this.send<string | null>(['GET', key]);
+    }
+    if (text === null) throw storeErrors.missing(message.subject, `no key "${key}" appeared within ${message.timeout} ms`);
+    this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
+  }
+
+  /** Reads steps from `from` on and posts them, until a newer start replaces this one. */
+  async pump(mine: number, from: number): Promise<void> {
+    let cursor = cursorBefore(from);
+    let count = 64;
+    const steps = new StepAssembler();
+    while (mine === this.generation) {
+      if (this.ahead >= READ_AHEAD) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const reply = await this.send<[Buffer, [Buffer, Buffer[]][]][] | null>(['XREAD', 'COUNT', String(count), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.stream, cursor], true);
+      if (mine !== this.generation) return;
+      const entries = reply?.[0]?.[1] ?? [];
+      const asked = count;
+      let bytes = 0;
+      for (const [, fields] of entries) for (const field of fields) bytes += field.length;
+      if (entries.length > 0) count = Math.max(8, Math.min(512, Math.floor(READ_BATCH / Math.max(1, bytes / entries.length))));
+      for (const [i, [id, fields]] of entries.entries()) {
+        cursor = id.toString('latin1');
+        const entry = parseEntry(id, fields);
+        const done = typeof entry === 'string' ? entry : steps.add(entry);
+        if (typeof done === 'string') throw storeErrors.corrupt(this.open!.subject, done, this.lastRead);
+        // An end mark counts only when nothing follows it yet (a resumed run adds steps after it).
+        if (typeof entry !== 'string' && entry.kind === 'end' && i === entries.length - 1 && entries.length < asked) this.post({ type: 'end', generation: mine, last: entry.last });
+        if (done === undefined || done.step < from) continue;
+        this.lastRead = done.step;
+        this.ahead += done.bytes;
+        const packed = pack(done.records);
+        this.post({ type: 'step', generation: mine, step: done.step, heads: packed.heads, bytes: packed.bytes }, [packed.bytes]);
+      }
+    }
+  }
+
+  async handle(message: BridgeMessage): Promise<void> {
+    switch (message.type) {
+      case 'open':
+        this.open = message as unknown as OpenMessage;
+        await this.connect(this.open);
+        await (this.open.role === 'writer' ? this.openWriter(this.open) : this.openReader(this.open));
+        return;
+      case 'commit':
+        return this.commit(message.step as number, message.records as StoreRecord[]);
+      case 'close':
+        return this.closeWriter();
+      case 'start': {
+        const mine = (this.generation = message.generation as number);
+        this.ahead = 0;
+        this.wake?.();
+        // A seek: the running pump's XREAD may block for BLOCK_MS; a new connection need not wait for it.
+        if (this.pumping) {
+          this.client!.destroy();
+          await this.connect(this.open!);
+        }
+        this.pumping = true;
+        try {
+          await this.pump(mine, message.from as number);
+        } catch (error) {
+          if (mine === this.generation) throw error;
+        } finally {
+          if (mine === this.generation) this.pumping = false;
+        }
+        return;
+      }
+      case 'consumed':
+        this.ahead -= message.bytes as number;
+        this.wake?.();
+        return;
+    }
+  }
+}
+
+parentPort!.on('message', ({ port, signal }: { port: MessagePort; signal: Int32Array }) => {
+  new Session(port, signal);
+});
