@@ -99,6 +99,9 @@ export function renderReport(agent: Agent): string {
             : ''),
       );
     }
+    if (stats.recorded > 0 && stats.undefinedOutputs === stats.recorded) {
+      warnings.push(`delivery "${name}": all ${stats.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
+    }
     if (stats.pending > 0) warnings.push(`delivery "${name}": ${stats.pending} recorded output(s) were never replayed.`);
     if (stats.discarded > 0) warnings.push(`delivery "${name}": ${stats.discarded} output(s) were discarded because an override phase left them unreplayed.`);
   }

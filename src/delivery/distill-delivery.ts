@@ -3,12 +3,20 @@
  * overrideData is false and replayed while it is true, for the calls that reach its
  * target while the delivery is active.
  */
-import { DeliveryQueue } from './delivery-queue.js';
+import { debuglog } from 'node:util';
+import { DeliveryQueue, SignatureRuns } from './delivery-queue.js';
 import { Entries, runScope, type Member } from './scope.js';
 import type { Site } from './site.js';
 import { errors, subject, warnings } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
 import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
+import { ItemLog, type ItemsKind } from '../values/generator.js';
+import { handOut, keepOutput, release } from '../values/keep.js';
+import { CHECK_MODES, CHECK_OFF, checkModeOf, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
+
+export type { CheckMode };
+
+const debug = debuglog('delivery');
 
 const state = runtime.state;
 
@@ -19,6 +27,10 @@ export interface DeliveryOptions {
   name?: string;
   /** What relative module specifiers resolve against: a folder, a file, or import.meta.url. Default: the working directory. */
   base?: string | URL;
+  /** false (default): outputs by reference, as MMRazor; true: a deep copy taken when the teacher's call returns. */
+  copy?: boolean;
+  /** How each replayed call is compared with the teacher's call: "shape" (default), "values" or "off". */
+  check?: CheckMode;
 }
 
 export interface DeliveryStats {
@@ -30,6 +42,10 @@ export interface DeliveryStats {
   pending: number;
   /** Outputs an override phase left unreplayed, dropped at its end so the next step stays aligned (not enumerable). */
   discarded: number;
+  /** Replayed calls that did not match the teacher's (ERR_DELIVERY_DIVERGED) (not enumerable). */
+  diverged: number;
+  /** Recorded outputs that were undefined (not enumerable). */
+  undefinedOutputs: number;
 }
 
 /** Normalized constructor options. */
@@ -38,10 +54,28 @@ export interface NormalizedOptions {
   readonly maxKeepData: number;
   readonly name: string | undefined;
   readonly base: Base;
+  readonly copy: boolean;
+  readonly check: CheckMode;
 }
 
-function newStep(): Step {
-  return { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: false, claimed: false, finished: false };
+/** A step as a delivery keeps it: its outputs, and the signatures of the calls that made them. */
+interface DeliveryStep extends Step {
+  /** Which record phase of this delivery it is (1, 2, ...); 0 for calls outside phases. */
+  readonly number: number;
+  readonly signatures: SignatureRuns<Signature>;
+}
+
+function newStep(number: number): DeliveryStep {
+  return {
+    queue: new DeliveryQueue<unknown>(),
+    signatures: new SignatureRuns<Signature>(),
+    number,
+    recorded: 0,
+    replayed: 0,
+    closed: false,
+    claimed: false,
+    finished: false,
+  };
 }
 
 const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'methodPath', max_keep_data: 'maxKeepData' };
@@ -49,7 +83,7 @@ const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'met
 /** Validates a constructor's options; accepts MMRazor's snake_case spellings too. */
 export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' | 'methodPath'): NormalizedOptions {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.optionsNotObject(who, raw);
-  const known = [pathKey, 'maxKeepData', 'name', 'base'];
+  const known = [pathKey, 'maxKeepData', 'name', 'base', 'copy', 'check'];
   const aliases = Object.keys(SNAKE).filter((alias) => known.includes(SNAKE[alias]!));
   const options: Record<string, unknown> = {};
   const given = new Set<string>();
@@ -74,7 +108,11 @@ export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' 
   if (typeof maxKeepData !== 'number' || !Number.isSafeInteger(maxKeepData) || maxKeepData < 1) {
     throw errors.notPositiveInteger(whoNow, 'maxKeepData', maxKeepData);
   }
-  return { path, maxKeepData, name: name as string | undefined, base: toBase(options.base) };
+  const copy = options.copy === undefined ? false : options.copy;
+  if (typeof copy !== 'boolean') throw errors.notBooleanOption(whoNow, 'copy', copy);
+  const check = options.check === undefined ? 'shape' : options.check;
+  if (!CHECK_MODES.includes(check as CheckMode)) throw errors.badCheck(whoNow, check);
+  return { path, maxKeepData, name: name as string | undefined, base: toBase(options.base), copy, check: check as CheckMode };
 }
 
 export abstract class DistillDelivery implements Member {
@@ -82,25 +120,35 @@ export abstract class DistillDelivery implements Member {
   readonly maxKeepData: number;
   /** The delivery's name (its key in a manager), if it has one. */
   readonly name: string | undefined;
+  /** Whether outputs are kept and handed out as deep copies. */
+  readonly copy: boolean;
+  /** How each replayed call is compared with the teacher's. */
+  readonly check: CheckMode;
   /** The target path as given. */
   protected readonly target: TargetPath;
   protected readonly base: Base;
+  /** @internal `check` as a number for the call path (DeliveryLike.checkMode). */
+  readonly checkMode: number;
+  readonly #who: string;
 
   #override = false;
   readonly #entries = new Entries();
   #activations = 0;
   #site: Site | undefined;
   /** The queue of calls outside phases: a step that never ends, so every call has a step. */
-  readonly #main = newStep();
-  readonly #steps: Step[] = [];
+  readonly #main = newStep(0);
+  readonly #steps: DeliveryStep[] = [];
+  #stepCount = 0;
   #pending = 0;
   #recorded = 0;
   #replayed = 0;
   #discarded = 0;
+  #diverged = 0;
+  #undefinedOutputs = 0;
   /** Which warnings this delivery has given (each once). */
   readonly #warned = new Set<string>();
   /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
-  #call = this.#main;
+  #call: DeliveryStep = this.#main;
   #callLate = false;
 
   protected constructor(options: NormalizedOptions) {
@@ -108,6 +156,10 @@ export abstract class DistillDelivery implements Member {
     this.maxKeepData = options.maxKeepData;
     this.name = options.name;
     this.base = options.base;
+    this.copy = options.copy;
+    this.check = options.check;
+    this.#who = subject(this.target.raw, this.name);
+    this.checkMode = checkModeOf(options.check);
   }
 
   /** Finds the site of the target: the agent's, or a property patched after load. */
@@ -120,7 +172,7 @@ export abstract class DistillDelivery implements Member {
 
   /** `delivery "name" ("path")` or `"path"`, for messages. */
   protected get who(): string {
-    return subject(this.target.raw, this.name);
+    return this.#who;
   }
 
   /** false: record (the teacher's phase); true: override (the student's). Read at call time. */
@@ -145,7 +197,12 @@ export abstract class DistillDelivery implements Member {
    */
   stats(): DeliveryStats {
     const stats = { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending };
-    return Object.defineProperty(stats, 'discarded', { value: this.#discarded, enumerable: false, writable: true, configurable: true }) as DeliveryStats;
+    const hidden = (value: number): PropertyDescriptor => ({ value, enumerable: false, writable: true, configurable: true });
+    return Object.defineProperties(stats, {
+      discarded: hidden(this.#discarded),
+      diverged: hidden(this.#diverged),
+      undefinedOutputs: hidden(this.#undefinedOutputs),
+    }) as DeliveryStats;
   }
 
   /** Activates the delivery process-wide until exit(), as Python's `with delivery:`. */
@@ -200,7 +257,7 @@ export abstract class DistillDelivery implements Member {
     let step = this.#main;
     if (f !== undefined) {
       override = f.override ?? this.#override;
-      if (f.steps !== undefined) step = f.steps[index] ?? this.noStep();
+      if (f.steps !== undefined) step = (f.steps[index] as DeliveryStep | undefined) ?? this.noStep();
     } else if (this.#entries.count > 0) {
       override = this.#override;
     } else {
@@ -222,27 +279,76 @@ export abstract class DistillDelivery implements Member {
     return f;
   }
 
-  /** @internal The next recorded output, for a call part() said to override. */
-  take(): unknown {
+  /** @internal The next recorded output, for a call part() said to override; `signature` is the student's call's. */
+  take(signature: Signature): unknown {
     const step = this.#call;
     if (step.queue.size === 0) this.empty(step);
+    if (this.checkMode !== CHECK_OFF) this.verify(step, signature);
     step.replayed++;
     this.#pending--;
     this.#replayed++;
-    return step.queue.shift();
+    if (this.#undefinedOutputs === this.#recorded) this.allUndefined();
+    const stored = step.queue.shift();
+    return typeof stored === 'object' && stored !== null ? this.handOut(stored) : stored;
   }
 
-  /** @internal Keeps the output of a call part() said to record, once the original has returned. */
-  store(output: unknown): void {
+  private handOut(stored: object): unknown {
+    return handOut(stored, this.#who);
+  }
+
+  /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature. */
+  store(output: unknown, signature: Signature): void {
     if (this.#callLate) return this.discard();
+    if (output === undefined) this.#undefinedOutputs++;
+    this.push(this.copy || (typeof output === 'object' && output !== null) ? this.keepOutput(output) : output, signature);
+  }
+
+  private keepOutput(output: unknown): unknown {
+    return keepOutput(output, this.copy, this.#who);
+  }
+
+  /** @internal For a generator function's call part() said to record: the log of its items. */
+  storeItems(kind: ItemsKind, signature: Signature): ItemLog | undefined {
+    if (this.#callLate) {
+      this.discard();
+      return undefined;
+    }
+    const log = new ItemLog(kind, this.copy, this.#who);
+    this.push(log, signature);
+    return log;
+  }
+
+  private push(kept: unknown, signature: Signature): void {
     const step = this.#call;
-    step.queue.push(output);
+    if (this.checkMode !== CHECK_OFF) step.signatures.push(signature);
+    step.queue.push(kept);
     step.recorded++;
     this.#pending++;
     this.#recorded++;
   }
 
+  /** Compares the student's call with the teacher's call whose output it is about to get. */
+  private verify(step: DeliveryStep, signature: Signature): void {
+    const expected = step.signatures.peek();
+    if (signature !== expected) this.diverged(step, expected, signature);
+    step.signatures.shift();
+  }
+
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
+
+  private diverged(step: DeliveryStep, teacher: Signature, student: Signature): never {
+    this.#diverged++;
+    const where = step.number === 0 ? `call ${step.replayed + 1} replayed outside phases` : `step ${step.number}, call ${step.replayed + 1}`;
+    throw errors.diverged(this.#who, where, renderSignature(teacher), renderSignature(student));
+  }
+
+  /** Every output recorded so far is undefined: the target likely works by side effect. */
+  private allUndefined(): void {
+    if (this.#warned.has('undefined')) return;
+    const message = warnings.allUndefined(this.#who, this.#recorded);
+    debug('%s', message);
+    this.warnOnce('undefined', message, 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS');
+  }
 
   private noStep(): never {
     throw errors.noStep(this.who);
@@ -263,15 +369,15 @@ export abstract class DistillDelivery implements Member {
     this.warnOnce('late', warnings.tooLate(this.who));
   }
 
-  private warnOnce(kind: string, message: string): void {
+  private warnOnce(kind: string, message: string, code = 'DISTILL_DELIVERY_LEFTOVER'): void {
     if (this.#warned.has(kind)) return;
     this.#warned.add(kind);
-    process.emitWarning(message, { type: 'DistillDeliveryWarning', code: 'DISTILL_DELIVERY_LEFTOVER' });
+    process.emitWarning(message, { type: 'DistillDeliveryWarning', code });
   }
 
   /** @internal A record phase starts: its outputs go to a step of their own. */
   openStep(): Step {
-    const step = newStep();
+    const step = newStep(++this.#stepCount);
     this.#steps.push(step);
     return step;
   }
@@ -304,9 +410,13 @@ export abstract class DistillDelivery implements Member {
   /** Removes a step, releasing what it still holds; returns how many outputs that was. */
   private dropStep(step: Step): number {
     step.finished = true;
-    const i = this.#steps.indexOf(step);
+    const i = this.#steps.indexOf(step as DeliveryStep);
     if (i !== -1) this.#steps.splice(i, 1);
-    const left = step.queue.clear();
+    // Kept tensors are freed; the signatures go with their outputs.
+    const left = step.queue.size;
+    for (let n = left; n > 0; n--) release(step.queue.shift());
+    step.queue.clear();
+    (step as DeliveryStep).signatures.clear();
     this.#pending -= left;
     this.#discarded += left;
     return left;
