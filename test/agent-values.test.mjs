@@ -8,15 +8,20 @@ import { before, test } from 'node:test';
 import { agentFixture, debugLines, lines, runNode } from './helpers/run-node.mjs';
 
 const fixture = (name) => agentFixture('values', name);
+const mix = (spec) => ({ deliveries: { mix: { type: 'FunctionOutputs', funcPath: './items.mjs#mix', ...spec } } });
 let tensors;
 let items;
 let diverge;
+let badOptions;
 
 before(async () => {
-  [tensors, items, diverge] = await Promise.all([
+  [tensors, items, diverge, ...badOptions] = await Promise.all([
     runNode(fixture('tensors.mjs'), { config: fixture('tensors.json'), env: { NODE_DEBUG: 'delivery' }, timeout: 120_000 }),
     runNode(fixture('items.mjs'), { config: fixture('items.json') }),
     runNode(fixture('diverge.mjs'), { config: fixture('diverge.json') }),
+    runNode(fixture('items.mjs'), { config: mix({ copy: 'yes' }) }),
+    runNode(fixture('items.mjs'), { config: mix({ check: 'exact' }) }),
+    runNode(fixture('items.mjs'), { config: mix({ deep_copy: true }) }),
   ]);
 });
 
@@ -65,4 +70,16 @@ test('a student whose call differs from the teacher\'s fails with ERR_DELIVERY_D
   assert.match(message, /step 3, call 2/);
   assert.match(message, /teacher \(array\[64\]\), student \(array\[32\]\)/);
   assert.doesNotMatch(diverge.stderr, /hunter2/);
+});
+
+test('copy and check in a config spec are validated before the app starts: a bad value is ERR_DELIVERY_INVALID_OPTION, an unknown key ERR_DELIVERY_INVALID_CONFIG', () => {
+  const [copy, check, unknown] = badOptions;
+  for (const result of badOptions) {
+    assert.notEqual(result.code, 0);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /DISTILL_DELIVERY deliveries\["mix"\]/);
+  }
+  assert.match(copy.stderr, /DeliveryError \[ERR_DELIVERY_INVALID_OPTION\]: .*copy of delivery "mix"/);
+  assert.match(check.stderr, /DeliveryError \[ERR_DELIVERY_INVALID_OPTION\]: .*check of delivery "mix".*"exact"/);
+  assert.match(unknown.stderr, /DeliveryError \[ERR_DELIVERY_INVALID_CONFIG\]: .*"deep_copy"/);
 });

@@ -123,6 +123,23 @@ test('a tensor found twice in an output reaches the student as one tensor', () =
   assert.equal(tf.memory().numTensors, before);
 });
 
+test('a frozen output holding a tensor is rebuilt with its getters as they are, and no getter is called', () => {
+  const delivery = new FunctionOutputsDelivery({ funcPath: './fixtures/values/tensors.cjs#frozen', base });
+  const before = tf.memory().numTensors;
+  delivery.overrideData = false;
+  const teacher = delivery.run(() => tf.tidy(() => values(targets.frozen().t)));
+  assert.equal(targets.lazyReads, 0);
+  delivery.overrideData = true;
+  delivery.run(() => tf.tidy(() => {
+    const out = targets.frozen();
+    assert.equal(targets.lazyReads, 0);
+    assert.deepEqual(values(out.t), teacher);
+    assert.equal(Math.fround(out.lam), teacher[0]);
+    assert.equal(Object.isFrozen(out), false, 'a rebuilt object is not frozen again');
+  }));
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('outputs an override phase leaves unreplayed free their kept tensors when they are discarded', () => {
   const manager = new DistillDeliveryManager({ mixup: { type: 'MethodOutputs', methodPath: './fixtures/values/tensors.cjs#Mixup.call', maxKeepData: 2 } }, { base });
   const mixup = new targets.Mixup();

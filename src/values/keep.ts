@@ -36,7 +36,7 @@ function write(container: unknown, key: unknown, value: unknown): void {
   else if (container instanceof Set) {
     container.delete(key);
     container.add(value);
-  } else (container as Record<PropertyKey, unknown>)[key as PropertyKey] = value;
+  } else Object.defineProperty(container, key as PropertyKey, { value });
 }
 
 /** A value whose tensors are kept clones, at `slots`. */

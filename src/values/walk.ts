@@ -49,7 +49,7 @@ function render(keys: readonly Key[]): string {
   let path = '';
   for (const { in: where, key } of keys) {
     if (where === 'index') path += `[${key as number}]`;
-    else if (where === 'key') path += /^[A-Za-z_$][\w$]*$/.test(key as string) ? `.${key as string}` : `[${JSON.stringify(key)}]`;
+    else if (where === 'key') path += typeof key === 'symbol' ? `[${String(key)}]` : /^[A-Za-z_$][\w$]*$/.test(key as string) ? `.${key as string}` : `[${JSON.stringify(key)}]`;
     else if (where === 'mapValue') path += `.get(${typeof key === 'string' ? JSON.stringify(key) : typeof key === 'number' ? key : `<${describe(key)}>`})`;
     else if (where === 'mapKey') path += `.keys()[${key as number}]`;
     else path += `.values()[${key as number}]`;
@@ -119,7 +119,23 @@ class Walker {
   plain(v: Record<string, unknown>, proto: object | null): Record<string, unknown> {
     const out = (proto === null ? Object.create(null) : {}) as Record<string, unknown>;
     this.seen.set(v, out);
-    for (const key of Object.keys(v)) out[key] = this.child(out, 'key', key, v[key]);
+    if (this.options.deep) {
+      // As structured clone: own enumerable string keys, getters read.
+      for (const key of Object.keys(v)) out[key] = this.child(out, 'key', key, v[key]);
+      return out;
+    }
+    // A rebuild keeps every own property as it is (getters are not called), walking data values only.
+    const descriptors = Object.getOwnPropertyDescriptors(v);
+    for (const key of Reflect.ownKeys(descriptors)) {
+      const descriptor = descriptors[key as string]!;
+      if ('value' in descriptor) {
+        const slots = this.slots?.length;
+        descriptor.value = this.child(out, 'key', key, descriptor.value);
+        // A tensor's place is written again when it is handed out, even in a frozen object.
+        if (this.slots?.length !== slots) descriptor.configurable = true;
+      }
+      Object.defineProperty(out, key, descriptor);
+    }
     return out;
   }
 
@@ -209,6 +225,13 @@ export function holdsTensor(value: object): boolean {
 
 let budget = 0;
 
+/** The values of an object's own data properties (getters are not called). */
+function dataValues(v: object): unknown[] {
+  const values: unknown[] = [];
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(v))) if ('value' in descriptor) values.push(descriptor.value);
+  return values;
+}
+
 /** true: a tensor; false: none; undefined: out of budget. */
 function scan(v: object, seen: Set<object> | undefined): boolean | undefined {
   if (seen === undefined) {
@@ -221,7 +244,7 @@ function scan(v: object, seen: Set<object> | undefined): boolean | undefined {
   const proto = Object.getPrototypeOf(v) as object | null;
   let children: Iterable<unknown>;
   if (Array.isArray(v) && proto === Array.prototype) children = v;
-  else if (proto === Object.prototype || proto === null) children = Object.values(v);
+  else if (proto === Object.prototype || proto === null) children = dataValues(v);
   else if (proto === Map.prototype) children = (v as Map<unknown, unknown>).values();
   else if (proto === Set.prototype) children = v as Set<unknown>;
   else return false;
