@@ -78,7 +78,10 @@ export class SignatureRuns<S> {
   }
 
   shift(): void {
-    if (--this.counts[this.head]! > 0) return;
+    if (--this.counts[this.head]! === 0) this.nextRun();
+  }
+
+  private nextRun(): void {
     this.head++;
     if (this.head === this.signatures.length) this.clear();
     else if (this.head >= 1024 && this.head * 2 >= this.signatures.length) {

@@ -228,13 +228,14 @@ export abstract class DistillDelivery implements Member {
     step.replayed++;
     this.#pending--;
     this.#replayed++;
-    if (this.#undefinedOutputs === this.#recorded) this.allUndefined();
     const stored = step.queue.shift();
-    return typeof stored === 'object' && stored !== null ? this.handOut(stored) : stored;
+    return typeof stored === 'object' || this.#undefinedOutputs === this.#recorded ? this.handOut(stored) : stored;
   }
 
-  private handOut(stored: object): unknown {
-    return handOut(stored, this.#who);
+  /** The student's value for what the queue kept: a Held one handed out; and the warning when all outputs were undefined. */
+  private handOut(stored: unknown): unknown {
+    if (this.#undefinedOutputs === this.#recorded) this.allUndefined();
+    return stored === null ? stored : handOut(stored, this.#who);
   }
 
   /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature. */

@@ -152,10 +152,7 @@ export class Site {
         // The arguments are read one by one: only a call the integer form cannot encode passes them on.
         let sig: Signature = delivery.checkMode === CHECK_OFF ? 0 : shapeSignature(delivery.checkMode, thisArg, args.length, args[0], args[1], args[2], args[3]);
         if (sig === -1) sig = signatureOf(thisArg, args, delivery.checkMode === CHECK_VALUES);
-        if (part === OVERRIDE) {
-          const output = delivery.take(sig);
-          return recorder === undefined ? output : this.keep(recorder, signature, inner, output, original);
-        }
+        if (part === OVERRIDE) return this.keep(recorder, signature, inner, delivery.take(sig), original);
         if (recorder === undefined) {
           recorder = delivery;
           signature = sig;
@@ -169,7 +166,7 @@ export class Site {
     } finally {
       if (recorder !== undefined) state.recording--;
     }
-    return recorder === undefined ? output : this.keep(recorder, signature, inner, output, original);
+    return this.keep(recorder, signature, inner, output, original);
   }
 
   /** Another delivery records the call too (several on one target): it goes to the scratch lists. */
@@ -179,8 +176,9 @@ export class Site {
     return inner + 1;
   }
 
-  /** The recording delivery of a call keeps its output (the common case, kept small so that V8 inlines it). */
-  private keep(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function): unknown {
+  /** The recording delivery of a call, if any, keeps its output (the common case, kept small so that V8 inlines it). */
+  private keep(recorder: DeliveryLike | undefined, signature: Signature, inner: number, output: unknown, original: Function): unknown {
+    if (recorder === undefined) return output;
     if (inner > 0 || (typeof output === 'object' && output !== null)) return this.keepAll(recorder, signature, inner, output, original);
     recorder.store(output, signature);
     return output;

@@ -22,12 +22,14 @@ const KINDS = ['function', 'undefined', 'null', 'boolean', 'number', 'string', '
 const MAX_FAST = 4;
 const MAX_CLASSES = 1 << 15;
 
+/** The kind of a primitive or function argument as a 3-bit code; -1 for an object. Small, so that V8 inlines it. */
 function primitiveCode(value: unknown): number {
+  const type = typeof value;
+  return type === 'number' ? 4 : type === 'string' ? 5 : rareCode(value);
+}
+
+function rareCode(value: unknown): number {
   switch (typeof value) {
-    case 'number':
-      return 4;
-    case 'string':
-      return 5;
     case 'boolean':
       return 3;
     case 'undefined':
@@ -76,8 +78,7 @@ function thisName(thisArg: unknown): string {
 
 /** The id of `this`'s class (0: none that counts), or -1 when it does not fit the integer form. */
 function classId(thisArg: unknown): number {
-  if (thisArg === undefined) return 0;
-  if (typeof thisArg !== 'object') return typeof thisArg === 'function' ? 0 : -1;
+  if (typeof thisArg !== 'object') return typeof thisArg === 'function' || thisArg === undefined ? 0 : -1;
   if (thisArg === null || thisArg === globalThis) return 0;
   const key = Object.getPrototypeOf(thisArg) as object | null;
   if (key === Object.prototype || key === null) return 0;
@@ -112,14 +113,15 @@ export const checkModeOf = (check: CheckMode): number => (check === 'off' ? CHEC
  */
 export function shapeSignature(mode: number, thisArg: unknown, n: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown): number {
   if (mode !== CHECK_SHAPE || n > MAX_FAST) return -1;
-  const owner = classId(thisArg);
-  if (owner < 0) return -1;
-  const k0 = n > 0 ? primitiveCode(a0) : 0;
-  const k1 = n > 1 ? primitiveCode(a1) : 0;
-  const k2 = n > 2 ? primitiveCode(a2) : 0;
-  const k3 = n > 3 ? primitiveCode(a3) : 0;
-  if ((k0 | k1 | k2 | k3) < 0) return -1;
-  return (owner << 15) | (n << 12) | (k3 << 9) | (k2 << 6) | (k1 << 3) | k0;
+  // A part that is -1 (an object argument, a `this` that does not fit) makes the whole negative.
+  const code =
+    ((thisArg === undefined ? 0 : classId(thisArg)) << 15) |
+    (n << 12) |
+    (n > 3 ? primitiveCode(a3) << 9 : 0) |
+    (n > 2 ? primitiveCode(a2) << 6 : 0) |
+    (n > 1 ? primitiveCode(a1) << 3 : 0) |
+    (n > 0 ? primitiveCode(a0) : 0);
+  return code < 0 ? -1 : code;
 }
 
 /** The signature of a call with `thisArg` and `args`; `values` adds the hashes. */
