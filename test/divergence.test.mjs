@@ -129,3 +129,10 @@ test('a signature renders as stable text, the same for its compact and its full 
   assert.equal(render(undefined, [1], true), render(undefined, [1], true));
   assert.notEqual(render(undefined, [1], true), render(undefined, [2], true));
 });
+
+test('an argument that cannot be described (a revoked proxy) does not break the call: it is "unreadable" on both sides', () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  assert.equal(replay(score(), [proxy], [proxy]), undefined);
+  assert.equal(renderSignature(signatureOf(undefined, [proxy, 1], false)), '(unreadable, number)');
+});

@@ -229,11 +229,11 @@ export abstract class DistillDelivery implements Member {
     this.#pending--;
     this.#replayed++;
     const stored = step.queue.shift();
-    return typeof stored === 'object' || this.#undefinedOutputs === this.#recorded ? this.handOut(stored) : stored;
+    return typeof stored === 'object' || this.#undefinedOutputs === this.#recorded ? this.toStudent(stored) : stored;
   }
 
   /** The student's value for what the queue kept: a Held one handed out; and the warning when all outputs were undefined. */
-  private handOut(stored: unknown): unknown {
+  private toStudent(stored: unknown): unknown {
     if (this.#undefinedOutputs === this.#recorded) this.allUndefined();
     return stored === null ? stored : handOut(stored, this.#who);
   }

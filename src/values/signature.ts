@@ -149,8 +149,17 @@ function withThis(name: string, parts: readonly string[]): string {
 
 function describeCall(thisArg: unknown, args: readonly unknown[], values: boolean): string {
   const parts: string[] = [];
-  for (let i = 0; i < args.length; i++) parts.push(describeArgument(args[i], values));
-  return withThis(noThis(thisArg) ? '' : thisName(thisArg), parts);
+  for (let i = 0; i < args.length; i++) parts.push(safely(() => describeArgument(args[i], values)));
+  return withThis(safely(() => (noThis(thisArg) ? '' : thisName(thisArg))), parts);
+}
+
+/** A description that throws (a revoked proxy, a throwing trap) must not break the user's call. */
+function safely(describe: () => string): string {
+  try {
+    return describe();
+  } catch {
+    return 'unreadable';
+  }
 }
 
 const MAX_KEYS = 8;
