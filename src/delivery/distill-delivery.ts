@@ -223,19 +223,24 @@ export abstract class DistillDelivery implements Member {
   /** @internal The next recorded output, for a call part() said to override; `signature` is the student's call's. */
   take(signature: Signature): unknown {
     const step = this.#call;
-    if (step.queue.size === 0) this.empty(step);
-    if (this.checkMode !== CHECK_OFF) this.verify(step, signature);
+    if (step.queue.size === 0 || this.checkMode !== CHECK_OFF) this.beforeReplay(step, signature);
     step.replayed++;
     this.#pending--;
     this.#replayed++;
     const stored = step.queue.shift();
-    return typeof stored === 'object' || this.#undefinedOutputs === this.#recorded ? this.toStudent(stored) : stored;
+    return typeof stored === 'object' || stored === undefined ? this.toStudent(stored) : stored;
+  }
+
+  /** Before a replay: an empty queue fails; the student's call must match the teacher's. */
+  private beforeReplay(step: DeliveryStep, signature: Signature): void {
+    if (step.queue.size === 0) this.empty(step);
+    if (this.checkMode !== CHECK_OFF) this.verify(step, signature);
   }
 
   /** The student's value for what the queue kept: a Held one handed out; and the warning when all outputs were undefined. */
   private toStudent(stored: unknown): unknown {
-    if (this.#undefinedOutputs === this.#recorded) this.allUndefined();
-    return stored === null ? stored : handOut(stored, this.#who);
+    if (stored === undefined && this.#undefinedOutputs === this.#recorded) this.allUndefined();
+    return stored === null || stored === undefined ? stored : handOut(stored, this.#who);
   }
 
   /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature. */
