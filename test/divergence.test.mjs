@@ -119,8 +119,9 @@ test('check must be "shape", "values" or "off": other values are refused with ER
 
 test('a signature renders as stable text, the same for its compact and its full form', () => {
   const render = (thisArg, args, values = false) => renderSignature(signatureOf(thisArg, args, values));
-  assert.equal(typeof signatureOf(undefined, [1, 'a', undefined, null], false), 'number');
-  assert.equal(render(undefined, [1, 'a', undefined, null]), '(number, string, undefined, null)');
+  assert.equal(typeof signatureOf(undefined, [1, 'a', undefined, false], false), 'number');
+  assert.equal(render(undefined, [1, 'a', undefined, false]), '(number, string, undefined, boolean)');
+  assert.equal(render(undefined, [null, Symbol('s')]), '(null, symbol)');
   assert.equal(render(new plain.Scorer(), [true, () => 1, 1n]), 'Scorer (boolean, function, bigint)');
   assert.equal(typeof signatureOf(undefined, [1, 2, 3, 4, 5], false), 'string');
   assert.equal(render(undefined, [1, 2, 3, 4, 5]), '(number, number, number, number, number)');

@@ -18,14 +18,13 @@ export type Signature = number | string;
 
 // Integer form: bits 0-11 the kinds of up to four arguments (3 bits each), bits 12-14
 // their count, bits 15-29 the class of `this` (0: none), so it stays a small integer (Smi).
-const KINDS = ['function', 'undefined', 'null', 'boolean', 'number', 'string', 'bigint', 'symbol'] as const;
+const KINDS = ['function', 'undefined', '(unused)', 'boolean', 'number', 'string', 'bigint', 'symbol'] as const;
 const MAX_FAST = 4;
 const MAX_CLASSES = 1 << 15;
 
-/** The kind of a primitive or function argument as a 3-bit code; -1 for an object. Small, so that V8 inlines it. */
+/** The kind of a primitive or function argument as a 3-bit code; -1 for an object (null included: the string form names it). */
 function primitiveCode(value: unknown): number {
-  const type = typeof value;
-  return type === 'number' ? 4 : type === 'string' ? 5 : rareCode(value);
+  return typeof value === 'number' ? 4 : typeof value === 'string' ? 5 : rareCode(value);
 }
 
 function rareCode(value: unknown): number {
@@ -34,14 +33,14 @@ function rareCode(value: unknown): number {
       return 3;
     case 'undefined':
       return 1;
-    case 'object':
-      return value === null ? 2 : -1;
     case 'function':
       return 0;
     case 'bigint':
       return 6;
-    default:
+    case 'symbol':
       return 7;
+    default:
+      return -1;
   }
 }
 
