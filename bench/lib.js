@@ -66,10 +66,11 @@ export function ratio(samples, a, b) {
 /**
  * A fresh copy of `loop(fn, n)` per name: each candidate gets its own call site and type
  * feedback (the tag keeps V8's compilation cache from sharing one function), so every
- * candidate is called the same way without the others polluting its inlining.
+ * candidate is called the same way without the others polluting its inlining. `args` is
+ * the argument list of the call (default `i`).
  */
-export function loopFor(tag) {
-  return new Function('fn', 'n', `// ${tag}\nlet s = 0;\nfor (let i = 0; i < n; i++) s += fn(i);\nreturn s;`);
+export function loopFor(tag, args = 'i') {
+  return new Function('fn', 'n', `// ${tag}\nlet s = 0;\nfor (let i = 0; i < n; i++) s += fn(${args});\nreturn s;`);
 }
 
 /**

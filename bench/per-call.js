@@ -15,7 +15,12 @@
  *     process has been active, so V8 has never seen the wrapper's other branch run;
  * (b) sync: record-then-override cycles, each a sync run() of 1e5 record calls then one
  *     of 1e5 override calls (2e6 calls in all), against a closure that pushes into and
- *     shifts from a preallocated ring buffer;
+ *     shifts from a preallocated ring buffer; with the default divergence check
+ *     (check "shape": each call's signature recorded, and compared on replay), for `f(i)`
+ *     and for a four-argument `f4(i, 1, 2, 3)` (fixtures/target.cjs#f4). The same cycles
+ *     with check "off" run in a second child (BENCH_CHECK=off), since in one process the
+ *     two would share the delivery's compiled code and each would slow the other; the
+ *     check's cost is the ratio of the two processes' figures, each against its own ring;
  * (c) async: the same cycles through `await run(async () => { await null; ... })`, so
  *     every call finds its scope through AsyncLocalStorage;
  * peers: sinon.spy and node:test's mock.fn around the same function, 5e4 calls a round
@@ -30,9 +35,11 @@ import { createRequire } from 'node:module';
 import { mock } from 'node:test';
 import sinon from 'sinon';
 import { FunctionOutputsDelivery } from 'distill-delivery';
-import { fixtures, loopFor, median, ratio, rounds, selfSpawn, time, timeAsync } from './lib.js';
+import { fileURLToPath } from 'node:url';
+import { fixtures, loopFor, median, ratio, rounds, runChild, selfSpawn, time, timeAsync } from './lib.js';
 
-if (!selfSpawn(import.meta.url, { instrument: ['./target.cjs#f'] })) await main();
+const instrument = ['./target.cjs#f', './target.cjs#f4'];
+if (!selfSpawn(import.meta.url, { instrument })) await main();
 
 async function main() {
   const CALLS = 2e6;
@@ -41,6 +48,7 @@ async function main() {
   const PEER_CALLS = 5e4;
   const require = createRequire(fixtures);
   const delivered = require('./target.cjs').f;
+  const delivered4 = require('./target.cjs').f4;
   const original = require('./plain.cjs').f;
 
   const closure = function (...args) {
@@ -79,7 +87,9 @@ async function main() {
     return output;
   };
 
-  const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK });
+  const checkMode = process.env.BENCH_CHECK ?? 'shape';
+  const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK, check: checkMode });
+  const delivery4 = new FunctionOutputsDelivery({ funcPath: './target.cjs#f4', base: fixtures, maxKeepData: BLOCK, check: checkMode });
   const spy = sinon.spy(original);
   const mockFn = mock.fn(original);
 
@@ -88,6 +98,7 @@ async function main() {
     closure: loopFor('closure'),
     flag: loopFor('flag'),
     sync: loopFor('sync'),
+    sync4: loopFor('sync4', 'i, 1, 2, 3'),
     async: loopFor('async'),
     ring: loopFor('ring'),
     sinon: loopFor('sinon'),
@@ -95,9 +106,19 @@ async function main() {
   };
   let sink = 0;
   const expected = (BLOCK * (BLOCK + 1)) / 2;
-  const check = (name, s) => {
-    if (s !== expected) throw new Error(`${name}: a block summed to ${s}, expected ${expected}`);
+  const check = (name, s, want = expected) => {
+    if (s !== want) throw new Error(`${name}: a block summed to ${s}, expected ${want}`);
   };
+  // One record run() of a block, then one override run(): the cycle every sync figure measures.
+  const cycles = (d, loop, fn, want = expected) => {
+    for (let c = 0; c < CYCLES; c++) {
+      d.overrideData = false;
+      check('record', d.run(() => loop(fn, BLOCK)), want);
+      d.overrideData = true;
+      check('override', d.run(() => loop(fn, BLOCK)), want);
+    }
+  };
+  const expected4 = expected + 5 * BLOCK;
 
   flagState.active = 1;
   loops.flag(flag, 1000);
@@ -120,15 +141,8 @@ async function main() {
     idle: () => time(() => (sink += loops.idle(delivered, CALLS))),
     closure: () => time(() => (sink += loops.closure(closure, CALLS))),
     flag: () => time(() => (sink += loops.flag(flag, CALLS))),
-    sync: () =>
-      time(() => {
-        for (let c = 0; c < CYCLES; c++) {
-          delivery.overrideData = false;
-          check('sync record', delivery.run(() => loops.sync(delivered, BLOCK)));
-          delivery.overrideData = true;
-          check('sync override', delivery.run(() => loops.sync(delivered, BLOCK)));
-        }
-      }),
+    sync: () => time(() => cycles(delivery, loops.sync, delivered)),
+    sync4: () => time(() => cycles(delivery4, loops.sync4, delivered4, expected4)),
     async: () =>
       timeAsync(async () => {
         for (let c = 0; c < CYCLES; c++) {
@@ -162,9 +176,14 @@ async function main() {
   // BENCH_ONLY=idle,closure,sync,ring: measure only some candidates (the others time nothing).
   if (process.env.BENCH_ONLY) for (const k of Object.keys(candidates)) if (!process.env.BENCH_ONLY.split(',').includes(k)) candidates[k] = () => 1;
   const samples = await rounds(candidates, { rounds: Number(process.env.BENCH_ROUNDS ?? 15), warmup: 3 });
-  const stats = delivery.stats();
-  if (stats.recorded === 0 || stats.pending !== 0) throw new Error(`the delivery did not deliver: ${JSON.stringify(stats)}`);
+  for (const d of [delivery, delivery4]) {
+    const stats = d.stats();
+    if (process.env.BENCH_ONLY && stats.recorded === 0) continue;
+    if (stats.recorded === 0 || stats.pending !== 0) throw new Error(`the delivery did not deliver: ${JSON.stringify(stats)}`);
+  }
   const perCall = (name, calls) => median(samples[name]) / calls;
+  // Every candidate again with check "off", in a process of its own (the same candidates, so V8 sees the same calls).
+  const off = checkMode === 'shape' ? runChild(process.execPath, fileURLToPath(import.meta.url), { instrument, env: { BENCH_CHECK: 'off' } }) : undefined;
   // sinon and mock.fn make fewer calls: compare them per call.
   const peerRatio = (name) => median(samples[name].map((ns, i) => ns / PEER_CALLS / (samples.closure[i] / CALLS)));
   console.log(
@@ -176,6 +195,8 @@ async function main() {
         flag: perCall('flag', CALLS),
         idleCold: median(cold.idleCold) / CALLS,
         sync: perCall('sync', CALLS),
+        sync4: perCall('sync4', CALLS),
+        ...(off && { syncOff: off.ns.sync, sync4Off: off.ns.sync4 }),
         async: perCall('async', CALLS),
         ring: perCall('ring', CALLS),
         sinon: perCall('sinon', PEER_CALLS),
@@ -187,6 +208,12 @@ async function main() {
         idleVsFlag: ratio(samples, 'idle', 'flag'),
         idleCold: ratio(cold, 'idleCold', 'closureCold'),
         sync: ratio(samples, 'sync', 'ring'),
+        sync4: ratio(samples, 'sync4', 'ring'),
+        ...(off && {
+          syncOff: off.ratio.sync,
+          checkShape: ratio(samples, 'sync', 'ring') / off.ratio.sync,
+          checkShape4: ratio(samples, 'sync4', 'ring') / off.ratio.sync4,
+        }),
         async: ratio(samples, 'async', 'ring'),
         sinon: peerRatio('sinon'),
         mockFn: peerRatio('mockFn'),

@@ -26,7 +26,7 @@ function storeBench(node) {
 function measure(node) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   process.stderr.write(`bench: ${version}: per call\n`);
-  const perCall = runChild(node, here('./per-call.js'), { instrument: ['./target.cjs#f'] });
+  const perCall = runChild(node, here('./per-call.js'), { instrument: ['./target.cjs#f', './target.cjs#f4'] });
   process.stderr.write(`bench: ${version}: queue\n`);
   const queue = runChild(node, here('./queue.js'), { instrument: ['./target.cjs#f'] });
   process.stderr.write(`bench: ${version}: memory\n`);
@@ -53,6 +53,9 @@ const ROWS = [
   ['  idle, vs flag floor', (r) => x(r.perCall.ratio.idleVsFlag)],
   ['  idle before any delivery was active, vs closure', (r) => `${x(r.perCall.ratio.idleCold)} (${ns(r.perCall.ns.idleCold)})`],
   ['(b) sync `run()` record+override cycle, vs ring buffer', (r) => `${x(r.perCall.ratio.sync)} (${ns(r.perCall.ns.sync)} vs ${ns(r.perCall.ns.ring)})`, '≤ 3.00×', (r) => r.perCall.ratio.sync <= 3],
+  ['  the same with check "off", vs ring buffer', (r) => `${x(r.perCall.ratio.syncOff)} (${ns(r.perCall.ns.syncOff)})`],
+  ['  check "shape" vs "off", `f(i)`', (r) => x(r.perCall.ratio.checkShape), '≤ 1.50×', (r) => r.perCall.ratio.checkShape <= 1.5],
+  ['  check "shape" vs "off", `f4(i, 1, 2, 3)`', (r) => `${x(r.perCall.ratio.checkShape4)} (${ns(r.perCall.ns.sync4)} vs ${ns(r.perCall.ns.sync4Off)})`, '≤ 1.50×', (r) => r.perCall.ratio.checkShape4 <= 1.5],
   ['(c) async `run()` cycle (AsyncLocalStorage), vs ring buffer', (r) => `${x(r.perCall.ratio.async)} (${ns(r.perCall.ns.async)})`],
   ['  peer: `sinon.spy`, vs closure', (r) => `${Math.round(r.perCall.ratio.sinon)}× (${ns(r.perCall.ns.sinon)})`],
   ['  peer: `node:test` `mock.fn`, vs closure', (r) => `${Math.round(r.perCall.ratio.mockFn)}× (${ns(r.perCall.ns.mockFn)})`],

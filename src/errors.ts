@@ -18,6 +18,9 @@ export type DeliveryErrorCode =
   | 'ERR_DELIVERY_QUEUE_FULL'
   | 'ERR_DELIVERY_QUEUE_EMPTY'
   | 'ERR_DELIVERY_REQUIRE_UNSUPPORTED'
+  | 'ERR_DELIVERY_OUTPUT_DISPOSED'
+  | 'ERR_DELIVERY_DIVERGED'
+  | 'ERR_DELIVERY_NOT_SERIALIZABLE'
   // The store (src/store/).
   | 'ERR_DELIVERY_STORE_MISMATCH'
   | 'ERR_DELIVERY_STORE_EXISTS'
@@ -145,6 +148,13 @@ export const errors = {
     ),
   badName: (who: string, value: unknown) =>
     new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `name of ${who} must be a non-empty string, but received ${describe(value)}.`),
+  notBooleanOption: (who: string, option: string, value: unknown) =>
+    new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `${option} of ${who} must be true or false, but received ${describe(value)}.`),
+  badCheck: (who: string, value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `check of ${who} must be "shape" (the default: compare each replayed call's arguments' kinds and shapes with the teacher's), "values" (also their hashes) or "off", but received ${describe(value)}.`,
+    ),
   notCallable: (who: string, option: string, value: unknown) =>
     new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `${who} expects ${option} to be a function, but received ${describe(value)}.`),
 
@@ -269,6 +279,27 @@ export const errors = {
     }
     return new DeliveryError('ERR_DELIVERY_QUEUE_EMPTY', message);
   },
+
+  itemsExhausted: (who: string, yielded: number, open: boolean) =>
+    new DeliveryError(
+      'ERR_DELIVERY_QUEUE_EMPTY',
+      `Cannot replay ${who}: the student pulled item ${yielded + 1} from its generator, but the teacher's generator yielded only ${yielded} ${open ? 'by then' : 'before the teacher stopped pulling from it'}. Make the student consume the generator no further than the teacher does.`,
+    ),
+  outputDisposed: (who: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_OUTPUT_DISPOSED',
+      `Cannot replay ${who}: a tensor it recorded was disposed before the student's call (the teacher's function returned a tensor it had already disposed, or the kept copy was disposed by tf.engine().reset() or a backend change). Return tensors that are alive when the function returns, in arrays, plain objects or Maps where the delivery can keep them.`,
+    ),
+  diverged: (who: string, where: string, teacher: string, student: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_DIVERGED',
+      `Cannot replay ${who}: at ${where} the student's call does not match the teacher's call it replays (teacher ${teacher}, student ${student}), so the output would belong to other inputs. Make the student call it as the teacher does, or set check: "off" on this delivery if the difference is intended.`,
+    ),
+  notSerializable: (who: string, path: string, what: string, purpose: 'copy' | 'store') =>
+    new DeliveryError(
+      'ERR_DELIVERY_NOT_SERIALIZABLE',
+      `Cannot ${purpose} the output of ${who}: ${path === '' ? 'the output itself' : `its ${path}`} is ${what}, which cannot be ${purpose === 'copy' ? 'copied' : 'stored'}. Return plain data (objects, arrays, Maps, Sets, typed arrays, Dates) and tensors${purpose === 'copy' ? ', or set copy: false to deliver it by reference' : ''}.`,
+    ),
 };
 
 /**
@@ -315,11 +346,16 @@ export const warningCodes = {
   late: 'DISTILL_DELIVERY_LATE_RECORD',
 } as const;
 
+/** The warning that every output a delivery recorded is undefined (it works by side effect). */
+export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
+
 export const warnings = {
   failedStep: (who: string, phase: string, dropped: number) =>
     `${who}: ${phase} threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
   tooLate: (who: string, phase: string) =>
     `${who}: ${phase} recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
+  allUndefined: (who: string, recorded: number) =>
+    `${who}: all ${recorded} output(s) it recorded so far are undefined, so the student receives only undefined. A function that works by changing its arguments (as tf.util.shuffle shuffles its array in place) cannot be delivered by its outputs: deliver a function that returns the result instead (the shuffled array, the permutation, the random draws), or the function whose output uses it.`,
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
     `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };

@@ -2,7 +2,7 @@
  * distill-delivery: MMRazor's knowledge-distillation Delivery for Node.js.
  */
 export { DeliveryError, type DeliveryErrorCode } from './errors.js';
-export { DistillDelivery, type DeliveryOptions, type DeliveryStats } from './delivery/distill-delivery.js';
+export { DistillDelivery, type CheckMode, type DeliveryOptions, type DeliveryStats } from './delivery/distill-delivery.js';
 export { FunctionOutputsDelivery, type FunctionOutputsOptions } from './delivery/function-outputs-delivery.js';
 export { MethodOutputsDelivery, type MethodOutputsOptions } from './delivery/method-outputs-delivery.js';
 export {

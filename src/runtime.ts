@@ -17,12 +17,16 @@ export type Part = typeof PASS | typeof RECORD | typeof OVERRIDE;
  * part() then, for RECORD, store() once the original has returned, or, for OVERRIDE, take().
  */
 export interface DeliveryLike {
+  /** How it checks replayed calls against the teacher's: 0 off, 1 shape, 2 values (the site computes the call's signature for it). */
+  readonly checkMode: number;
   /** Its part in a call made in `frame`; throws where the call must not go on (a full queue). */
   part(frame: Frame | undefined): Part;
-  /** OVERRIDE: the next recorded output. */
-  take(): unknown;
-  /** RECORD: keeps the output of the call part() let run. */
-  store(output: unknown): void;
+  /** OVERRIDE: the next recorded output, for the student's call whose signature is `signature` (checked against the teacher's). */
+  take(signature: number | string): unknown;
+  /** RECORD: keeps the output of the call part() let run, and the call's signature. */
+  store(output: unknown, signature: number | string): void;
+  /** RECORD, for a generator function's call: a log its items go to as the teacher consumes them (undefined: not kept). */
+  storeItems(kind: 'sync' | 'async', signature: number | string): object | undefined;
 }
 
 /** One record phase's outputs of one delivery, replayed by the matching override phase. */

@@ -91,29 +91,35 @@ class Distiller {
     this.fed = { teacher: 0, student: 0 };
   }
 
-  /** Mixes the batch and returns the teacher's soft targets for it. */
+  /** Mixes the batch and returns the teacher's soft targets for it (the one tensor its tidy keeps: the caller disposes it). */
   teacherStep(xs, labels) {
-    const [mixed, mixedLabels] = this.mixup.call(xs, labels);
-    this.fed.teacher = digest(mixed, mixedLabels);
-    return tf.softmax(this.teacher.predict(mixed).div(temperature));
+    return tf.tidy(() => {
+      const [mixed, mixedLabels] = this.mixup.call(xs, labels);
+      this.fed.teacher = digest(mixed, mixedLabels);
+      return tf.softmax(this.teacher.predict(mixed).div(temperature));
+    });
   }
 
-  /** Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on the mixed labels. */
+  /** Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on the mixed labels; returns the loss. */
   studentStep(xs, labels, softTargets) {
-    const [mixed, mixedLabels] = this.mixup.call(xs, labels);
-    this.fed.student = digest(mixed, mixedLabels);
-    return this.optimizer.minimize(() => {
-      const logits = this.student.apply(mixed);
-      const logSoft = tf.logSoftmax(logits.div(temperature));
-      const kl = softTargets.mul(softTargets.add(1e-8).log().sub(logSoft)).sum(1).mean();
-      const ce = tf.losses.softmaxCrossEntropy(mixedLabels, logits);
-      return kl.mul(kdWeight * temperature * temperature).add(ce.mul(1 - kdWeight));
-    }, true);
+    return tf.tidy(() => {
+      const [mixed, mixedLabels] = this.mixup.call(xs, labels);
+      this.fed.student = digest(mixed, mixedLabels);
+      return this.optimizer.minimize(() => {
+        const logits = this.student.apply(mixed);
+        const logSoft = tf.logSoftmax(logits.div(temperature));
+        const kl = softTargets.mul(softTargets.add(1e-8).log().sub(logSoft)).sum(1).mean();
+        const ce = tf.losses.softmaxCrossEntropy(mixedLabels, logits);
+        return kl.mul(kdWeight * temperature * temperature).add(ce.mul(1 - kdWeight));
+      }, true);
+    });
   }
 
-  /** One distillation step; every tensor made in it, the mixed batches included, is freed at its end. */
+  /** One distillation step: each step frees what it made in its own tf.tidy, the mixed batches included. */
   step(xs, labels) {
-    const loss = tf.tidy(() => this.studentStep(xs, labels, this.teacherStep(xs, labels)));
+    const softTargets = this.teacherStep(xs, labels);
+    const loss = this.studentStep(xs, labels, softTargets);
+    softTargets.dispose();
     const value = loss.dataSync()[0];
     loss.dispose();
     return value;

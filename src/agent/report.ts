@@ -2,10 +2,12 @@
  * The agent's report: one row per delivery (recorded, replayed, left, discarded), the
  * phases that ran, and findings, each with a code, that strict mode fails a run for: a
  * delivery that never fired or had calls refused, outputs left or discarded (by cause),
- * a phase that never ran, no phases at all (strict only), divergences. Counts only:
+ * a phase that never ran, no phases at all (strict only), divergences, outputs that were
+ * all undefined (a function that works by side effect). Counts only:
  * recorded values may be private data. at-exit.ts prints it and decides the exit status.
  */
 import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
+import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
 import { retarget } from './hints.js';
@@ -27,6 +29,8 @@ export interface DeliveryRow {
   readonly discardedBy: DeliveryDetails['discarded'];
   /** Calls that failed with ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL. */
   readonly refused: number;
+  /** Recorded outputs that were undefined. */
+  readonly undefinedOutputs: number;
 }
 
 export interface Report {
@@ -64,6 +68,9 @@ function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean): Find
   const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
   if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL, see that error).`);
   else if (row.recorded === 0 && row.replayed === 0) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method));
+  if (row.recorded > 0 && row.undefinedOutputs === row.recorded) {
+    add(UNDEFINED_OUTPUTS_WARNING, `delivery "${row.name}": all ${row.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
+  }
   if (row.pending > 0) add('DISTILL_DELIVERY_PENDING', `delivery "${row.name}": ${row.pending} recorded output(s) were never replayed.`);
   const by = row.discardedBy;
   if (by.leftover > 0) add('DISTILL_DELIVERY_LEFTOVER', `delivery "${row.name}": ${by.leftover} output(s) were discarded because an override phase replayed fewer than its record phase made.`);
@@ -78,7 +85,7 @@ export function buildReport(agent: Agent, strict: boolean): Report {
   for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
     const stats = delivery.stats();
     const details = delivery.details();
-    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused };
+    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs };
     deliveries.push(row);
     findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined));
   }

@@ -9,6 +9,7 @@ import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
+import type { CheckMode } from '../values/signature.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -19,6 +20,10 @@ export interface DeliverySpec {
   maxKeepData?: number;
   name?: string;
   base?: string | URL;
+  /** Outputs as deep copies (default false: by reference). */
+  copy?: boolean;
+  /** How replayed calls are compared with the teacher's: "shape" (default), "values" or "off". */
+  check?: CheckMode;
   /** MMRazor's spellings, accepted so its configs port as they are. */
   func_path?: string;
   method_path?: string;
@@ -32,8 +37,8 @@ export interface ManagerOptions {
   source?: string;
 }
 
-const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base'];
-const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base'];
+const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check'];
+const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check'];
 const TYPES: Record<string, 'function' | 'method'> = {
   FunctionOutputs: 'function',
   FunctionOutputsDelivery: 'function',

@@ -52,3 +52,48 @@ export class DeliveryQueue<T> {
     this.mask = capacity - 1;
   }
 }
+
+/**
+ * The signatures of the calls whose outputs wait in a queue, in the same order, run-length
+ * encoded: the calls of a step nearly always share one signature, so keeping them costs
+ * a compare per call and no memory per output.
+ */
+export class SignatureRuns<S> {
+  private signatures: S[] = [];
+  private counts: number[] = [];
+  private head = 0;
+
+  push(signature: S): void {
+    const last = this.signatures.length - 1;
+    if (last >= this.head && this.signatures[last] === signature) this.counts[last]!++;
+    else {
+      this.signatures.push(signature);
+      this.counts.push(1);
+    }
+  }
+
+  /** The oldest waiting call's signature; the caller checks the queue's size first. */
+  peek(): S {
+    return this.signatures[this.head]!;
+  }
+
+  shift(): void {
+    if (--this.counts[this.head]! === 0) this.nextRun();
+  }
+
+  private nextRun(): void {
+    this.head++;
+    if (this.head === this.signatures.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.signatures.length) {
+      this.signatures = this.signatures.slice(this.head);
+      this.counts = this.counts.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.signatures = [];
+    this.counts = [];
+    this.head = 0;
+  }
+}

@@ -3,24 +3,24 @@
  * overrideData is false and replayed while it is true, for the calls that reach its
  * target while the delivery is active.
  */
-import { DeliveryQueue } from './delivery-queue.js';
+import { debuglog } from 'node:util';
+import { DeliveryQueue, SignatureRuns } from './delivery-queue.js';
 import { Entries, runScope, type Member } from './scope.js';
 import { resolveModule, type ResolvedModule } from './resolve-target.js';
 import type { Site } from './site.js';
-import { errors, subject, warningCodes, warnings, type StepFacts } from '../errors.js';
+import type { NormalizedOptions } from './delivery-options.js';
+import { errors, subject, UNDEFINED_OUTPUTS_WARNING, warningCodes, warnings, type StepFacts } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
-import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
+import type { Base, TargetPath } from '../target-path.js';
+import { ItemLog, type ItemsKind } from '../values/generator.js';
+import { handOut, keepOutput, release } from '../values/keep.js';
+import { CHECK_OFF, checkModeOf, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
+
+export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions } from './delivery-options.js';
+
+const debug = debuglog('delivery');
 
 const state = runtime.state;
-
-export interface DeliveryOptions {
-  /** How many outputs may wait in the queue: a positive integer, default 1. */
-  maxKeepData?: number;
-  /** A name for messages and stats; the manager sets it to the delivery's key. */
-  name?: string;
-  /** What relative module specifiers resolve against: a folder, a file, or import.meta.url. Default: the working directory. */
-  base?: string | URL;
-}
 
 export interface DeliveryStats {
   /** Outputs recorded in all. */
@@ -31,18 +31,31 @@ export interface DeliveryStats {
   pending: number;
   /** Outputs an override phase left unreplayed, dropped at its end so the next step stays aligned (not enumerable). */
   discarded: number;
+  /** Replayed calls that did not match the teacher's (ERR_DELIVERY_DIVERGED) (not enumerable). */
+  diverged: number;
+  /** Recorded outputs that were undefined (not enumerable). */
+  undefinedOutputs: number;
 }
 
-/** Normalized constructor options. */
-export interface NormalizedOptions {
-  readonly path: TargetPath;
-  readonly maxKeepData: number;
-  readonly name: string | undefined;
-  readonly base: Base;
+/** A step as a delivery keeps it: its outputs, and the signatures of the calls that made them. */
+interface DeliveryStep extends Step {
+  readonly signatures: SignatureRuns<Signature>;
 }
 
-function newStep(number: number, recorder: string | undefined, missing = false): Step {
-  return { queue: new DeliveryQueue<unknown>(), recorded: 0, replayed: 0, closed: missing, claimed: missing, finished: false, number, missing, recorder, replayer: undefined };
+function newStep(number: number, recorder: string | undefined, missing = false): DeliveryStep {
+  return {
+    queue: new DeliveryQueue<unknown>(),
+    signatures: new SignatureRuns<Signature>(),
+    recorded: 0,
+    replayed: 0,
+    closed: missing,
+    claimed: missing,
+    finished: false,
+    number,
+    missing,
+    recorder,
+    replayer: undefined,
+  };
 }
 
 /** Why outputs were discarded, by the warning code of each cause. */
@@ -58,47 +71,21 @@ export interface DeliveryDetails {
   readonly refused: number;
 }
 
-const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'methodPath', max_keep_data: 'maxKeepData' };
-
-/** Validates a constructor's options; accepts MMRazor's snake_case spellings too. */
-export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' | 'methodPath'): NormalizedOptions {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.optionsNotObject(who, raw);
-  const known = [pathKey, 'maxKeepData', 'name', 'base'];
-  const aliases = Object.keys(SNAKE).filter((alias) => known.includes(SNAKE[alias]!));
-  const options: Record<string, unknown> = {};
-  const given = new Set<string>();
-  for (const key of Object.keys(raw)) {
-    const canonical = SNAKE[key] ?? key;
-    if (!known.includes(canonical)) throw errors.unknownOption(who, key, [...known, ...aliases]);
-    const value = (raw as Record<string, unknown>)[key];
-    if (value === undefined) continue; // an option set to undefined is an option not given
-    if (given.has(canonical) && options[canonical] !== value) {
-      throw errors.conflictingAlias(who, canonical, Object.keys(SNAKE).find((k) => SNAKE[k] === canonical)!);
-    }
-    given.add(canonical);
-    options[canonical] = value;
-  }
-  const name = options.name;
-  if (name !== undefined && (typeof name !== 'string' || name === '')) {
-    throw errors.badName(who, name);
-  }
-  const path = parseTargetPath(pathKey, options[pathKey]);
-  const whoNow = subject(path.raw, name as string | undefined);
-  const maxKeepData = options.maxKeepData === undefined ? 1 : options.maxKeepData;
-  if (typeof maxKeepData !== 'number' || !Number.isSafeInteger(maxKeepData) || maxKeepData < 1) {
-    throw errors.notPositiveInteger(whoNow, 'maxKeepData', maxKeepData);
-  }
-  return { path, maxKeepData, name: name as string | undefined, base: toBase(options.base) };
-}
-
 export abstract class DistillDelivery implements Member {
   /** How many outputs may wait in the queue. */
   readonly maxKeepData: number;
   /** The delivery's name (its key in a manager), if it has one. */
   readonly name: string | undefined;
+  /** Whether outputs are kept and handed out as deep copies. */
+  readonly copy: boolean;
+  /** How each replayed call is compared with the teacher's. */
+  readonly check: CheckMode;
   /** The target path as given. */
   protected readonly target: TargetPath;
   protected readonly base: Base;
+  /** @internal `check` as a number for the call path (DeliveryLike.checkMode). */
+  readonly checkMode: number;
+  readonly #who: string;
 
   #override = false;
   readonly #entries = new Entries();
@@ -108,7 +95,7 @@ export abstract class DistillDelivery implements Member {
   #module: ResolvedModule | undefined;
   /** The queue of calls outside phases: a step that never ends, so every call has a step. */
   readonly #main = newStep(0, undefined);
-  readonly #steps: Step[] = [];
+  readonly #steps: DeliveryStep[] = [];
   #pending = 0;
   #recorded = 0;
   #replayed = 0;
@@ -117,10 +104,12 @@ export abstract class DistillDelivery implements Member {
   #records = 0;
   #overrides = 0;
   #refused = 0;
+  #diverged = 0;
+  #undefinedOutputs = 0;
   /** Which warnings this delivery has given (each once). */
   readonly #warned = new Set<string>();
   /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
-  #call = this.#main;
+  #call: DeliveryStep = this.#main;
   #callLate = false;
 
   protected constructor(options: NormalizedOptions) {
@@ -128,6 +117,10 @@ export abstract class DistillDelivery implements Member {
     this.maxKeepData = options.maxKeepData;
     this.name = options.name;
     this.base = options.base;
+    this.copy = options.copy;
+    this.check = options.check;
+    this.#who = subject(this.target.raw, this.name);
+    this.checkMode = checkModeOf(options.check);
   }
 
   /** Finds the site of the target: the agent's, or a property patched after load. */
@@ -140,7 +133,7 @@ export abstract class DistillDelivery implements Member {
 
   /** `delivery "name" ("path")` or `"path"`, for messages. */
   protected get who(): string {
-    return subject(this.target.raw, this.name);
+    return this.#who;
   }
 
   /** false: record (the teacher's phase); true: override (the student's). Read at call time. */
@@ -165,7 +158,12 @@ export abstract class DistillDelivery implements Member {
    */
   stats(): DeliveryStats {
     const stats = { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending };
-    return Object.defineProperty(stats, 'discarded', { value: this.#discarded, enumerable: false, writable: true, configurable: true }) as DeliveryStats;
+    const hidden = (value: number): PropertyDescriptor => ({ value, enumerable: false, writable: true, configurable: true });
+    return Object.defineProperties(stats, {
+      discarded: hidden(this.#discarded),
+      diverged: hidden(this.#diverged),
+      undefinedOutputs: hidden(this.#undefinedOutputs),
+    }) as DeliveryStats;
   }
 
   /** Activates the delivery process-wide until exit(), as Python's `with delivery:`. */
@@ -237,7 +235,7 @@ export abstract class DistillDelivery implements Member {
     let step = this.#main;
     if (f !== undefined) {
       override = f.override ?? this.#override;
-      if (f.steps !== undefined) step = f.steps[index] ?? this.noStep();
+      if (f.steps !== undefined) step = (f.steps[index] as DeliveryStep | undefined) ?? this.noStep();
     } else if (this.#entries.count > 0) {
       override = this.#override;
     } else {
@@ -266,27 +264,84 @@ export abstract class DistillDelivery implements Member {
     return f;
   }
 
-  /** @internal The next recorded output, for a call part() said to override. */
-  take(): unknown {
+  /** @internal The next recorded output, for a call part() said to override; `signature` is the student's call's. */
+  take(signature: Signature): unknown {
     const step = this.#call;
-    if (step.queue.size === 0) this.empty(step);
+    if (step.queue.size === 0 || this.checkMode !== CHECK_OFF) this.beforeReplay(step, signature);
     step.replayed++;
     this.#pending--;
     this.#replayed++;
-    return step.queue.shift();
+    const stored = step.queue.shift();
+    return typeof stored === 'object' || stored === undefined ? this.toStudent(stored) : stored;
   }
 
-  /** @internal Keeps the output of a call part() said to record, once the original has returned. */
-  store(output: unknown): void {
+  /** Before a replay: an empty queue fails; the student's call must match the teacher's. */
+  private beforeReplay(step: DeliveryStep, signature: Signature): void {
+    if (step.queue.size === 0) this.empty(step);
+    if (this.checkMode !== CHECK_OFF) this.verify(step, signature);
+  }
+
+  /** The student's value for what the queue kept: a Held one handed out; and the warning when all outputs were undefined. */
+  private toStudent(stored: unknown): unknown {
+    if (stored === undefined && this.#undefinedOutputs === this.#recorded) this.allUndefined();
+    return stored === null || stored === undefined ? stored : handOut(stored, this.#who);
+  }
+
+  /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature. */
+  store(output: unknown, signature: Signature): void {
     if (this.#callLate) return this.discard();
+    if (output === undefined) this.#undefinedOutputs++;
+    this.push(this.copy || (typeof output === 'object' && output !== null) ? this.keepOutput(output) : output, signature);
+  }
+
+  private keepOutput(output: unknown): unknown {
+    return keepOutput(output, this.copy, this.#who);
+  }
+
+  /** @internal For a generator function's call part() said to record: the log of its items. */
+  storeItems(kind: ItemsKind, signature: Signature): ItemLog | undefined {
+    if (this.#callLate) {
+      this.discard();
+      return undefined;
+    }
+    const log = new ItemLog(kind, this.copy, this.#who);
+    this.push(log, signature);
+    return log;
+  }
+
+  private push(kept: unknown, signature: Signature): void {
     const step = this.#call;
-    step.queue.push(output);
+    if (this.checkMode !== CHECK_OFF) step.signatures.push(signature);
+    step.queue.push(kept);
     step.recorded++;
     this.#pending++;
     this.#recorded++;
   }
 
+  /** Compares the student's call with the teacher's call whose output it is about to get. */
+  private verify(step: DeliveryStep, signature: Signature): void {
+    const expected = step.signatures.peek();
+    if (signature !== expected) this.diverged(step, expected, signature);
+    step.signatures.shift();
+  }
+
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
+
+  private diverged(step: DeliveryStep, teacher: Signature, student: Signature): never {
+    this.#diverged++;
+    runtime.seen.diverged++;
+    const where = step.number === 0 ? `call ${step.replayed + 1} replayed outside phases` : `step ${step.number}, call ${step.replayed + 1}`;
+    throw errors.diverged(this.#who, where, renderSignature(teacher), renderSignature(student));
+  }
+
+  /** Every output recorded so far is undefined: the target likely works by side effect. */
+  private allUndefined(): void {
+    if (this.#warned.has('undefined')) return;
+    const message = warnings.allUndefined(this.#who, this.#recorded);
+    debug('%s', message);
+    this.#warned.add('undefined');
+    process.emitWarning(message, { type: 'DistillDeliveryWarning', code: UNDEFINED_OUTPUTS_WARNING });
+  }
 
   private noStep(): never {
     this.#refused++;
@@ -344,7 +399,7 @@ export abstract class DistillDelivery implements Member {
   }
 
   /** @internal A record phase starts: its outputs go to a step of their own. `phase`: how the agent names it. */
-  openStep(phase?: string): Step {
+  openStep(phase?: string): DeliveryStep {
     const step = newStep(++this.#records, phase);
     this.#steps.push(step);
     return step;
@@ -383,9 +438,13 @@ export abstract class DistillDelivery implements Member {
   /** Removes a step, releasing what it still holds; returns how many outputs that was. */
   private dropStep(step: Step, cause: DiscardCause): number {
     step.finished = true;
-    const i = this.#steps.indexOf(step);
+    const i = this.#steps.indexOf(step as DeliveryStep);
     if (i !== -1) this.#steps.splice(i, 1);
-    const left = step.queue.clear();
+    // Kept tensors are freed; the signatures go with their outputs.
+    const left = step.queue.size;
+    for (let n = left; n > 0; n--) release(step.queue.shift());
+    step.queue.clear();
+    (step as DeliveryStep).signatures.clear();
     this.#pending -= left;
     this.#discarded += left;
     this.#discardedBy[cause] += left;

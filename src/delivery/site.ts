@@ -13,7 +13,9 @@
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
-import { OVERRIDE, RECORD, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
+import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
+import { generatorKind, observeItems, type ItemLog } from '../values/generator.js';
+import { CHECK_OFF, CHECK_VALUES, shapeSignature, signatureOf, type Signature } from '../values/signature.js';
 import { adoptConstructor, copyIdentity, deliveryWrapper, kindOf, phaseWrapper, type PhaseRunner } from './wrappers.js';
 
 const state = runtime.state;
@@ -34,6 +36,8 @@ export class Site {
    * call at a time uses it, since calls made while one is recorded run as is.
    */
   private readonly recorders: DeliveryLike[] = [];
+  /** Scratch for dispatch(): the signatures of the call for those `recorders`. */
+  private readonly signatures: Signature[] = [];
 
   constructor(
     /** How the site is named in messages: the path as the user wrote it. */
@@ -101,13 +105,16 @@ export class Site {
    * A call while some delivery in the process is active. Each attached delivery, the
    * outermost first, says its part: the first that overrides gives the output, and every
    * one before it that records keeps that output; if none overrides, the original runs
-   * (once) and the recording ones keep what it returns. The original is applied in one
-   * place only, so V8 passes the arguments through without building an array.
+   * (once) and the recording ones keep what it returns. Each delivery that checks gets
+   * the call's signature, taken before the original runs. The original is applied in one
+   * place only, and `args` is only read by index or applied (never passed on as an array
+   * on the common path), so V8 passes the arguments through without building an array.
    */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
     // The outermost recording delivery; any others (several deliveries on one target) go to `recorders`.
     let recorder: DeliveryLike | undefined;
+    let signature: Signature = 0;
     let inner = 0;
     // A delivered call made while another is being recorded is part of that call's work,
     // which the student replays as a whole: it runs as is.
@@ -116,10 +123,15 @@ export class Site {
       for (let i = attached.length - 1; i >= 0; i--) {
         const delivery = attached[i]!;
         const part = delivery.part(frame);
-        if (part === OVERRIDE) return this.keep(recorder, inner, delivery.take());
-        if (part !== RECORD) continue;
-        if (recorder === undefined) recorder = delivery;
-        else this.recorders[inner++] = delivery;
+        if (part === PASS) continue;
+        // The arguments are read one by one: only a call the integer form cannot encode passes them on.
+        let sig: Signature = delivery.checkMode === CHECK_OFF ? 0 : shapeSignature(delivery.checkMode, thisArg, args.length, args[0], args[1], args[2], args[3]);
+        if (sig === -1) sig = signatureOf(thisArg, args, delivery.checkMode === CHECK_VALUES);
+        if (part === OVERRIDE) return this.keep(recorder, signature, inner, delivery.take(sig), original);
+        if (recorder === undefined) {
+          recorder = delivery;
+          signature = sig;
+        } else inner = this.alsoRecords(delivery, sig, inner);
       }
     }
     if (recorder !== undefined) state.recording++;
@@ -129,13 +141,39 @@ export class Site {
     } finally {
       if (recorder !== undefined) state.recording--;
     }
-    return this.keep(recorder, inner, output);
+    return this.keep(recorder, signature, inner, output, original);
   }
 
-  /** The recording deliveries of a call keep its output, innermost first. */
-  private keep(recorder: DeliveryLike | undefined, inner: number, output: unknown): unknown {
-    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.store(output);
-    recorder?.store(output);
+  /** Another delivery records the call too (several on one target): it goes to the scratch lists. */
+  private alsoRecords(delivery: DeliveryLike, signature: Signature, inner: number): number {
+    this.signatures[inner] = signature;
+    this.recorders[inner] = delivery;
+    return inner + 1;
+  }
+
+  /** The recording delivery of a call, if any, keeps its output (the common case, kept small so that V8 inlines it). */
+  private keep(recorder: DeliveryLike | undefined, signature: Signature, inner: number, output: unknown, original: Function): unknown {
+    if (recorder === undefined) return output;
+    if (inner > 0 || (typeof output === 'object' && output !== null)) return this.keepAll(recorder, signature, inner, output, original);
+    recorder.store(output, signature);
+    return output;
+  }
+
+  /**
+   * Every recording delivery of a call keeps its output, innermost first. A generator
+   * function's output is its items: the teacher gets a generator that records each item
+   * as it is consumed.
+   */
+  private keepAll(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function): unknown {
+    const kind = typeof output === 'object' && output !== null ? generatorKind(original) : undefined;
+    if (kind !== undefined) {
+      const logs: (object | undefined)[] = [];
+      for (let i = inner - 1; i >= 0; i--) logs.push(this.recorders[i]!.storeItems(kind, this.signatures[i]!));
+      logs.push(recorder.storeItems(kind, signature));
+      return observeItems(kind, output as object, logs.filter((log): log is ItemLog => log !== undefined));
+    }
+    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.store(output, this.signatures[i]!);
+    recorder.store(output, signature);
     return output;
   }
 

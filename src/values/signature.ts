@@ -1,0 +1,218 @@
+/**
+ * Call signatures, for divergence checks (`check`): what the student's call must share
+ * with the teacher's call it replays. "shape": the number of arguments, each argument's
+ * kind and shape (typeof; an array's length; a typed array's type and length; a tensor's
+ * dtype and shape; a plain object's keys) and the class of `this`; "values" adds a hash of
+ * primitive arguments and typed array contents. Never the values themselves.
+ *
+ * A signature is a small integer for the common call (at most four arguments, each a
+ * primitive or a function), so that recording and comparing it allocates nothing, and a
+ * string otherwise. Equal calls give equal signatures within a process; renderSignature()
+ * gives the same stable text for both forms, to show and to compare across processes.
+ */
+import { isTensor } from './tensor.js';
+
+export type CheckMode = 'shape' | 'values' | 'off';
+export const CHECK_MODES: readonly CheckMode[] = ['shape', 'values', 'off'];
+export type Signature = number | string;
+
+// Integer form: bits 0-11 the kinds of up to four arguments (3 bits each), bits 12-14
+// their count, bits 15-29 the class of `this` (0: none), so it stays a small integer (Smi).
+const KINDS = ['function', 'undefined', '(unused)', 'boolean', 'number', 'string', 'bigint', 'symbol'] as const;
+const MAX_FAST = 4;
+const MAX_CLASSES = 1 << 15;
+
+/** The kind of a primitive or function argument as a 3-bit code; -1 for an object (null included: the string form names it). */
+function primitiveCode(value: unknown): number {
+  return typeof value === 'number' ? 4 : typeof value === 'string' ? 5 : rareCode(value);
+}
+
+function rareCode(value: unknown): number {
+  switch (typeof value) {
+    case 'boolean':
+      return 3;
+    case 'undefined':
+      return 1;
+    case 'function':
+      return 0;
+    case 'bigint':
+      return 6;
+    case 'symbol':
+      return 7;
+    default:
+      return -1;
+  }
+}
+
+/** Class names of `this`, by id (0: no `this`); ids are given per name, in first-seen order. */
+const classNames: string[] = [''];
+const classIds = new Map<string, number>();
+const idOfKey = new WeakMap<object, number>();
+let lastKey: unknown;
+let lastId = 0;
+
+/** The name of an object's class (`object` when it has no named constructor). */
+function className(object: object): string {
+  const proto = Object.getPrototypeOf(object) as object | null;
+  const ctor = proto === null ? undefined : (Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as { name?: unknown } | undefined);
+  return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'object';
+}
+
+/**
+ * Whether `this` says nothing about the call: none, the global object, a function (a
+ * static call), or a plain object (a module's exports or namespace, called as
+ * `utils.f()` by one side and `f()` by the other). Only an instance of a class counts.
+ */
+function noThis(thisArg: unknown): boolean {
+  if (thisArg === undefined || thisArg === null || thisArg === globalThis || typeof thisArg === 'function') return true;
+  if (typeof thisArg !== 'object') return false;
+  const proto = Object.getPrototypeOf(thisArg);
+  return proto === Object.prototype || proto === null;
+}
+
+/** How `this` is named in a signature: its class, or its type for a primitive. */
+function thisName(thisArg: unknown): string {
+  return typeof thisArg === 'object' ? className(thisArg as object) : typeof thisArg;
+}
+
+/** The id of `this`'s class (0: none that counts), or -1 when it does not fit the integer form. */
+function classId(thisArg: unknown): number {
+  if (typeof thisArg !== 'object') return typeof thisArg === 'function' || thisArg === undefined ? 0 : -1;
+  if (thisArg === null || thisArg === globalThis) return 0;
+  const key = Object.getPrototypeOf(thisArg) as object | null;
+  if (key === Object.prototype || key === null) return 0;
+  if (key === lastKey) return lastId;
+  let id = idOfKey.get(key);
+  if (id === undefined) {
+    const name = thisName(thisArg);
+    id = classIds.get(name);
+    if (id === undefined) {
+      if (classNames.length >= MAX_CLASSES) return -1;
+      id = classNames.push(name) - 1;
+      classIds.set(name, id);
+    }
+    idOfKey.set(key, id);
+  }
+  lastKey = key;
+  lastId = id;
+  return id;
+}
+
+/** check modes as numbers, for the call path: "off", "shape", "values". */
+export const CHECK_OFF = 0;
+export const CHECK_SHAPE = 1;
+export const CHECK_VALUES = 2;
+export const checkModeOf = (check: CheckMode): number => (check === 'off' ? CHECK_OFF : check === 'shape' ? CHECK_SHAPE : CHECK_VALUES);
+
+/**
+ * The "shape" signature (`mode` CHECK_SHAPE) of a call with `n` arguments whose first four
+ * are `a0`..`a3`, in its integer form; -1 when it has none (another mode, more than four
+ * arguments, an argument that is an object): then signatureOf() gives it. Takes the
+ * arguments one by one, so the caller never builds an array for it.
+ */
+export function shapeSignature(mode: number, thisArg: unknown, n: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown): number {
+  if (mode !== CHECK_SHAPE || n > MAX_FAST) return -1;
+  // A part that is -1 (an object argument, a `this` that does not fit) makes the whole negative.
+  const code =
+    ((thisArg === undefined ? 0 : classId(thisArg)) << 15) |
+    (n << 12) |
+    (n > 3 ? primitiveCode(a3) << 9 : 0) |
+    (n > 2 ? primitiveCode(a2) << 6 : 0) |
+    (n > 1 ? primitiveCode(a1) << 3 : 0) |
+    (n > 0 ? primitiveCode(a0) : 0);
+  return code < 0 ? -1 : code;
+}
+
+/** The signature of a call with `thisArg` and `args`; `values` adds the hashes. */
+export function signatureOf(thisArg: unknown, args: readonly unknown[], values: boolean): Signature {
+  const n = args.length;
+  if (!values && n <= MAX_FAST) {
+    const code = shapeSignature(CHECK_SHAPE, thisArg, n, args[0], args[1], args[2], args[3]);
+    if (code >= 0) return code;
+  }
+  return describeCall(thisArg, args, values);
+}
+
+/** The stable text of a signature: `(number, string)`, `Mixup (tensor float32[64,8], array[2])`. */
+export function renderSignature(signature: Signature): string {
+  if (typeof signature === 'string') return signature;
+  const n = (signature >> 12) & 7;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(KINDS[(signature >> (3 * i)) & 7]!);
+  return withThis(classNames[signature >>> 15]!, parts);
+}
+
+function withThis(name: string, parts: readonly string[]): string {
+  return `${name === '' ? '' : `${name} `}(${parts.join(', ')})`;
+}
+
+function describeCall(thisArg: unknown, args: readonly unknown[], values: boolean): string {
+  const parts: string[] = [];
+  for (let i = 0; i < args.length; i++) parts.push(safely(() => describeArgument(args[i], values)));
+  return withThis(safely(() => (noThis(thisArg) ? '' : thisName(thisArg))), parts);
+}
+
+/** A description that throws (a revoked proxy, a throwing trap) must not break the user's call. */
+function safely(describe: () => string): string {
+  try {
+    return describe();
+  } catch {
+    return 'unreadable';
+  }
+}
+
+const MAX_KEYS = 8;
+
+function describeArgument(value: unknown, values: boolean): string {
+  if (value === null) return 'null';
+  const type = typeof value;
+  if (type === 'function') return 'function';
+  if (type !== 'object') return values && type !== 'undefined' && type !== 'symbol' ? `${type} #${hex(hashPrimitive(value))}` : type;
+  const object = value as object;
+  if (Array.isArray(object)) return `array[${object.length}]`;
+  if (ArrayBuffer.isView(object)) {
+    const name = object instanceof DataView ? 'DataView' : (Object.getPrototypeOf(object)?.constructor?.name ?? 'TypedArray');
+    const length = object instanceof DataView ? object.byteLength : (object as unknown as { length: number }).length;
+    return `${name}[${length}]${values ? ` #${hex(hashBytes(object.buffer, object.byteOffset, object.byteLength))}` : ''}`;
+  }
+  if (object instanceof ArrayBuffer) return `ArrayBuffer[${object.byteLength}]${values ? ` #${hex(hashBytes(object, 0, object.byteLength))}` : ''}`;
+  if (isTensor(object)) return `tensor ${object.dtype}[${object.shape.join(',')}]`;
+  if (object instanceof Map) return `Map[${object.size}]`;
+  if (object instanceof Set) return `Set[${object.size}]`;
+  const proto = Object.getPrototypeOf(object);
+  if (proto === Object.prototype || proto === null) {
+    const keys = Object.keys(object).sort();
+    if (keys.length <= MAX_KEYS) return `{${keys.join(', ')}}`;
+    return `{${keys.slice(0, MAX_KEYS).join(', ')}, +${keys.length - MAX_KEYS} more #${hex(hashString(keys.join('\0'), FNV))}}`;
+  }
+  return className(object);
+}
+
+// FNV-1a, 32 bits: enough to tell calls apart while debugging, and it reveals no value.
+const FNV = 0x811c9dc5;
+const scratch = new DataView(new ArrayBuffer(8));
+
+function hex(hash: number): string {
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
+function hashString(text: string, seed: number): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function hashPrimitive(value: unknown): number {
+  if (typeof value === 'number') {
+    scratch.setFloat64(0, value);
+    return Math.imul(Math.imul(FNV ^ scratch.getUint32(0), 0x01000193) ^ scratch.getUint32(4), 0x01000193);
+  }
+  return hashString(`${typeof value}:${String(value)}`, FNV);
+}
+
+function hashBytes(buffer: ArrayBufferLike, offset: number, length: number): number {
+  const bytes = new Uint8Array(buffer, offset, length);
+  let h = FNV;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h;
+}
