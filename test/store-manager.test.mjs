@@ -192,6 +192,23 @@ test('a recordOnly delivery is only written and replayed in record phases; overr
   assert.throws(() => new DistillDeliveryManager(specs, { base }), (error) => code(error) === 'ERR_DELIVERY_INVALID_CONFIG' && /deliveries\["logits"\]\.recordOnly/.test(error.message));
 });
 
+test('with recordOnly deliveries alone, a teacher-only run records any number of steps, and override phases read none of them', () => {
+  const url = storeDir();
+  const specs = { logits: spec('draw', { recordOnly: true, maxKeepData: 1 }) };
+  const recorder = managerOf(specs, url, 'record');
+  const recorded = Array.from({ length: 5 }, () => recorder.recordPhase(() => targets.draw(1)));
+  // Nothing waits for a student: no queue fills, and no step is kept for an override phase.
+  assert.equal(recorder.deliveries.logits.hasWaitingStep(), false);
+  recorder.close();
+  const replayer = managerOf(specs, url, 'replay');
+  for (const output of recorded) {
+    assert.deepEqual(replayer.recordPhase(() => targets.draw(1)), output);
+    replayer.overridePhase(() => targets.draw(1));
+  }
+  assert.equal(replayer.storeSummary().steps, 5);
+  replayer.close();
+});
+
 test('the store option is validated, naming the key, and DISTILL_DELIVERY_STORE_MODE gives the mode', () => {
   const bad = (store, key) => assert.throws(() => new DistillDeliveryManager({ draw: spec('draw') }, { base, store }), (error) => code(error) === 'ERR_DELIVERY_INVALID_CONFIG' && error.message.startsWith(`DistillDeliveryManager store${key}: `), key);
   const url = storeDir();

@@ -424,6 +424,12 @@ export abstract class DistillDelivery implements Member {
     return this.#call === this.#main || this.#callLate ? undefined : this.#call;
   }
 
+  /** @internal A step no override phase will claim (a recordOnly delivery's: its outputs go only to a store). */
+  releaseStep(step: Step): void {
+    const i = this.#steps.indexOf(step as DeliveryStep);
+    if (i !== -1) this.#steps.splice(i, 1);
+  }
+
   /** @internal Whether a record phase's step waits for an override phase. */
   hasWaitingStep(): boolean {
     return this.#steps.some((s) => !s.claimed);

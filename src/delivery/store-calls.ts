@@ -33,6 +33,7 @@ export interface Write {
 
 /** A record phase's step of one delivery, in record mode: what it writes. */
 export class RecordCalls implements StepStore {
+  /** Emptied when the phase ends (the step's slot takes them). */
   readonly writes: Write[] = [];
   mismatch(): undefined {
     return undefined;

@@ -122,10 +122,14 @@ export class StoreLink {
     this.#slots.push(slot);
     let calls: RecordCalls[] = [];
     return {
-      opened: (steps) => void (calls = steps.map((s) => (s.store = new RecordCalls()))),
+      opened: (steps) => {
+        calls = steps.map((s) => (s.store = new RecordCalls()));
+        this.releaseRecordOnly(steps);
+      },
       closed: (_steps, failed) => {
         slot.ended = true;
-        slot.writes = failed ? undefined : calls.flatMap((c) => c.writes);
+        // The step keeps its RecordCalls until an override phase drops it: the bytes go with the slot.
+        slot.writes = failed ? undefined : calls.flatMap((c) => c.writes.splice(0));
         // A phase that threw keeps its own error; a step that cannot be written is kept in #failure.
         if (failed) this.drainLater();
         else this.drain();
@@ -137,7 +141,10 @@ export class StoreLink {
     const step = this.#nextRead;
     const byDelivery = this.read(step);
     return {
-      opened: (steps) => steps.forEach((s, i) => (s.store = new ReplayCalls(step, byDelivery.get(this.members[i]!.name) ?? [], this.#subject))),
+      opened: (steps) => {
+        steps.forEach((s, i) => (s.store = new ReplayCalls(step, byDelivery.get(this.members[i]!.name) ?? [], this.#subject)));
+        this.releaseRecordOnly(steps);
+      },
       closed: (steps, failed) => {
         if (failed) return;
         steps.forEach((s, i) => {
@@ -150,14 +157,23 @@ export class StoreLink {
     };
   }
 
-  /** Replay: an override phase starts; with no record phase waiting to be replayed, it replays the store's next step. */
+  /** A recordOnly delivery's step is for the store only: no override phase claims it, nor any step in its place. */
+  private releaseRecordOnly(steps: readonly DeliveryStep[]): void {
+    this.members.forEach((m, i) => m.recordOnly && m.delivery.releaseStep(steps[i]!));
+  }
+
+  /**
+   * Replay: an override phase starts; with no record phase waiting to be replayed, it
+   * replays the store's next step (a student-only run). Only deliveries that override
+   * phases replay count: with recordOnly ones alone, override phases read nothing.
+   */
   overridePhase(): void {
-    if (this.mode !== 'replay' || this.members.some((m) => m.delivery.hasWaitingStep())) return;
+    const replayed = this.members.filter((m) => !m.recordOnly);
+    if (this.mode !== 'replay' || replayed.length === 0 || replayed.some((m) => m.delivery.hasWaitingStep())) return;
     this.open();
     const step = this.#nextRead;
     const byDelivery = this.read(step);
-    for (const m of this.members) {
-      if (m.recordOnly) continue;
+    for (const m of replayed) {
       const records = byDelivery.get(m.name) ?? [];
       const outputs = records.map((r) => new StoredOutput(r.payload));
       m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), fedStore(this.#subject, step));
