@@ -14,7 +14,7 @@ import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } fro
 import type { Base, TargetPath } from '../target-path.js';
 import { ItemLog, type ItemsKind } from '../values/generator.js';
 import { handOut, keepOutput, release } from '../values/keep.js';
-import { CHECK_OFF, checkModeOf, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
+import { CHECK_OFF, checkModeOf, forgetLastThis, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
 
 export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions } from './delivery-options.js';
 
@@ -211,6 +211,7 @@ export abstract class DistillDelivery implements Member {
     if (this.#activations === 0) {
       this.#site!.detach(this);
       this.#site = undefined;
+      forgetLastThis();
     }
   }
 
