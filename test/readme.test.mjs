@@ -5,7 +5,7 @@
 // makes). Its figures have a source: timings live in docs/performance.md, each under the
 // command that printed it. Every relative link in the README and docs/ leads somewhere.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -63,6 +63,18 @@ function runCommand(line, cwd) {
   return spawnSync(process.execPath, args, { cwd, env: { ...env(), ...vars }, encoding: 'utf8' });
 }
 
+/** The same, without blocking: resolves with `{ status, stdout, stderr }`. */
+function runCommandAsync(line, cwd) {
+  const { vars, program, args } = parseCommand(line);
+  assert.equal(program, 'node', line);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { cwd, env: { ...env(), ...vars }, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ status: error ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
 // Apps: a copy of an example folder with the package installed in its node_modules.
 const apps = new Map();
 const scratch = mkdtempSync(join(tmpdir(), 'distill-delivery-readme-'));
@@ -117,14 +129,15 @@ blocks.forEach(({ spec, lang, body }, index) => {
       assert.ok(existsSync(join(root, file)), file);
     });
   } else if (spec === 'node commands pass') {
-    test(`the README's commands "${lines(body).join('; ')}" pass`, () => {
-      for (const line of lines(body)) {
-        if (line.startsWith('npm run ')) continue; // its script exists (checked above); the suite has built dist/
-        const child = runCommand(line, root);
-        assert.equal(child.status, 0, `${line}\n${child.stdout}\n${child.stderr}`);
+    test(`the README's commands "${lines(body).join('; ')}" pass`, async () => {
+      // `npm run` lines: their scripts exist (checked above), and the suite has built dist/. The others run side by side.
+      const commands = lines(body).filter((line) => !line.startsWith('npm run '));
+      const children = await Promise.all(commands.map((line) => runCommandAsync(line, root)));
+      commands.forEach((line, i) => {
+        assert.equal(children[i].status, 0, `${line}\n${children[i].stdout}\n${children[i].stderr}`);
         // A test run must run a test: a name pattern that matches none passes too. (TAP or spec summary.)
-        if (parseCommand(line).args.includes('--test')) assert.match(child.stdout, /^(?:# |ℹ )pass [1-9]/m, line);
-      }
+        if (parseCommand(line).args.includes('--test')) assert.match(children[i].stdout, /^(?:# |ℹ )pass [1-9]/m, line);
+      });
     });
   } else if ((match = /^command prints "(.+)"$/.exec(spec))) {
     const [, expected] = match;
