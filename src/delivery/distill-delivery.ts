@@ -152,9 +152,10 @@ export abstract class DistillDelivery implements Member {
   }
 
   /**
-   * The counts as DESIGN.md gives them, `{ recorded, replayed, pending }`, plus `discarded`.
-   * That one is not enumerable, so a stats object compares (deepEqual) and serializes
-   * (JSON) exactly as the design's shape, while `stats().discarded` still reads it.
+   * The counts `{ recorded, replayed, pending }`, plus `discarded`, `diverged` and
+   * `undefinedOutputs`. Those three are not enumerable, so a stats object compares
+   * (deepEqual) and serializes (JSON) as exactly the first three, while
+   * `stats().discarded` still reads it.
    */
   stats(): DeliveryStats {
     const stats = { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending };
