@@ -1,5 +1,5 @@
-// npm run demo: the whole mission in one run. Each case prints what happened and
-// whether it came out as expected; the exit code is 0 only if every case did.
+// npm run demo: every example but TensorFlow.js's, in one run. Each case prints what
+// happened and whether it came out as expected; the exit code is 0 only if every case did.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,7 @@ section('4. the same mixup on an unedited training script, through node --import
   check('aligned with the agent', / 3 of 3 steps/.test(withAgent.stdout));
 }
 
-section('5. "where used": the anchor_head caveat');
+section('5. "where used": a target path names a function as one module uses it');
 {
   const read = (child) => JSON.parse(child.stdout.trim());
   const headOnly = read(runScript('examples/anchor-head/main.js', 'examples/anchor-head/deliveries.json'));

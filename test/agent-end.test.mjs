@@ -41,13 +41,14 @@ before(async () => {
   const absolute = { deliveries: { draw: { ...draw, funcPath: `${fixture}/sampler.js#draw` } }, phases: { record: [`${fixture}/train.js#teacherStep`], override: [`${fixture}/train.js#studentStep`] } };
   const waiting = (signal, extra = []) =>
     runNode(train, { config: { ...absolute, report: 'waiting.json' }, cwd: dir, args: ['wait', ...extra], kill: { when: /"ready"/, signal } });
-  [runs.clean, runs.idleWorker, runs.causes, runs.teacherOnly, runs.noPhases, runs.badStart] = await Promise.all([
+  [runs.clean, runs.idleWorker, runs.causes, runs.teacherOnly, runs.noPhases, runs.badStart, runs.diverged] = await Promise.all([
     runNode(train, { config: { deliveries: { draw }, phases, strict: true }, args: ['aligned'], env: { NODE_DEBUG: 'delivery' } }),
     runNode(train, { config: { deliveries: { draw }, phases, strict: true }, args: ['with idle worker'] }),
     runNode(train, { config: { deliveries: { draw }, phases, report: report('causes.json') }, args: ['causes'], env: { DISTILL_DELIVERY_STRICT: '1' } }),
     runNode(train, { config: configFile, args: ['teacher only'] }),
     runNode(train, { config: { deliveries: { draw }, strict: true, report: report('no-phases.json') }, args: ['aligned'] }),
     runNode(train, { config: { deliveries: { x: { type: 'FunctionOutputs', funcPath: './missing.js#f' } } }, env: { NODE_DEBUG: 'delivery' } }),
+    runNode(train, { config: { deliveries: { draw }, phases, strict: true, report: report('diverged.json') }, args: ['diverge'] }),
   ]);
   // One at a time: each writes waiting.json in dir (the working directory, for an inline config).
   for (const [name, signal, extra] of [['sigint', 'SIGINT'], ['sigterm', 'SIGTERM'], ['handled', 'SIGINT', ['handle']]]) {
@@ -117,6 +118,19 @@ test('strict mode fails a run where a phase never ran, outputs were left and a d
   assert.match(stderr, /strict mode/);
   const report = json('out/teacher-only.json');
   assert.deepEqual(codes(report), ['DISTILL_DELIVERY_NEVER_FIRED', 'DISTILL_DELIVERY_PENDING', 'DISTILL_DELIVERY_PHASE_NEVER_RAN']);
+});
+
+test('strict mode fails a run in which a divergence was seen, even when the app caught the error and went on aligned', () => {
+  const { code, stdout, stderr } = runs.diverged;
+  assert.equal(code, 1, stderr);
+  const [caught, ...steps] = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.equal(caught.code, 'ERR_DELIVERY_DIVERGED');
+  assert.equal(steps.length, 2);
+  for (const { teacher, student } of steps) assert.deepEqual(student, teacher);
+  const report = json('diverged.json');
+  assert.equal(report.diverged, 1);
+  // The refused replay leaves the teacher's output of that step, discarded when the student's step ends.
+  assert.deepEqual(codes(report), ['DISTILL_DELIVERY_DIVERGED', 'DISTILL_DELIVERY_LEFTOVER']);
 });
 
 test('a relative report path in a config file resolves against the config file\'s folder', () => {

@@ -3,7 +3,7 @@
 // refused with a code (at start-up where the source shows it, else as its module loads).
 // Every module is also loaded as a bystander, and again with every target instrumented but
 // no phase running: what an importer observes (digest.mjs) must be what it observes
-// without the agent, but for the differences listed here (and in the README).
+// without the agent, but for the differences listed here (and in docs/how-it-works.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';

@@ -1,4 +1,4 @@
-// Uses the function (mmdet/models/dense_heads/anchor_head.py in the seed).
+// Uses the function (as MMDetection's mmdet/models/dense_heads/anchor_head.py does).
 import { anchorInsideFlags } from './utils.js';
 
 export class AnchorHead {

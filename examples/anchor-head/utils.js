@@ -1,4 +1,4 @@
-// Defines the function (mmdet/core/anchor/utils.py in the seed).
+// Defines the function (as MMDetection's mmdet/core/anchor/utils.py does).
 let calls = 0;
 export function anchorInsideFlags(anchors) {
   calls++;

@@ -1,4 +1,4 @@
-// The seed's cases 1 and 2 through the library API: one output, then several (FIFO).
+// MMRazor's two FunctionOutputsDelivery cases through the library API: one output, then several (FIFO).
 import { createRequire } from 'node:module';
 import { FunctionOutputsDelivery } from 'distill-delivery';
 

@@ -65,7 +65,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
   if (paths.length === 0) {
     return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}.`;
   }
-  return `${head}, though the phases ran: this module gets the function from elsewhere, and the calls in the phases may go through another module (the anchor_head caveat); name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
+  return `${head}, though the phases ran: this module imports the function, so only the calls made through this module are delivered, and the phases may call it through another module; name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
 }
 
 function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean): Finding[] {

@@ -14,7 +14,7 @@ import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } fro
 import type { Base, TargetPath } from '../target-path.js';
 import { ItemLog, type ItemsKind } from '../values/generator.js';
 import { handOut, keepOutput, release } from '../values/keep.js';
-import { CHECK_OFF, checkModeOf, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
+import { CHECK_OFF, checkModeOf, forgetLastThis, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
 
 export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions } from './delivery-options.js';
 
@@ -161,9 +161,10 @@ export abstract class DistillDelivery implements Member {
   }
 
   /**
-   * The counts as DESIGN.md gives them, `{ recorded, replayed, pending }`, plus `discarded`.
-   * That one is not enumerable, so a stats object compares (deepEqual) and serializes
-   * (JSON) exactly as the design's shape, while `stats().discarded` still reads it.
+   * The counts `{ recorded, replayed, pending }`, plus `discarded`, `diverged` and
+   * `undefinedOutputs`. Those three are not enumerable, so a stats object compares
+   * (deepEqual) and serializes (JSON) as exactly the first three, while
+   * `stats().discarded` still reads it.
    */
   stats(): DeliveryStats {
     const stats = { recorded: this.#recorded, replayed: this.#replayed, pending: this.#pending };
@@ -220,6 +221,7 @@ export abstract class DistillDelivery implements Member {
     if (this.#activations === 0) {
       this.#site!.detach(this);
       this.#site = undefined;
+      forgetLastThis();
     }
   }
 

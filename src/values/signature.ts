@@ -51,6 +51,15 @@ const idOfKey = new WeakMap<object, number>();
 let lastKey: unknown;
 let lastId = 0;
 
+/**
+ * Drops the one-entry cache of the last `this` prototype seen, so that a signature never
+ * keeps a class alive: called when a delivery lets go of its target (its last exit).
+ */
+export function forgetLastThis(): void {
+  lastKey = undefined;
+  lastId = 0;
+}
+
 /** The name of an object's class (`object` when it has no named constructor). */
 function className(object: object): string {
   const proto = Object.getPrototypeOf(object) as object | null;
