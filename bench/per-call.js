@@ -23,6 +23,9 @@
  *     check's cost is the ratio of the two processes' figures, each against its own ring;
  * (c) async: the same cycles through `await run(async () => { await null; ... })`, so
  *     every call finds its scope through AsyncLocalStorage;
+ * (d) phases: the sync cycles as a manager's recordPhase() and overridePhase(), a manager
+ *     with no store: the path the store was wired into (docs/store.md), whose calls must
+ *     cost what they did before it, against the same ring buffer;
  * peers: sinon.spy and node:test's mock.fn around the same function, 5e4 calls a round
  *     (both keep every call's arguments and a stack), against the closure wrapper.
  *
@@ -34,7 +37,7 @@
 import { createRequire } from 'node:module';
 import { mock } from 'node:test';
 import sinon from 'sinon';
-import { FunctionOutputsDelivery } from 'distill-delivery';
+import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
 import { fileURLToPath } from 'node:url';
 import { fixtures, loopFor, median, ratio, rounds, runChild, selfSpawn, time, timeAsync } from './lib.js';
 
@@ -90,6 +93,7 @@ async function main() {
   const checkMode = process.env.BENCH_CHECK ?? 'shape';
   const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK, check: checkMode });
   const delivery4 = new FunctionOutputsDelivery({ funcPath: './target.cjs#f4', base: fixtures, maxKeepData: BLOCK, check: checkMode });
+  const manager = new DistillDeliveryManager({ f: { type: 'FunctionOutputs', funcPath: './target.cjs#f', maxKeepData: BLOCK, check: checkMode } }, { base: fixtures });
   const spy = sinon.spy(original);
   const mockFn = mock.fn(original);
 
@@ -100,6 +104,7 @@ async function main() {
     sync: loopFor('sync'),
     sync4: loopFor('sync4', 'i, 1, 2, 3'),
     async: loopFor('async'),
+    phases: loopFor('phases'),
     ring: loopFor('ring'),
     sinon: loopFor('sinon'),
     mockFn: loopFor('mock.fn'),
@@ -152,6 +157,13 @@ async function main() {
           check('async override', await delivery.run(async () => { await null; return loops.async(delivered, BLOCK); }));
         }
       }),
+    phases: () =>
+      time(() => {
+        for (let c = 0; c < CYCLES; c++) {
+          check('phase record', manager.recordPhase(() => loops.phases(delivered, BLOCK)));
+          check('phase override', manager.overridePhase(() => loops.phases(delivered, BLOCK)));
+        }
+      }),
     ring: () =>
       time(() => {
         for (let c = 0; c < CYCLES; c++) {
@@ -176,7 +188,7 @@ async function main() {
   // BENCH_ONLY=idle,closure,sync,ring: measure only some candidates (the others time nothing).
   if (process.env.BENCH_ONLY) for (const k of Object.keys(candidates)) if (!process.env.BENCH_ONLY.split(',').includes(k)) candidates[k] = () => 1;
   const samples = await rounds(candidates, { rounds: Number(process.env.BENCH_ROUNDS ?? 15), warmup: 3 });
-  for (const d of [delivery, delivery4]) {
+  for (const d of [delivery, delivery4, manager.deliveries.f]) {
     const stats = d.stats();
     if (process.env.BENCH_ONLY && stats.recorded === 0) continue;
     if (stats.recorded === 0 || stats.pending !== 0) throw new Error(`the delivery did not deliver: ${JSON.stringify(stats)}`);
@@ -198,6 +210,7 @@ async function main() {
         sync4: perCall('sync4', CALLS),
         ...(off && { syncOff: off.ns.sync, sync4Off: off.ns.sync4 }),
         async: perCall('async', CALLS),
+        phases: perCall('phases', CALLS),
         ring: perCall('ring', CALLS),
         sinon: perCall('sinon', PEER_CALLS),
         mockFn: perCall('mockFn', PEER_CALLS),
@@ -215,6 +228,7 @@ async function main() {
           checkShape4: ratio(samples, 'sync4', 'ring') / off.ratio.sync4,
         }),
         async: ratio(samples, 'async', 'ring'),
+        phases: ratio(samples, 'phases', 'ring'),
         sinon: peerRatio('sinon'),
         mockFn: peerRatio('mockFn'),
       },

@@ -439,3 +439,34 @@ export const storeErrors = {
     new DeliveryError('ERR_DELIVERY_STORE_UNAVAILABLE', `${cap(store)} was closed. Open it again to read or write it.`),
 };
 
+
+/** What deliveries say when they record to or replay from a store (src/delivery/store-link.ts, src/values/encode.ts). */
+export const storeLinkErrors = {
+  generator: (who: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_NOT_SERIALIZABLE',
+      `Cannot store the output of ${who}: it is a generator function, whose items a store does not keep. Deliver a function that returns the items (an array, say), or run without a store.`,
+    ),
+  noTensorFlow: (who: string, tensors: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay ${who}: its stored output holds ${tensors} tensor(s), and this process has not loaded TensorFlow.js (no tfjs engine). Import @tensorflow/tfjs (or tfjs-core and a backend) before the first replayed call, as the record run did.`,
+    ),
+  otherDeliveries: (store: string, where: string, stored: unknown, given: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `${cap(store)} was recorded with other deliveries: at "${where}" it holds ${describe(stored)}, and this run gives ${describe(given)}. Replay with the deliveries it was recorded with, or record it again.`,
+    ),
+  call: (store: string, step: number, who: string, call: number, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay step ${step} of ${store}: at call ${call + 1} of ${who} in that step, ${detail}. Replay the program and inputs it was recorded with, or record the store again.`,
+    ),
+  /** A step could not be written after its record phase had ended (a promise's value, the store's I/O): the cause's code. */
+  failed: (store: string, step: number, cause: unknown) =>
+    new DeliveryError(
+      cause instanceof DeliveryError ? cause.code : 'ERR_DELIVERY_STORE_UNAVAILABLE',
+      `Could not write step ${step} to ${store}: ${cause instanceof Error ? cause.message : String(cause)} No later step is written, so the store holds the steps before it; fix the cause, then record again.`,
+      { cause },
+    ),
+};

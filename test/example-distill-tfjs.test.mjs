@@ -1,5 +1,7 @@
 // The tfjs distillation example in quick mode: with the agent, the teacher and the student
-// are fed the same mixed batch every time; without it, never. Accuracy is not asserted.
+// are fed the same mixed batch every time; without it, never. Accuracy is not asserted,
+// except in the store mode ("teacher once, students many"): a student replaying the store
+// must reach exactly the accuracy of the ordinary run with its seed.
 // Its dependencies are its own: `npm --prefix examples/distill-tfjs ci` (or `npm run example:tfjs`).
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +18,8 @@ const skip = !installed && 'needs the example\'s own dependencies: npm --prefix 
 let out;
 let result;
 let results;
+let storeResult;
+let store;
 
 before(async () => {
   if (!installed) return;
@@ -23,6 +27,8 @@ before(async () => {
   // No agent for run.js itself: it starts its own children with and without it.
   result = await runNode('run.js', { agent: false, cwd: example, args: ['--quick', '--out', out], timeout: 600_000 });
   results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  storeResult = await runNode('run.js', { agent: false, cwd: example, args: ['--store', '--quick', '--out', out], timeout: 600_000 });
+  store = JSON.parse(readFileSync(join(out, 'store.json'), 'utf8'));
 });
 
 after(() => {
@@ -82,4 +88,33 @@ test('the table and the plot are written', { skip }, () => {
   assert.match(svg, /student, delivery/);
   assert.match(svg, /student, no delivery/);
   assert.match(result.stdout, /\| mean ± std \|/);
+});
+
+test('the teacher-once quick run exits 0, says nothing on stderr, and writes its table and plot', { skip }, () => {
+  assert.equal(storeResult.code, 0, storeResult.stdout + storeResult.stderr);
+  assert.equal(storeResult.stderr, '');
+  assert.deepEqual(store.problems, []);
+  assert.match(readFileSync(join(out, 'store.md'), 'utf8'), /\| student replaying the store \| 1 \|/);
+  assert.match(readFileSync(join(out, 'store.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+});
+
+test('a student replaying the store reaches exactly the accuracy of the ordinary run with the same seed', { skip }, () => {
+  assert.ok(store.students.length >= 1);
+  store.students.forEach((student, i) => {
+    const ordinary = store.ordinary[i];
+    assert.equal(student.studentAccuracy, ordinary.studentAccuracy);
+    assert.deepEqual(student.studentCurve, ordinary.studentCurve);
+  });
+  assert.deepEqual(store.record.studentCurve, store.ordinary[0].studentCurve);
+});
+
+test('the replaying students train no teacher and replay every step the record run wrote', { skip }, () => {
+  const steps = store.record.batches;
+  assert.ok(steps > 0);
+  assert.match(store.record.report.store, new RegExp(`^wrote ${steps} step\\(s\\) to .*: mixup ${steps}, softTargets ${steps} record\\(s\\)$`));
+  for (const student of store.students) {
+    assert.equal(student.teacherEpochs, 0);
+    assert.match(student.report.store, new RegExp(`^replayed ${steps} of ${steps} step\\(s\\) from `));
+    assert.deepEqual([student.report.recorded, student.report.replayed, student.report.left], [steps, steps, 0]);
+  }
 });

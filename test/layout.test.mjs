@@ -11,7 +11,7 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 const ALLOWED = {
   leaf: ['leaf'],
   values: ['leaf'],
-  delivery: ['values', 'leaf'],
+  delivery: ['values', 'store', 'leaf'],
   store: ['leaf'],
   instrument: ['delivery', 'leaf'],
   agent: ['instrument', 'delivery', 'leaf'],

@@ -4,21 +4,21 @@
 // - no delivery: node train.js (teacher and student each mix the batch their own way);
 // - alone:       node train.js with KD_WEIGHT=0 (the student ignores the teacher), for scale.
 // Writes <out>/results.md, <out>/accuracy.svg and <out>/results.json, and prints the table.
+// With --store, runs the "teacher once, students many" mode instead (teacher-once.js).
 //
 //   node run.js                 3 seeds, full size (a few minutes)
 //   node run.js --quick         2 seeds, tiny size, into results/quick (seconds)
 //   node run.js --seeds 4,5 --out /tmp/r
-import { spawn } from 'node:child_process';
+//   node run.js --store [--quick]   one record run, then students replaying its store
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { here, loader, train } from './children.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const loader = resolve(here, '../../loader.mjs');
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    store: { type: 'boolean', default: false },
     seeds: { type: 'string' },
     out: { type: 'string' },
   },
@@ -35,58 +35,32 @@ if (!existsSync(resolve(here, '../../dist/register.js'))) {
   process.exit(1);
 }
 
+if (args.store) {
+  const { teacherOnce } = await import('./teacher-once.js');
+  process.exit(await teacherOnce({ quick: args.quick, out: args.out, seeds: args.seeds }));
+}
+
 const conditions = [
   { key: 'delivery', label: 'delivery', nodeArgs: ['--import', loader], env: { DISTILL_DELIVERY: join(here, 'deliveries.json') } },
   { key: 'noDelivery', label: 'no delivery', nodeArgs: [], env: {} },
   { key: 'alone', label: 'student alone', nodeArgs: [], env: { KD_WEIGHT: '0' } },
 ];
 
-/** Runs train.js once, echoing its progress with a prefix; resolves to its final JSON line and stderr. */
-function train(seed, condition) {
-  const prefix = `[seed ${seed}, ${condition.label}]`;
-  const env = { ...process.env, SEED: String(seed), QUICK: args.quick ? '1' : '0', ...condition.env };
-  delete env.NODE_OPTIONS; // the agent only where asked for
-  if (!condition.env.DISTILL_DELIVERY) delete env.DISTILL_DELIVERY;
-  const child = spawn(process.execPath, [...condition.nodeArgs, 'train.js'], { cwd: here, env });
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
-    stdout += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop();
-    for (const line of lines) if (!line.startsWith('{')) console.log(`${prefix} ${line}`);
+/** Runs train.js once for `seed` in `condition`; its result without what only the store mode reads. */
+async function trainIn(seed, condition) {
+  const { stderr, wallSeconds, studentSeed, teacherEpochs, cpuSeconds, ...result } = await train(`seed ${seed}, ${condition.label}`, {
+    nodeArgs: condition.nodeArgs,
+    env: { SEED: String(seed), ...condition.env },
+    quick: args.quick,
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-  return new Promise((done, fail) => {
-    child.on('error', fail);
-    child.on('close', (code, signal) => {
-      if (stderr.trim()) console.log(stderr.trim().split('\n').map((line) => `${prefix} ${line}`).join('\n'));
-      if (code !== 0) return fail(new Error(`${prefix} train.js exited with ${signal ?? code}`));
-      const last = stdout.trimEnd().split('\n').at(-1);
-      done({ ...JSON.parse(last), report: parseReport(stderr) });
-    });
-  });
-}
-
-/** The agent's exit report (DISTILL_DELIVERY "report": true), as numbers, or null. */
-function parseReport(stderr) {
-  const lines = stderr.split('\n');
-  const at = lines.findIndex((line) => line.startsWith('distill-delivery report'));
-  if (at < 0) return null;
-  const row = lines.slice(at + 2).find((line) => line.startsWith('mixup '));
-  const phases = lines.slice(at).find((line) => line.startsWith('phases:'))?.match(/(\d+) record, (\d+) override/);
-  if (!row) return null;
-  const [recorded, replayed, left, discarded] = row.trim().split(/\s+/).slice(-4).map(Number);
-  return { recorded, replayed, left, discarded, recordPhases: Number(phases?.[1]), overridePhases: Number(phases?.[2]) };
+  return result;
 }
 
 const started = Date.now();
 const runs = [];
 for (const seed of seeds) {
   const row = { seed };
-  for (const condition of conditions) row[condition.key] = await train(seed, condition);
+  for (const condition of conditions) row[condition.key] = await trainIn(seed, condition);
   runs.push(row);
 }
 const seconds = (Date.now() - started) / 1000;

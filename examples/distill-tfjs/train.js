@@ -10,21 +10,25 @@
 //
 // Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
 // batch order and Math.random (replaced at start by a seeded generator, so the mixup's
-// draws repeat too); KD_WEIGHT (default 0.9) is the weight of the distillation term, the
-// rest going to cross-entropy on the mixed labels (0 trains the student alone);
-// QUICK=1 makes a tiny run for tests.
+// draws repeat too); STUDENT_SEED (default SEED) seeds the student's initial weights
+// alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
+// of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
+// the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains
+// (0 when its outputs come from a store, see store.json); QUICK=1 makes a tiny run for tests.
 // Prints progress per epoch, then one JSON line with the results.
 import * as tf from '@tensorflow/tfjs';
 import { Mixup } from './augments.js';
 import { mulberry32, spirals } from './data.js';
 
 const seed = Number.parseInt(process.env.SEED ?? '1', 10);
+const studentSeed = Number.parseInt(process.env.STUDENT_SEED ?? String(seed), 10);
 const quick = process.env.QUICK === '1';
 Math.random = mulberry32(seed * 7919 + 17);
 
 const settings = quick
   ? { trainSize: 512, testSize: 512, batchSize: 64, teacherEpochs: 3, studentEpochs: 2 }
   : { trainSize: 2048, testSize: 2048, batchSize: 64, teacherEpochs: 30, studentEpochs: 20 };
+if (process.env.TEACHER_EPOCHS !== undefined) settings.teacherEpochs = Number.parseInt(process.env.TEACHER_EPOCHS, 10);
 const temperature = 4;
 const kdWeight = Number(process.env.KD_WEIGHT ?? 0.9);
 
@@ -96,8 +100,13 @@ class Distiller {
     return tf.tidy(() => {
       const [mixed, mixedLabels] = this.mixup.call(xs, labels);
       this.fed.teacher = digest(mixed, mixedLabels);
-      return tf.softmax(this.teacher.predict(mixed).div(temperature));
+      return this.softTargets(mixed);
     });
+  }
+
+  /** The teacher's forward pass: its softened class probabilities for a batch. */
+  softTargets(mixed) {
+    return tf.softmax(this.teacher.predict(mixed).div(temperature));
   }
 
   /** Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on the mixed labels; returns the loss. */
@@ -150,7 +159,7 @@ for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
 const teacherAccuracy = accuracy(teacher, data.test);
 
 // 2. The student, distilled from the teacher on mixup batches.
-const student = mlp([16, 16], seed * 1000 + 500);
+const student = mlp([16, 16], studentSeed * 1000 + 500);
 const distiller = new Distiller({ teacher, student, mixup });
 const curve = [];
 let batchCount = 0;
@@ -176,8 +185,12 @@ for (let epoch = 1; epoch <= settings.studentEpochs; epoch++) {
   console.log(`student epoch ${String(epoch).padStart(2)}/${settings.studentEpochs}  loss ${(total / count).toFixed(4)}  test acc ${pct(testAccuracy)}  same mixed batch as teacher ${aligned}/${count}  tensors ${tf.memory().numTensors}`);
 }
 
+const cpu = process.cpuUsage();
 console.log(JSON.stringify({
   seed,
+  studentSeed,
+  teacherEpochs: settings.teacherEpochs,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
   quick,
   kdWeight,
   teacherAccuracy,

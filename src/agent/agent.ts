@@ -10,6 +10,7 @@ import Module, { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:mo
 import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
 import { Site, type PhaseRunner } from '../delivery/site.js';
@@ -233,7 +234,11 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
 
   const { sites, builtins, grouped } = placeSites(entries, resolveEntries(entries, resolved, needs.imports), (kind, label) => phases.runner(kind, label));
   const plans = planModules(grouped, needs.planner);
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source });
+  // The process the user started opens its store now, so a store that does not fit stops it before the app runs;
+  // a process it was passed on to (a worker, a child) opens it at its first phase, if it runs one.
+  const first = isMainThread && (process.env.DISTILL_DELIVERY_FIRST_PID ?? String(process.pid)) === String(process.pid);
+  if (config.store !== undefined && isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first });
   runtime.manager = manager;
   patchBuiltins(builtins);
   installHooks(plans);

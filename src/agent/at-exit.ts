@@ -14,6 +14,7 @@ import { debuglog } from 'node:util';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { buildReport, renderReport, type Report } from './report.js';
+import { appHandles, ownListener } from '../runtime.js';
 
 const debug = debuglog('delivery');
 
@@ -33,7 +34,7 @@ function first(): boolean {
 /** Whether anything reached the agent in this thread: a phase, or a call to a target. */
 function active(report: Report): boolean {
   const { ran } = report.phases;
-  return ran.record + ran.override > 0 || report.deliveries.some((d) => d.recorded + d.replayed + d.refused > 0);
+  return ran.record + ran.override > 0 || report.deliveries.some((d) => d.recorded + d.replayed + d.refused > 0) || (report.store?.steps ?? 0) > 0;
 }
 
 /** Children and worker threads inherit the config: each writes its own file next to the first process's. */
@@ -57,6 +58,12 @@ export function installEnd(agent: Agent, options: EndOptions): void {
   const end = (ended: { exitCode: number } | { signal: NodeJS.Signals }): boolean => {
     if (done) return false;
     done = true;
+    // The store first, so that the report says what it holds (its error is printed where stores close: ../delivery/store-exit.ts).
+    try {
+      agent.manager.close();
+    } catch {
+      // in the report
+    }
     const report = buildReport(agent, options.strict);
     const failed = options.strict && report.findings.length > 0 && (first() || active(report));
     if (options.print || failed) write(renderReport(report));
@@ -64,19 +71,22 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     if (options.file !== undefined) writeJson(fileFor(options.file), report, options.strict, failed, ended);
     return failed;
   };
-  process.on('exit', (exitCode) => {
-    if (end({ exitCode }) && exitCode === 0) process.exitCode = 1;
-  });
+  process.on(
+    'exit',
+    ownListener((exitCode: number) => {
+      if (end({ exitCode }) && exitCode === 0) process.exitCode = 1;
+    }),
+  );
   // Worker threads get no signals (only the main thread does).
   if (!isMainThread) return;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = (): void => {
+    const onSignal = ownListener((): void => {
       // The app has its own handler: it decides whether to exit, and the exit prints the report.
-      if (process.listenerCount(signal) > 1) return;
+      if (appHandles(signal)) return;
       end({ signal });
       process.off(signal, onSignal);
       process.kill(process.pid, signal);
-    };
+    });
     process.on(signal, onSignal);
   }
 }

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeliveryError, errors, describe } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
+import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../delivery/store-options.js';
 
 export interface PhaseTarget {
   readonly path: TargetPath;
@@ -25,6 +26,8 @@ export interface AgentConfig {
   readonly reportFile: string | undefined;
   /** `"strict": true`: exit status 1 when the report has findings. */
   readonly strict: boolean;
+  /** `"store"`, validated (its mode from DISTILL_DELIVERY_STORE_MODE when that is set). */
+  readonly store: StoreOptions | undefined;
   /** What relative module specifiers resolve against: the config file's folder, or the working directory. */
   readonly base: string;
   /** Where the config came from, for messages: `DISTILL_DELIVERY` or `DISTILL_DELIVERY (file /abs/x.json)`. */
@@ -32,7 +35,7 @@ export interface AgentConfig {
 }
 
 const NAME = 'DISTILL_DELIVERY';
-const KEYS = ['deliveries', 'phases', 'instrument', 'report', 'strict'];
+const KEYS = ['deliveries', 'phases', 'instrument', 'report', 'strict', 'store'];
 
 function paths(source: string, key: string, value: unknown): PhaseTarget[] {
   if (value === undefined) return [];
@@ -55,7 +58,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
   }
   if (Array.isArray(raw)) {
-    return { deliveries: raw, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, base, source };
+    return { deliveries: raw, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   if (raw === null || typeof raw !== 'object') {
     throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
@@ -70,7 +73,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
         throw errors.config(`${source} ${key}`, `is not a known key (use ${KEYS.join(', ')}) nor a delivery spec with a "type".`);
       }
     }
-    return { deliveries: object, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, base, source };
+    return { deliveries: object, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   for (const key of keys) {
     if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
@@ -98,6 +101,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
   }
   const strict = object.strict ?? false;
   if (typeof strict !== 'boolean') throw errors.config(`${source} strict`, `must be true or false, but received ${describe(strict)}.`);
+  const store = storeOf(object.store, source, base);
   return {
     deliveries: deliveries as Record<string, unknown> | unknown[],
     record,
@@ -107,9 +111,21 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     // A relative path resolves as the targets do: against the config file's folder, or the working directory.
     reportFile: typeof report === 'string' ? resolve(base, report) : undefined,
     strict,
+    store,
     base,
     source,
   };
+}
+
+/** The config's store, checked now so that a bad one stops the process before the app runs. */
+function storeOf(raw: unknown, source: string, base: string): StoreOptions | undefined {
+  const mode = envStoreMode();
+  if (raw === undefined) {
+    if (mode !== undefined) throw errors.config(STORE_MODE_VARIABLE, `is set to "${mode}", but ${source} has no "store" to ${mode === 'record' ? 'record into' : 'replay from'}; add "store": {"url": "./teacher-outputs"} to the config, or unset ${STORE_MODE_VARIABLE}.`);
+    return undefined;
+  }
+  const { mode: normalized } = normalizeStore(raw, `${source} store`, base);
+  return { ...(raw as StoreOptions), mode: normalized };
 }
 
 /** Reads DISTILL_DELIVERY; undefined when it is unset or blank (the agent then does nothing). */

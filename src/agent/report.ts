@@ -7,6 +7,7 @@
  * recorded values may be private data. at-exit.ts prints it and decides the exit status.
  */
 import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
+import type { StoreSummary } from '../delivery/store-link.js';
 import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
@@ -31,12 +32,16 @@ export interface DeliveryRow {
   readonly refused: number;
   /** Recorded outputs that were undefined. */
   readonly undefinedOutputs: number;
+  /** With a store: records written (record) or read (replay). */
+  readonly stored?: number;
 }
 
 export interface Report {
   readonly deliveries: DeliveryRow[];
   readonly phases: { readonly configured: { readonly record: readonly string[]; readonly override: readonly string[] }; readonly ran: { readonly record: number; readonly override: number } };
   readonly diverged: number;
+  /** With a store: what was written or replayed. */
+  readonly store?: StoreSummary;
   readonly findings: Finding[];
 }
 
@@ -67,7 +72,7 @@ function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean): Find
   const found: Finding[] = [];
   const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
   if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL, see that error).`);
-  else if (row.recorded === 0 && row.replayed === 0) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method));
+  else if (row.recorded === 0 && row.replayed === 0 && !row.stored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method));
   if (row.recorded > 0 && row.undefinedOutputs === row.recorded) {
     add(UNDEFINED_OUTPUTS_WARNING, `delivery "${row.name}": all ${row.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
   }
@@ -82,10 +87,11 @@ function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean): Find
 export function buildReport(agent: Agent, strict: boolean): Report {
   const deliveries: DeliveryRow[] = [];
   const findings: Finding[] = [];
+  const store = agent.manager.storeSummary();
   for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
     const stats = delivery.stats();
     const details = delivery.details();
-    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs };
+    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
     deliveries.push(row);
     findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined));
   }
@@ -100,7 +106,22 @@ export function buildReport(agent: Agent, strict: boolean): Report {
   }
   const diverged = runtime.seen.diverged;
   if (diverged > 0) findings.push({ code: 'DISTILL_DELIVERY_DIVERGED', message: `${diverged} replayed call(s) diverged from the teacher's (ERR_DELIVERY_DIVERGED).` });
-  return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, findings };
+  if (store !== undefined) findings.push(...storeFindings(store));
+  return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
+}
+
+/** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed. */
+function storeFindings(store: StoreSummary): Finding[] {
+  const found: Finding[] = [];
+  if (store.error !== undefined) found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}` });
+  if (store.unwritten > 0) {
+    found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
+  }
+  const held = store.lastStep === undefined ? undefined : store.lastStep + 1;
+  if (store.mode === 'replay' && held !== undefined && store.steps < held) {
+    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.steps} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  }
+  return found;
 }
 
 function table(rows: string[][]): string {
@@ -115,6 +136,15 @@ export function renderReport(report: Report): string {
   lines.push(rows.length > 1 ? table(rows) : '(no deliveries configured)');
   const { configured, ran } = report.phases;
   if (configured.record.length > 0 || configured.override.length > 0) lines.push(`phases: ${ran.record} record, ${ran.override} override`);
+  if (report.store !== undefined) lines.push(storeLine(report.store));
   for (const f of report.findings) lines.push(`warning [${f.code}]: ${f.message}`);
   return lines.join('\n') + '\n';
+}
+
+/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`. */
+function storeLine(store: StoreSummary): string {
+  const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
+  const what = store.mode === 'record' ? `wrote ${store.steps} step(s) to` : `replayed ${store.steps}${held} step(s) from`;
+  const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
+  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
 }

@@ -2,14 +2,16 @@
  * Manages several deliveries as one (MMRazor's DistillDeliveryManager), built from the
  * 1.x dict form `{ name: spec }` or the seed's list form `[spec, ...]`.
  */
-import { DistillDelivery, type DeliveryStats } from './distill-delivery.js';
+import { DistillDelivery, type DeliveryStats, type DeliveryStep } from './distill-delivery.js';
 import { Entries, runScope, type Phase } from './scope.js';
-import { errors, describe, inContext } from '../errors.js';
+import { errors, describe, inContext, subject } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
 import type { CheckMode } from '../values/signature.js';
+import { normalizeStore, type StoreOptions } from './store-options.js';
+import { StoreLink, type StorePhase, type StoreSummary } from './store-link.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -24,6 +26,8 @@ export interface DeliverySpec {
   copy?: boolean;
   /** How replayed calls are compared with the teacher's: "shape" (default), "values" or "off". */
   check?: CheckMode;
+  /** With a store: its outputs are only written to the store (record) and returned from it in record phases (replay); override phases leave its calls alone. */
+  recordOnly?: boolean;
   /** MMRazor's spellings, accepted so its configs port as they are. */
   func_path?: string;
   method_path?: string;
@@ -35,10 +39,14 @@ export interface ManagerOptions {
   base?: string | URL;
   /** How messages name where the specs came from; default "DistillDeliveryManager". */
   source?: string;
+  /** A store the record phases write to (`mode: "record"`) or replay from (`"replay"`); see docs/store.md. */
+  store?: StoreOptions;
+  /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
+  deferStore?: boolean;
 }
 
-const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check'];
-const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check'];
+const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
+const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
 const TYPES: Record<string, 'function' | 'method'> = {
   FunctionOutputs: 'function',
   FunctionOutputsDelivery: 'function',
@@ -66,8 +74,12 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   if (record.name !== undefined && record.name !== name) {
     throw errors.config(where, `"name" ${describe(record.name)} differs from the key it is listed under; remove it or make them equal.`);
   }
+  if (record.recordOnly !== undefined && typeof record.recordOnly !== 'boolean') {
+    throw errors.config(`${where}.recordOnly`, `must be true or false, but received ${describe(record.recordOnly)}.`);
+  }
   const options: Record<string, unknown> = { ...record, name };
   delete options.type;
+  delete options.recordOnly;
   try {
     // A spec's relative base resolves against the manager's base (for the agent, the config file's folder).
     options.base = record.base === undefined ? base : baseRelativeTo(record.base, base);
@@ -82,18 +94,28 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
  * A teacher step that throws (or rejects) will have no student step: its outputs are
  * dropped, so the next student replays the next teacher step, not this one's remains.
  */
-function recordSteps(notes?: PhaseNotes): Phase {
+function recordSteps(notes?: PhaseNotes, store?: StoreLink): Phase {
+  let stored: StorePhase | undefined;
   return {
-    open: (members) => (members as DistillDelivery[]).map((d) => d.openStep(notes?.label)),
+    open: (members) => {
+      stored = store?.recordPhase();
+      const steps = (members as DistillDelivery[]).map((d) => d.openStep(notes?.label));
+      stored?.opened(steps);
+      return steps;
+    },
     close: (members, steps, failed) => {
       (members as DistillDelivery[]).forEach((d, i) => (failed ? d.discardStep(steps[i] as Step) : d.closeStep(steps[i] as Step)));
       notes?.ended?.(steps as Step[], failed);
+      stored?.closed(steps as DeliveryStep[], failed);
     },
   };
 }
-function overrideSteps(notes?: PhaseNotes): Phase {
+function overrideSteps(notes?: PhaseNotes, store?: StoreLink): Phase {
   return {
-    open: (members) => (members as DistillDelivery[]).map((d) => d.claimStep(notes?.label)),
+    open: (members) => {
+      store?.overridePhase();
+      return (members as DistillDelivery[]).map((d) => d.claimStep(notes?.label));
+    },
     close: (members, steps, failed) => {
       // The counts are read before finishStep() drops what the student left.
       notes?.ended?.(steps as Step[], failed);
@@ -120,6 +142,7 @@ export class DistillDeliveryManager {
   readonly #members: DistillDelivery[];
   #override = false;
   readonly #entries = new Entries();
+  readonly #store: StoreLink | undefined;
 
   constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
     const source = options.source ?? 'DistillDeliveryManager';
@@ -137,15 +160,22 @@ export class DistillDeliveryManager {
     }
     const byName: Record<string, DistillDelivery> = Object.create(null);
     const members: DistillDelivery[] = [];
+    const recordOnly: string[] = [];
     for (const [name, spec] of named) {
       const where = `${source} deliveries[${JSON.stringify(name)}]`;
       if (Object.hasOwn(byName, name)) throw errors.config(where, `the name ${JSON.stringify(name)} is used twice; give each delivery its own name.`);
       const delivery = spec instanceof DistillDelivery ? spec : buildDelivery(spec, name, where, options.base);
+      if (!(spec instanceof DistillDelivery) && (spec as DeliverySpec).recordOnly === true) recordOnly.push(name);
       Object.defineProperty(byName, name, { value: delivery, enumerable: true });
       members.push(delivery);
     }
     this.deliveries = Object.freeze(byName);
     this.#members = members;
+    if (options.store === undefined && recordOnly.length > 0) {
+      throw errors.config(`${source} deliveries[${JSON.stringify(recordOnly[0])}].recordOnly`, 'keeps outputs only in a store, and there is none; set "store", or remove recordOnly.');
+    }
+    this.#store = options.store === undefined ? undefined : linkStore(options, source, Object.entries(byName), recordOnly);
+    if (this.#store !== undefined && options.deferStore !== true) this.#store.open();
   }
 
   /** Setting it sets every delivery's overrideData. */
@@ -195,7 +225,7 @@ export class DistillDeliveryManager {
    */
   recordPhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    return runScope(this.#members, false, notes === undefined ? RECORD : recordSteps(notes), fn);
+    return runScope(this.#members, false, notes === undefined && this.#store === undefined ? RECORD : recordSteps(notes, this.#store), fn);
   }
 
   /**
@@ -204,10 +234,38 @@ export class DistillDeliveryManager {
    */
   overridePhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'overridePhase(fn)', fn);
-    return runScope(this.#members, true, notes === undefined ? OVERRIDE : overrideSteps(notes), fn);
+    return runScope(this.#members, true, notes === undefined && this.#store === undefined ? OVERRIDE : overrideSteps(notes, this.#store), fn);
+  }
+
+  /**
+   * Closes the store, if the manager has one: waits until every written step is stored
+   * and releases its files or connection. Called at exit if not before; idempotent.
+   * Throws what kept a step from being written, if anything did.
+   */
+  close(): void {
+    const error = this.#store?.close();
+    if (error !== undefined) throw error;
+  }
+
+  /** @internal What the report says of the store, if there is one. */
+  storeSummary(): StoreSummary | undefined {
+    return this.#store?.summary();
   }
 
   stats(): Record<string, DeliveryStats> {
     return Object.fromEntries(Object.entries(this.deliveries).map(([name, delivery]) => [name, delivery.stats()]));
   }
+}
+
+/** The manager's store, linked to its deliveries (each named by its key in the manager). */
+function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): StoreLink {
+  const store = normalizeStore(options.store, `${source} store`, options.base);
+  return new StoreLink(
+    store,
+    named.map(([name, delivery]) => {
+      const method = delivery instanceof MethodOutputsDelivery;
+      const target = method ? delivery.methodPath : (delivery as FunctionOutputsDelivery).funcPath;
+      return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
+    }),
+  );
 }

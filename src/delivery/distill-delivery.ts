@@ -38,8 +38,16 @@ export interface DeliveryStats {
 }
 
 /** A step as a delivery keeps it: its outputs, and the signatures of the calls that made them. */
-interface DeliveryStep extends Step {
+export interface DeliveryStep extends Step {
   readonly signatures: SignatureRuns<Signature>;
+  /** What a store keeps of this step (store-link.ts); undefined without a store. */
+  store: StepStore | undefined;
+}
+
+/** @internal What a store link keeps on a step: the records it writes or replays, and how a mismatch is told. */
+export interface StepStore {
+  /** The error for a student's call that does not match the stored call it replays; undefined: the usual ERR_DELIVERY_DIVERGED. */
+  mismatch(who: string, call: number, stored: string, replaying: string): Error | undefined;
 }
 
 function newStep(number: number, recorder: string | undefined, missing = false): DeliveryStep {
@@ -55,6 +63,7 @@ function newStep(number: number, recorder: string | undefined, missing = false):
     missing,
     recorder,
     replayer: undefined,
+    store: undefined,
   };
 }
 
@@ -323,11 +332,23 @@ export abstract class DistillDelivery implements Member {
   /** Compares the student's call with the teacher's call whose output it is about to get. */
   private verify(step: DeliveryStep, signature: Signature): void {
     const expected = step.signatures.peek();
-    if (signature !== expected) this.diverged(step, expected, signature);
+    if (signature !== expected) this.mismatch(step, expected, signature);
     step.signatures.shift();
   }
 
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
+
+  /** A step from a store keeps its calls' signatures as text: a call in the integer form is compared by its text. */
+  private mismatch(step: DeliveryStep, teacher: Signature, student: Signature): void {
+    if (typeof teacher === 'string' && typeof student === 'number' && renderSignature(student) === teacher) return;
+    const error = step.store?.mismatch(this.#who, step.replayed, renderSignature(teacher), renderSignature(student));
+    if (error !== undefined) {
+      this.#diverged++;
+      runtime.seen.diverged++;
+      throw error;
+    }
+    this.diverged(step, teacher, student);
+  }
 
   private diverged(step: DeliveryStep, teacher: Signature, student: Signature): never {
     this.#diverged++;
@@ -398,6 +419,41 @@ export abstract class DistillDelivery implements Member {
     if (this.#warned.has(kind)) return;
     this.#warned.add(kind);
     process.emitWarning(message, { type: 'DistillDeliveryWarning', code: warningCodes[kind] });
+  }
+
+  /** @internal The step of the call part() was last asked about, if it is a phase's and not recorded too late. */
+  callStep(): DeliveryStep | undefined {
+    return this.#call === this.#main || this.#callLate ? undefined : this.#call;
+  }
+
+  /** @internal A step no override phase will claim (a recordOnly delivery's: its outputs go only to a store). */
+  releaseStep(step: Step): void {
+    const i = this.#steps.indexOf(step as DeliveryStep);
+    if (i !== -1) this.#steps.splice(i, 1);
+  }
+
+  /** @internal Whether a record phase's step waits for an override phase. */
+  hasWaitingStep(): boolean {
+    return this.#steps.some((s) => !s.claimed);
+  }
+
+  /**
+   * @internal A step read from a store, for an override phase that has no record phase to
+   * replay (a student-only replay): its outputs (Held values that decode when handed out)
+   * and their calls' signatures as text.
+   */
+  feedStep(number: number, label: string, outputs: readonly unknown[], signatures: readonly string[], store: StepStore): void {
+    const step = newStep(number, label);
+    step.store = store;
+    step.closed = true;
+    for (let i = 0; i < outputs.length; i++) {
+      if (this.checkMode !== CHECK_OFF) step.signatures.push(signatures[i]!);
+      step.queue.push(outputs[i]);
+    }
+    step.recorded = outputs.length;
+    this.#pending += outputs.length;
+    this.#recorded += outputs.length;
+    this.#steps.push(step);
   }
 
   /** @internal A record phase starts: its outputs go to a step of their own. `phase`: how the agent names it. */

@@ -74,7 +74,14 @@ export function runScope<T>(
 ): T {
   const parent = currentFrame(state);
   activateAll(members);
-  const steps = phase?.open(members);
+  let steps: readonly (Step | undefined)[] | undefined;
+  try {
+    steps = phase?.open(members);
+  } catch (error) {
+    // A phase that cannot start (its store has no step to give) leaves nothing active.
+    deactivateAll(members);
+    throw error;
+  }
   const frame: Frame = { members, override, steps, parent, asyncId: executionAsyncId(), live: true };
   const end = (failed: boolean): void => {
     frame.live = false;

@@ -15,8 +15,8 @@ import { isTensor, type TensorLike } from './tensor.js';
 export interface WalkOptions {
   /** true: copy everything, fail on what cannot be copied; false: rebuild only arrays, plain objects, Maps and Sets, and keep every other value by reference. */
   readonly deep: boolean;
-  /** What a tensor becomes. */
-  readonly onTensor: (tensor: TensorLike) => unknown;
+  /** What a tensor becomes; `path()` renders where it sits (`[1].logits`), for messages. */
+  readonly onTensor: (tensor: TensorLike, path: () => string) => unknown;
   /** For messages: the delivery, and what the copy is for. */
   readonly who: string;
   readonly purpose: 'copy' | 'store';
@@ -95,7 +95,7 @@ class Walker {
       return this.seen.get(v);
     }
     if (isTensor(v)) {
-      const out = this.options.onTensor(v);
+      const out = this.options.onTensor(v, () => render(this.keys));
       this.seen.set(v, out);
       this.hit = true;
       return out;

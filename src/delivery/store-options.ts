@@ -1,0 +1,85 @@
+/**
+ * The `store` option of a manager (and key of the agent's config): where the store is,
+ * whether this run records into it or replays from it, and what the backend needs.
+ * DISTILL_DELIVERY_STORE_MODE, when set, gives the mode (so one config serves the record
+ * run and the replay runs); DISTILL_DELIVERY_RANK the rank. Every problem is an
+ * ERR_DELIVERY_INVALID_CONFIG naming the key.
+ */
+import { errors, describe, DeliveryError } from '../errors.js';
+import { storeRank, type IfExists } from '../store/store.js';
+import { parseStoreUrl } from '../store/url.js';
+
+export type StoreMode = 'record' | 'replay';
+
+export interface StoreOptions {
+  /** A folder (`./teacher-outputs`, resolved against the manager's base), a `file:` URL, or `redis://host:port/key`. */
+  url: string | URL;
+  /** Default: DISTILL_DELIVERY_STORE_MODE; one of the two is needed. */
+  mode?: StoreMode;
+  /** Record: what to do when the store already holds steps of this rank (default "error"). */
+  ifExists?: IfExists;
+  /** Redis: how long to wait for a step, a reply or a connection, in ms (default 60000). */
+  timeout?: number;
+  /** Default: DISTILL_DELIVERY_RANK, else 0. */
+  rank?: number;
+}
+
+export interface NormalizedStore {
+  readonly url: string | URL;
+  /** What relative folders resolve against. */
+  readonly base: string | URL | undefined;
+  readonly mode: StoreMode;
+  readonly ifExists: IfExists | undefined;
+  readonly timeout: number | undefined;
+  readonly rank: number;
+}
+
+export const STORE_MODE_VARIABLE = 'DISTILL_DELIVERY_STORE_MODE';
+const KEYS = ['url', 'mode', 'ifExists', 'timeout', 'rank'];
+const MODES: readonly string[] = ['record', 'replay'];
+const IF_EXISTS: readonly string[] = ['error', 'overwrite', 'resume'];
+
+/** The mode DISTILL_DELIVERY_STORE_MODE gives, or undefined when it is unset or blank. */
+export function envStoreMode(env: NodeJS.ProcessEnv = process.env): StoreMode | undefined {
+  const text = env[STORE_MODE_VARIABLE]?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (!MODES.includes(text)) throw errors.config(STORE_MODE_VARIABLE, `must be "record" or "replay", but received ${describe(text)}.`);
+  return text as StoreMode;
+}
+
+/** Validates a `store` option; `where` names it in messages (`DISTILL_DELIVERY (file /x.json) store`). */
+export function normalizeStore(raw: unknown, where: string, base: string | URL | undefined, env: NodeJS.ProcessEnv = process.env): NormalizedStore {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw errors.config(where, `expected {"url": "./teacher-outputs", "mode": "record" or "replay"}, but received ${describe(raw)}.`);
+  }
+  const options = raw as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KEYS.includes(key)) throw errors.config(`${where}.${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
+  }
+  const url = options.url;
+  try {
+    parseStoreUrl(url, base);
+  } catch (error) {
+    throw errors.config(`${where}.url`, (error as Error).message, { cause: error });
+  }
+  const mode = envStoreMode(env) ?? options.mode;
+  if (typeof mode !== 'string' || !MODES.includes(mode)) {
+    throw errors.config(`${where}.mode`, `must be "record" or "replay" (or set ${STORE_MODE_VARIABLE}), but received ${describe(mode)}.`);
+  }
+  const ifExists = options.ifExists;
+  if (ifExists !== undefined && (typeof ifExists !== 'string' || !IF_EXISTS.includes(ifExists))) {
+    throw errors.config(`${where}.ifExists`, `must be "error", "overwrite" or "resume", but received ${describe(ifExists)}.`);
+  }
+  const timeout = options.timeout;
+  if (timeout !== undefined && (!Number.isSafeInteger(timeout) || (timeout as number) <= 0)) {
+    throw errors.config(`${where}.timeout`, `must be a positive whole number of milliseconds, but received ${describe(timeout)}.`);
+  }
+  let rank: number;
+  try {
+    rank = storeRank(options.rank, env);
+  } catch (error) {
+    const key = options.rank === undefined ? 'DISTILL_DELIVERY_RANK' : `${where}.rank`;
+    throw errors.config(key, (error as DeliveryError).message, { cause: error });
+  }
+  return { url: url as string | URL, base, mode: mode as StoreMode, ifExists: ifExists as IfExists | undefined, timeout: timeout as number | undefined, rank };
+}

@@ -1,0 +1,194 @@
+// The store through the agent, on unedited programs in real Node children: a record run
+// writes each record phase as a step (to a folder or a real redis-server), and a replay
+// run of the same program and config returns the stored outputs without running the
+// delivered functions; a config or a call that differs, a step past the end, an output
+// that cannot be stored, and a record run killed mid-run (SIGKILL; SIGTERM for Redis).
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
+import { needsRedis, startRedis } from './helpers/redis-server.mjs';
+
+const TIMEOUT = 60_000;
+const app = agentFixture('store', 'app.mjs');
+const dirs = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/**
+ * Writes the fixture's config.json into a folder of its own, its targets made absolute and
+ * its store url left relative ("./outputs", resolved against that folder); `change` edits it.
+ */
+function configIn(dir, change = (c) => c, name = 'config.json') {
+  const config = JSON.parse(readFileSync(agentFixture('store', 'config.json'), 'utf8'));
+  const absolute = (path) => (path.startsWith('./') ? target(path.slice(2)) : path);
+  for (const spec of Object.values(config.deliveries)) spec.funcPath = absolute(spec.funcPath);
+  config.phases.record = config.phases.record.map(absolute);
+  config.phases.override = config.phases.override.map(absolute);
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(change(config)));
+  return file;
+}
+
+/** The absolute target path of `file#member` in the fixture's folder. */
+function target(path) {
+  const [file, member] = path.split('#');
+  return `${agentFixture('store', file)}#${member}`;
+}
+
+const run = (script, config, mode, env = {}, options = {}) => runNode(script, { config, env: { DISTILL_DELIVERY_STORE_MODE: mode, ...env }, timeout: TIMEOUT, ...options });
+const steps = (stdout) => lines(stdout).filter((line) => 'step' in line);
+const runs = (stdout) => lines(stdout).find((line) => 'runs' in line)?.runs;
+const errorCode = (stderr) => stderr.match(/\[(ERR_DELIVERY_[A-Z_]+)\]/)?.[1];
+
+describe('a folder store', () => {
+  let dir;
+  let config;
+  let recorded;
+
+  before(async () => {
+    dir = tempDir();
+    config = configIn(dir);
+    recorded = await run(app, config, 'record');
+  });
+
+  test('a record run works as usual and writes every record phase as a step', { timeout: TIMEOUT }, () => {
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const out = steps(recorded.stdout);
+    assert.equal(out.length, 3);
+    for (const { teacher, student } of out) assert.deepEqual(student, teacher.inputs);
+    assert.deepEqual(runs(recorded.stdout), { draw: 3, teacherLogits: 3, widget: 0 });
+    assert.match(recorded.stderr, /^store: wrote 3 step\(s\) to "\.\/outputs" \(rank 0\): draw 3, logits 3 record\(s\)$/m);
+    assert.ok(readFileSync(join(dir, 'outputs', 'meta.json'), 'utf8').includes('"deliveries"'));
+  });
+
+  test('a replay run returns the stored outputs in record and override phases without running the delivered functions', { timeout: TIMEOUT }, async () => {
+    const { code, stdout, stderr } = await run(app, config, 'replay');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(steps(stdout), steps(recorded.stdout));
+    assert.deepEqual(runs(stdout), { draw: 0, teacherLogits: 0, widget: 0 });
+    assert.match(stderr, /^store: replayed 3 of 3 step\(s\) from "\.\/outputs" \(rank 0\): draw 3, logits 3 record\(s\)$/m);
+    assert.doesNotMatch(stderr, /warning \[/);
+  });
+
+  test('a student-only program (override phases only) replays what the teacher program recorded', { timeout: TIMEOUT }, async () => {
+    const student = configIn(dir, (c) => ({ ...c, phases: { override: [target('student.mjs#studentStep')] } }), 'student.json');
+    const { code, stdout, stderr } = await run(agentFixture('store', 'student.mjs'), student, 'replay');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      steps(stdout).map((s) => s.student),
+      steps(recorded.stdout).map((s) => s.student),
+    );
+  });
+
+  test('a replay with other deliveries stops before the app runs, naming what differs', { timeout: TIMEOUT }, async () => {
+    const other = configIn(dir, (c) => ({ ...c, deliveries: { ...c.deliveries, logits: { ...c.deliveries.logits, funcPath: target('lib.mjs#widget') } } }), 'other.json');
+    const { code, stdout, stderr } = await run(app, other, 'replay');
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.equal(errorCode(stderr), 'ERR_DELIVERY_STORE_MISMATCH');
+    assert.match(stderr, /"metadata\.deliveries\.logits\.target"/);
+  });
+
+  test('a replayed call that differs from the recorded one fails there, naming the step, the delivery and the call', { timeout: TIMEOUT }, async () => {
+    const { code, stdout, stderr } = await run(app, config, 'replay', { ARG: 'text' });
+    assert.equal(code, 1);
+    assert.equal(steps(stdout).length, 0);
+    assert.equal(errorCode(stderr), 'ERR_DELIVERY_STORE_MISMATCH');
+    assert.match(stderr, /step 0 of the store "\.\/outputs" \(rank 0\): at call 1 of delivery "draw" .*the recorded call was \(number\) and this one is \(string\)/);
+  });
+
+  test('replaying past the last stored step fails with ERR_DELIVERY_STORE_END, after the stored steps', { timeout: TIMEOUT }, async () => {
+    const { code, stdout, stderr } = await run(app, config, 'replay', { STEPS: '4' });
+    assert.equal(code, 1);
+    assert.deepEqual(steps(stdout), steps(recorded.stdout));
+    assert.equal(errorCode(stderr), 'ERR_DELIVERY_STORE_END');
+  });
+
+  test('an output that cannot be stored fails the record run at its call, naming the delivery and the path', { timeout: TIMEOUT }, async () => {
+    const widget = configIn(dir, (c) => ({ ...c, store: { url: './widgets' }, deliveries: { ...c.deliveries, widget: { type: 'FunctionOutputs', funcPath: target('lib.mjs#widget') } } }), 'widget.json');
+    const { code, stdout, stderr } = await run(app, widget, 'record', { WIDGET: '1' });
+    assert.equal(code, 1);
+    assert.equal(steps(stdout).length, 0);
+    assert.equal(errorCode(stderr), 'ERR_DELIVERY_NOT_SERIALIZABLE');
+    assert.match(stderr, /Cannot store the output of delivery "widget" \(".*lib\.mjs#widget"\): its \.parts\.get\("w"\) is an instance of Widget/);
+  });
+});
+
+test('a record run killed with SIGKILL mid-run leaves every complete step replayable', { timeout: TIMEOUT }, async () => {
+  const dir = tempDir();
+  const config = configIn(dir);
+  const killed = await run(app, config, 'record', { STEPS: '1000000' }, { kill: { when: /^(.*\n){5}/, signal: 'SIGKILL' } });
+  assert.equal(killed.signal, 'SIGKILL');
+  const printed = steps(killed.stdout);
+  assert.ok(printed.length >= 5);
+  // Each step is printed once its record phase ended, so it is in the store; one more may be.
+  const replayed = await run(app, config, 'replay', { STEPS: String(printed.length) });
+  assert.equal(replayed.code, 0, replayed.stderr);
+  assert.deepEqual(steps(replayed.stdout), printed);
+  const past = await run(app, config, 'replay', { STEPS: '1000000' });
+  assert.equal(errorCode(past.stderr), 'ERR_DELIVERY_STORE_END');
+  assert.ok(steps(past.stdout).length >= printed.length);
+});
+
+test('tensors are stored by dtype, shape and data and replayed as tensors of the app\'s tfjs, leaking none', { timeout: TIMEOUT }, async () => {
+  const dir = tempDir();
+  const config = JSON.parse(readFileSync(agentFixture('store', 'tensors.json'), 'utf8'));
+  config.store = { url: join(dir, 'tensors') };
+  const script = agentFixture('store', 'tensors.mjs');
+  const env = { DISTILL_DELIVERY_BASE: agentFixture('store') };
+  const recordedRun = await run(script, config, 'record', env);
+  assert.equal(recordedRun.code, 0, recordedRun.stderr);
+  const replayed = await run(script, config, 'replay', env);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const out = steps(replayed.stdout);
+  assert.deepEqual(out, steps(recordedRun.stdout));
+  for (const { teacher, student } of out) {
+    assert.deepEqual(student, teacher);
+    for (const key of ['mixed', 'labels', 'flags', 'words', 'pair']) assert.equal(teacher[key].tensor, true, key);
+    assert.deepEqual([teacher.mixed.dtype, teacher.labels.dtype, teacher.flags.dtype, teacher.words.dtype], ['float32', 'int32', 'bool', 'string']);
+    assert.equal(teacher.same, true);
+  }
+  const { tensors } = lines(replayed.stdout).at(-1);
+  assert.equal(tensors.atEnd, tensors.afterFirstStep);
+});
+
+describe('a Redis store', needsRedis, () => {
+  let redis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('a record run into Redis replays exactly, and replaying past its end fails at once', { timeout: TIMEOUT }, async () => {
+    const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-store'), timeout: 20_000 } }));
+    const recordedRun = await run(app, config, 'record');
+    assert.equal(recordedRun.code, 0, recordedRun.stderr);
+    const replayed = await run(app, config, 'replay', { STEPS: '4' });
+    assert.deepEqual(steps(replayed.stdout), steps(recordedRun.stdout));
+    assert.deepEqual(runs(recordedRun.stdout), { draw: 3, teacherLogits: 3, widget: 0 });
+    // The record run closed its store at exit, so the replay knows step 3 will never come.
+    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+  });
+
+  test('a record run ended by SIGTERM closes its store first: every step it finished replays, and a replay stops at its end at once', { timeout: TIMEOUT }, async () => {
+    // No report: the store closes on the signal by itself (src/delivery/store-exit.ts).
+    const config = configIn(tempDir(), (c) => ({ ...c, report: false, store: { url: redis.url('agent-sigterm'), timeout: 5_000 } }));
+    const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '200' }, { kill: { when: /^(.*\n){20}/, signal: 'SIGTERM' } });
+    assert.equal(killed.signal, 'SIGTERM');
+    const printed = steps(killed.stdout);
+    const replayed = await run(app, config, 'replay', { STEPS: String(printed.length + 1) });
+    assert.deepEqual(steps(replayed.stdout), printed);
+    // Closed, the store has its end mark: no wait for a step that will never come.
+    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+  });
+});
