@@ -7,7 +7,7 @@
  *   pipelined, and reading them back with pipelined XRANGEs of a step's ids each.
  * Every round moves BENCH_STORE_MB (default 32) MB per size, in steps of 8 records, over
  * BENCH_STORE_ROUNDS (default 9) rounds after one warm-up round (BENCH_STORE_ONLY:
- * `directory` or `redis` to measure one backend);
+ * `directory` or `redis` to measure one backend; BENCH_STORE_SIZES: sizes in bytes, by commas);
  * candidates alternate, and a figure is the median over rounds of the per-round ratio
  * of throughputs (store / floor: 1.00× is as fast as the floor). Times are CPU time, so
  * other processes on a shared machine do not count: this process's (all its threads,
@@ -28,7 +28,7 @@ import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { hasRedis, startRedis } from '../test/helpers/redis-server.mjs';
 import { median } from './lib.js';
 
-const SIZES = [1024, 64 * 1024, 1024 * 1024];
+const SIZES = process.env.BENCH_STORE_SIZES?.split(',').map(Number) ?? [1024, 64 * 1024, 1024 * 1024];
 const PER_STEP = 8;
 const TOTAL = Number(process.env.BENCH_STORE_MB ?? 32) << 20;
 const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 9);
