@@ -16,17 +16,32 @@
  * beside them. Opening a store or a connection is not timed; closing a store (its
  * flush) is.
  *
+ * Reads return fresh memory, on both sides, and whether glibc's malloc hands back
+ * memory freed by the last garbage collection or new pages (a page fault per 4 KB)
+ * depends on when that collection ran: alone, that tripled the floor's read time from
+ * one round to the next. The script so runs itself again with malloc's mmap and trim
+ * thresholds raised (GLIBC_TUNABLES), so freed memory is reused: the figures are the
+ * steady state, without page faults, on both sides.
+ *
  * Needs `redis-server` on the PATH for the Redis figures (started on a free loopback
  * port, no persistence). Prints one JSON line. Run alone with `node bench/store.js`
  * after `npm run build`.
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { hasRedis, startRedis } from '../test/helpers/redis-server.mjs';
 import { median } from './lib.js';
+
+const TUNABLES = 'glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824';
+if (process.env.GLIBC_TUNABLES !== TUNABLES) {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, GLIBC_TUNABLES: TUNABLES } });
+  process.exit(child.status ?? 1);
+}
 
 const SIZES = process.env.BENCH_STORE_SIZES?.split(',').map(Number) ?? [1024, 64 * 1024, 1024 * 1024];
 const PER_STEP = 8;
