@@ -13,7 +13,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
-import { laneSum } from './checksum.js';
+import { laneSum, type LaneSum } from './checksum.js';
 import { ENTRY, FILE_HEADER, align16, checkFileHeader, decodeEntry, parseFrames, type IndexEntry, type StepBytes } from './frames.js';
 
 export const META = 'meta.json';
@@ -180,12 +180,12 @@ export function loadRank(subject: string, root: string, rank: number): RankState
 }
 
 /** Checks the last committed step's frames; a corrupted one leaves the entries and is reported. */
-export function checkLastStep(state: RankState, root: string, rank: number): RankState {
+export function checkLastStep(state: RankState, root: string, rank: number, sum: LaneSum = laneSum()): RankState {
   const last = state.entries.at(-1);
   if (last === undefined) return state;
   const fd = openSync(segmentFile(rankFolder(root, rank), last.seq, 'seg'), 'r');
   try {
-    const parsed = parseFrames(stepBytes(fd, last.offset, last.length), last.step, last.records, laneSum());
+    const parsed = parseFrames(stepBytes(fd, last.offset, last.length), last.step, last.records, sum);
     if (typeof parsed !== 'string') return state;
     const entries = state.entries.slice(0, -1);
     return { ...state, entries, corruptStep: last.step, corruptDetail: parsed, tail: `step ${last.step} is corrupted: ${parsed}` };

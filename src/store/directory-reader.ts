@@ -44,7 +44,7 @@ class DirectoryReader implements StoreReader {
     if (this.#closed) throw storeErrors.closed(this.subject);
     if (!Number.isSafeInteger(step) || step < 0) throw storeErrors.badOption('step', step, 'an integer from 0');
     // A store still being written may have grown since it was opened: look once more.
-    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank);
+    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank, this.#sum);
     if (step === this.#state.corruptStep) throw storeErrors.corrupt(this.subject, this.#state.corruptDetail, step - 1);
     const entry = this.#state.entries[step];
     if (entry === undefined) throw storeErrors.end(this.subject, step, this.lastStep, this.tail ?? '');
