@@ -78,9 +78,7 @@ class RedisWriter implements StoreWriter {
   }
 
   append(record: NewRecord): void {
-    // No look at the worker's messages here (commit() does): append() sends nothing.
-    if (this.#closed) throw storeErrors.closed(this.subject);
-    if (this.#error) throw this.#error;
+    this.#check();
     checkRecord(this.subject, record);
     const size = record.payload.byteLength;
     if (size > 0) {
