@@ -5,52 +5,77 @@
  *   appending) and raw reads (readSync of each payload into a fresh buffer);
  * - Redis: the same client (@redis/client) writing each payload with XADD, all
  *   pipelined, and reading them back with pipelined XRANGEs of a step's ids each.
- * Every round moves BENCH_STORE_MB (default 32) MB per size, in steps of 8 records;
+ * Every round moves BENCH_STORE_MB (default 32) MB per size, in steps of 8 records, over
+ * BENCH_STORE_ROUNDS (default 9) rounds after one warm-up round (BENCH_STORE_ONLY:
+ * `directory` or `redis` to measure one backend; BENCH_STORE_SIZES: sizes in bytes, by commas);
  * candidates alternate, and a figure is the median over rounds of the per-round ratio
  * of throughputs (store / floor: 1.00× is as fast as the floor). Times are CPU time, so
  * other processes on a shared machine do not count: this process's (all its threads,
  * the store's worker included; writing into the page cache is its system time) and, for
- * Redis, the server's too (from /proc, in 10 ms ticks). Wall-clock MB/s are printed
+ * Redis, the server's too (from /proc, each thread's run time in ns). Wall-clock MB/s are printed
  * beside them. Opening a store or a connection is not timed; closing a store (its
  * flush) is.
+ *
+ * Reads return fresh memory, on both sides, and whether glibc's malloc hands back
+ * memory freed by the last garbage collection or new pages (a page fault per 4 KB)
+ * depends on when that collection ran: alone, that tripled the floor's read time from
+ * one round to the next. The script so runs itself again with malloc's mmap and trim
+ * thresholds raised (GLIBC_TUNABLES), so freed memory is reused: the figures are the
+ * steady state, without page faults, on both sides.
  *
  * Needs `redis-server` on the PATH for the Redis figures (started on a free loopback
  * port, no persistence). Prints one JSON line. Run alone with `node bench/store.js`
  * after `npm run build`.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { hasRedis, startRedis } from '../test/helpers/redis-server.mjs';
 import { median } from './lib.js';
 
-const SIZES = [1024, 64 * 1024, 1024 * 1024];
+const TUNABLES = 'glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824';
+if (process.env.GLIBC_TUNABLES !== TUNABLES) {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, GLIBC_TUNABLES: TUNABLES } });
+  process.exit(child.status ?? 1);
+}
+
+const SIZES = process.env.BENCH_STORE_SIZES?.split(',').map(Number) ?? [1024, 64 * 1024, 1024 * 1024];
 const PER_STEP = 8;
 const TOTAL = Number(process.env.BENCH_STORE_MB ?? 32) << 20;
-const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 9);
+/** `directory` or `redis` to measure one backend only. */
+const ONLY = process.env.BENCH_STORE_ONLY;
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer };
 
 const wall = () => Number(process.hrtime.bigint()) / 1e6;
-/** CPU milliseconds of this process, plus the Redis server's once it runs. */
+/**
+ * CPU milliseconds of this process (getrusage: every thread, to the microsecond), plus
+ * the Redis server's once it runs: the time each of its threads has run, in
+ * nanoseconds, from /proc/<pid>/task/<tid>/schedstat (/proc/<pid>/stat counts 10 ms
+ * ticks, too coarse for a write of 32 MB that takes the server about 30 ms).
+ */
 let serverPid;
+function serverCpu() {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${serverPid}/task`)) ns += Number(readFileSync(`/proc/${serverPid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e6;
+}
 function cpu() {
   const { user, system } = process.cpuUsage();
-  let ms = (user + system) / 1000;
-  if (serverPid !== undefined) {
-    const fields = readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1].split(' ');
-    ms += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  }
-  return ms;
+  return { self: (user + system) / 1000, server: serverPid === undefined ? 0 : serverCpu() };
 }
-const CLOCK_TICKS = 100;
-/** Times fn(): { cpu, wall } in ms. */
+/** Times fn(): { cpu, wall, server } in ms (cpu includes server, the Redis server's part). */
 async function timed(fn) {
   const c = cpu();
   const w = wall();
   await fn();
-  return { cpu: cpu() - c, wall: wall() - w };
+  const d = cpu();
+  const server = d.server - c.server;
+  return { cpu: d.self - c.self + server, wall: wall() - w, server };
 }
 const root = mkdtempSync(join(tmpdir(), 'dd-bench-store-'));
 
@@ -142,16 +167,20 @@ async function measure(name, candidates) {
   const mbps = (who, op, clock) => TOTAL / (1 << 20) / (median(samples[who].map((s) => s[op][clock])) / 1000);
   const figures = (who) => ({ write: mbps(who, 'write', 'cpu'), read: mbps(who, 'read', 'cpu'), writeWall: mbps(who, 'write', 'wall'), readWall: mbps(who, 'read', 'wall') });
   process.stderr.write(`bench: store: ${name} done\n`);
-  return { write: ratioOf('write'), read: ratioOf('read'), store: figures(store), floor: figures(floor) };
+  const share = (who, op) => median(samples[who].map((s) => s[op].server / s[op].cpu));
+  const result = { write: ratioOf('write'), read: ratioOf('read'), store: figures(store), floor: figures(floor) };
+  // The Redis server's share of each CPU time, to see which side a change moved.
+  if (serverPid !== undefined) result.serverShare = { store: { write: share(store, 'write'), read: share(store, 'read') }, floor: { write: share(floor, 'write'), read: share(floor, 'read') } };
+  return result;
 }
 
 const result = { directory: {}, redis: {} };
 try {
-  for (const size of SIZES) {
+  for (const size of ONLY === 'redis' ? [] : SIZES) {
     const data = payloads(size);
     result.directory[size] = await measure(`directory ${size}`, { store: () => storeRound(join(root, 'store'), data), fs: () => fsRound(data) });
   }
-  if (hasRedis) {
+  if (hasRedis && ONLY !== 'directory') {
     const server = await startRedis();
     serverPid = server.pid;
     // No per-command timeout: node-redis fails a command still queued after 5 s by default, and the floor queues all of its commands at once.

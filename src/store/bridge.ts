@@ -10,7 +10,6 @@
  * and is unref'ed: it never keeps a process alive on its own.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { StoreRecord } from './store.js';
 
 export interface BridgeMessage {
   readonly type: string;
@@ -35,6 +34,8 @@ function workerFor(script: URL): Worker {
 export class Bridge {
   readonly #port: MessagePort;
   readonly #signal: Int32Array;
+  /** The counter when the port was last found empty: while it stays there, nothing new was posted. */
+  #seen = 0;
 
   constructor(script: URL) {
     const { port1, port2 } = new MessageChannel();
@@ -47,9 +48,13 @@ export class Bridge {
     this.#port.postMessage(message, transfer);
   }
 
-  /** A message the worker has posted, or undefined. Never waits. */
+  /** A message the worker has posted, or undefined. Never waits; costs an atomic read when nothing came (a look at the port costs 0.3 µs). */
   poll(): BridgeMessage | undefined {
-    return receiveMessageOnPort(this.#port)?.message as BridgeMessage | undefined;
+    const count = Atomics.load(this.#signal, 0);
+    if (count === this.#seen) return undefined;
+    const message = receiveMessageOnPort(this.#port)?.message as BridgeMessage | undefined;
+    if (message === undefined) this.#seen = count;
+    return message;
   }
 
   /** The next message, waiting until `deadline` (a Date.now() value); undefined when it passed. */
@@ -79,38 +84,36 @@ export function workerPoster(port: MessagePort, signal: Int32Array): (message: B
   };
 }
 
-/** A step's records without their payloads; the payloads travel in one buffer. */
-export interface PackedHead {
-  readonly delivery: string;
-  readonly call: number;
-  readonly signature: string;
-  readonly length: number;
-}
+/** A step as the worker posts it to a reader: its number, its h field, and its parts. */
+export type PostedStep = [step: number, heads: string, parts: Uint8Array[]];
 
 /**
- * Copies a step's payloads into one ArrayBuffer to transfer. Posting the payloads as
- * they are would copy each one's whole underlying buffer (a view into a socket chunk
- * clones all of the chunk).
+ * The buffers to transfer with the parts of `steps`, rewriting the parts as needed: a
+ * part that has its ArrayBuffer to itself (node-redis's reply for a blob that came in
+ * several socket reads) goes as it is; the others (views into a socket chunk, which
+ * posting would clone whole) are copied into one buffer shared by all of them.
  */
-export function pack(records: readonly Omit<StoreRecord, 'step'>[]): { heads: PackedHead[]; bytes: ArrayBuffer } {
-  let total = 0;
-  for (const r of records) total += r.payload.byteLength;
-  const bytes = new Uint8Array(total);
-  const heads: PackedHead[] = [];
-  let at = 0;
-  for (const r of records) {
-    bytes.set(r.payload, at);
-    at += r.payload.byteLength;
-    heads.push({ delivery: r.delivery, call: r.call, signature: r.signature, length: r.payload.byteLength });
+export function transferable(steps: PostedStep[]): ArrayBuffer[] {
+  const transfer: ArrayBuffer[] = [];
+  let shared = 0;
+  for (const [, , parts] of steps) {
+    for (const part of parts) {
+      if (part.byteOffset === 0 && part.byteLength === part.buffer.byteLength && part.byteLength > 0) transfer.push(part.buffer as ArrayBuffer);
+      else shared += part.byteLength;
+    }
   }
-  return { heads, bytes: bytes.buffer };
-}
-
-export function unpack(step: number, heads: readonly PackedHead[], bytes: ArrayBuffer): StoreRecord[] {
+  if (shared === 0) return transfer;
+  const bytes = new Uint8Array(shared);
   let at = 0;
-  return heads.map((h) => {
-    const payload = Buffer.from(bytes, at, h.length);
-    at += h.length;
-    return { step, delivery: h.delivery, call: h.call, signature: h.signature, payload };
-  });
+  for (const [, , parts] of steps) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.byteOffset === 0 && part.byteLength === part.buffer.byteLength && part.byteLength > 0) continue;
+      bytes.set(part, at);
+      parts[i] = bytes.subarray(at, at + part.byteLength);
+      at += part.byteLength;
+    }
+  }
+  transfer.push(bytes.buffer);
+  return transfer;
 }

@@ -13,7 +13,8 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
-import { ENTRY, FILE_HEADER, checkFileHeader, decodeEntry, parseFrames, type IndexEntry } from './frames.js';
+import { laneSum, type LaneSum } from './checksum.js';
+import { ENTRY, FILE_HEADER, align16, checkFileHeader, decodeEntry, parseFrames, type IndexEntry, type StepBytes } from './frames.js';
 
 export const META = 'meta.json';
 const SEGMENT_FILE = /^(\d{6})\.(seg|idx)$/;
@@ -72,15 +73,39 @@ export function readWhole(path: string): Buffer | undefined {
   }
 }
 
-export function readRange(fd: number, offset: number, length: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length);
+/** Bytes a step is read in at a time, each checked while it is still in the cache (frames.ts). */
+const READ_PIECE = 256 << 10;
+
+/** Steps shorter than this are read into a shared 128 KB buffer, as Node's pool does for small Buffers (a new one costs more than the read). */
+const POOLED = 16 << 10;
+const POOL = 128 << 10;
+let pool = Buffer.alloc(0);
+let pooled = 0;
+
+/** Room for a step: its own buffer, or a part of the pool; 16-byte aligned either way, so payloads are too (frames.ts). */
+function allocate(length: number): Buffer {
+  if (length >= POOLED) return Buffer.allocUnsafe(length);
+  if (pooled + length > pool.length) (pool = Buffer.allocUnsafeSlow(POOL)), (pooled = 0);
+  const bytes = pool.subarray(pooled, pooled + length);
+  pooled = align16(pooled + length);
+  return bytes;
+}
+
+/** The step at `offset`, `length` bytes long, read into memory of its own as far as it is asked for. */
+export function stepBytes(fd: number, offset: number, length: number): StepBytes {
+  const bytes = allocate(length);
   let done = 0;
-  while (done < length) {
-    const n = readSync(fd, bytes, done, length - done, offset + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? bytes : bytes.subarray(0, done);
+  return {
+    bytes,
+    ensure(end: number): number {
+      while (done < end) {
+        const n = readSync(fd, bytes, done, Math.min(length - done, Math.max(READ_PIECE, end - done)), offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done;
+    },
+  };
 }
 
 /** Size of a file, or -1 when it is absent. */
@@ -155,12 +180,12 @@ export function loadRank(subject: string, root: string, rank: number): RankState
 }
 
 /** Checks the last committed step's frames; a corrupted one leaves the entries and is reported. */
-export function checkLastStep(state: RankState, root: string, rank: number): RankState {
+export function checkLastStep(state: RankState, root: string, rank: number, sum: LaneSum = laneSum()): RankState {
   const last = state.entries.at(-1);
   if (last === undefined) return state;
   const fd = openSync(segmentFile(rankFolder(root, rank), last.seq, 'seg'), 'r');
   try {
-    const parsed = parseFrames(readRange(fd, last.offset, last.length), last.step, last.records);
+    const parsed = parseFrames(stepBytes(fd, last.offset, last.length), last.step, last.records, sum);
     if (typeof parsed !== 'string') return state;
     const entries = state.entries.slice(0, -1);
     return { ...state, entries, corruptStep: last.step, corruptDetail: parsed, tail: `step ${last.step} is corrupted: ${parsed}` };

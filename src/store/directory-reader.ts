@@ -1,13 +1,15 @@
 /**
  * The directory backend's reader: a rank's committed steps, found through the index
- * (directory-layout.ts) and checked frame by frame (CRC-32) as they are read. Readers
+ * (directory-layout.ts) and checked frame by frame (lane sums, checksum.ts) as they are
+ * read, a piece at a time while it is in the cache. Readers
  * only read, so many machines can replay one store on a shared filesystem.
  */
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
+import { laneSum } from './checksum.js';
 import { parseFrames } from './frames.js';
-import { META, checkLastStep, ioError, loadRank, rankFolder, readRange, readWhole, segmentFile, type Located, type RankState } from './directory-layout.js';
+import { META, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
 import { openEnvelope } from './metadata.js';
 import type { Opened, StoreReader, StoreRecord } from './store.js';
 import type { DirectoryLocation } from './url.js';
@@ -19,6 +21,7 @@ class DirectoryReader implements StoreReader {
   readonly #root: string;
   #state: RankState;
   readonly #files = new Map<number, number>();
+  readonly #sum = laneSum();
   #closed = false;
 
   constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState) {
@@ -41,23 +44,24 @@ class DirectoryReader implements StoreReader {
     if (this.#closed) throw storeErrors.closed(this.subject);
     if (!Number.isSafeInteger(step) || step < 0) throw storeErrors.badOption('step', step, 'an integer from 0');
     // A store still being written may have grown since it was opened: look once more.
-    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank);
+    if (step > this.lastStep) this.#state = checkLastStep(loadRank(this.subject, this.#root, this.rank), this.#root, this.rank, this.#sum);
     if (step === this.#state.corruptStep) throw storeErrors.corrupt(this.subject, this.#state.corruptDetail, step - 1);
     const entry = this.#state.entries[step];
     if (entry === undefined) throw storeErrors.end(this.subject, step, this.lastStep, this.tail ?? '');
-    const parsed = parseFrames(this.#bytes(entry), step, entry.records);
+    const parsed = this.#parse(entry);
     if (typeof parsed === 'string') throw storeErrors.corrupt(this.subject, parsed, step - 1);
     return parsed;
   }
 
-  #bytes(entry: Located): Buffer {
+  /** The step's records, read and checked (frames.ts), or what is wrong with them. */
+  #parse(entry: Located): StoreRecord[] | string {
     try {
       let fd = this.#files.get(entry.seq);
       if (fd === undefined) {
         fd = openSync(segmentFile(rankFolder(this.#root, this.rank), entry.seq, 'seg'), 'r');
         this.#files.set(entry.seq, fd);
       }
-      return readRange(fd, entry.offset, entry.length);
+      return parseFrames(stepBytes(fd, entry.offset, entry.length), entry.step, entry.records, this.#sum);
     } catch (error) {
       throw ioError(this.subject, error, entry.step - 1, 'read');
     }

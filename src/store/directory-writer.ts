@@ -3,12 +3,15 @@
  * index (directory-layout.ts) with synchronous file calls, never changing bytes it
  * wrote. Durable against the writer's process dying (SIGKILL included); data the
  * operating system had not flushed when the machine itself stopped is found as a torn
- * tail. Small frames are built in a staging buffer and written with one writev a step.
+ * tail. Frames are built in a stage, the memory of the writer's lane sum (checksum.ts):
+ * each payload is copied in once, summed there while it is in the cache, and written
+ * from there with one write per STAGE_BYTES, or per step when smaller.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { storeErrors } from '../errors.js';
-import { ENTRY, FILE_HEADER, encodeEntry, fileHeader, frameHead, headRoom, sealFrame, writeHead } from './frames.js';
+import { laneSum } from './checksum.js';
+import { ENTRY, FILE_HEADER, FRAME_TRAILER, encodeEntry, fileHeader, headRoom, writeHead, writeTrailer } from './frames.js';
 import { checkLastStep, ioError, loadRank, rankFolder, segmentFile, type RankState } from './directory-layout.js';
 import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
@@ -19,28 +22,12 @@ const debug = debuglog('delivery');
 
 /** A segment is closed and the next one started once it passes this many bytes. */
 export const SEGMENT_BYTES = 1 << 30;
-/** Payloads under this size are copied into the stage with their frame; larger ones are written from where they are. */
-const SMALL = 64 << 10;
-const STAGE_BYTES = 1 << 20;
-/** writev takes at most IOV_MAX (1024 on Linux) buffers a call. */
-const IOV_MAX = 1024;
+/** The stage's size: a write each time it fills; small enough to stay in the cache between the copy, the sum and the write. */
+const STAGE_BYTES = 256 << 10;
 
-function writeAll(fd: number, buffers: Uint8Array[], position: number): void {
-  let at = position;
-  for (let i = 0; i < buffers.length; i += IOV_MAX) {
-    const batch = buffers.slice(i, i + IOV_MAX).filter((b) => b.byteLength > 0);
-    let total = batch.reduce((sum, b) => sum + b.byteLength, 0);
-    while (total > 0) {
-      const n = writevSync(fd, batch, at);
-      at += n;
-      total -= n;
-      if (total === 0) break;
-      // A short write: drop what was written and go on with the rest.
-      let skip = n;
-      while (skip > 0 && skip >= batch[0]!.byteLength) skip -= batch.shift()!.byteLength;
-      if (skip > 0) batch[0] = batch[0]!.subarray(skip);
-    }
-  }
+/** Writes all of bytes[0, length) at `position`, going on after a short write. */
+function writeAll(fd: number, bytes: Buffer, length: number, position: number): void {
+  for (let done = 0; done < length; ) done += writeSync(fd, bytes, done, length - done, position + done);
 }
 
 class DirectoryWriter implements StoreWriter {
@@ -55,12 +42,9 @@ class DirectoryWriter implements StoreWriter {
   #segmentSize = 0;
   #indexSize = 0;
   #stepStart = 0;
-  #pending: Uint8Array[] = [];
-  /** Small frames of the open step, built in place; #stagedFrom..#staged not yet in #pending. */
-  #stage = Buffer.allocUnsafe(STAGE_BYTES);
+  /** The open step's frames not yet written: #sum.bytes[0, #staged). */
+  readonly #sum = laneSum();
   #staged = 0;
-  #stagedFrom = 0;
-  #pendingBytes = 0;
   #records = 0;
   #closed = false;
 
@@ -99,57 +83,51 @@ class DirectoryWriter implements StoreWriter {
     this.#segment = this.#index = -1;
   }
 
-  #writePending(): void {
-    this.#unstage();
-    writeAll(this.#segment, this.#pending, this.#segmentSize);
-    this.#segmentSize += this.#pendingBytes;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#staged = this.#stagedFrom = 0;
+  /** Writes the stage out. */
+  #writeStage(): void {
+    this.#guard(() => writeAll(this.#segment, this.#sum.bytes, this.#staged, this.#segmentSize));
+    this.#segmentSize += this.#staged;
+    this.#staged = 0;
   }
 
   append(record: NewRecord): void {
     if (this.#closed) throw storeErrors.closed(this.subject);
     checkRecord(this.subject, record);
-    const size = record.payload.byteLength;
-    if (size < SMALL) {
-      // Small frames are built whole in the stage: one allocation-free copy and one checksum call each.
-      const room = headRoom(record) + size;
-      if (this.#staged + room > this.#stage.length) {
-        this.#guard(() => this.#writePending());
-        if (room > this.#stage.length) this.#stage = Buffer.allocUnsafe(Math.max(room, 2 * this.#stage.length));
-      }
-      const at = this.#staged;
-      const head = writeHead(this.#stage, at, this.nextStep, record);
-      this.#stage.set(record.payload, at + head);
-      sealFrame(this.#stage, at, head + size);
-      this.#staged += head + size;
-    } else {
-      // A large payload is written out at once, from where it is: nothing of the caller's is kept.
-      const head = frameHead(this.nextStep, record);
-      this.#unstage();
-      this.#pending.push(head, record.payload);
-      this.#pendingBytes += head.length + size;
-      this.#guard(() => this.#writePending());
+    const sum = this.#sum;
+    const room = headRoom(record);
+    sum.reserve(Math.max(STAGE_BYTES, room) + FRAME_TRAILER);
+    if (this.#staged + room > STAGE_BYTES) this.#writeStage();
+    const head = writeHead(sum.bytes, this.#staged, this.nextStep, record);
+    sum.reset();
+    sum.add(this.#staged, head);
+    this.#staged += head;
+    // The payload, a piece at a time: copied into the stage, padded to 16 bytes at its end, summed.
+    const payload = record.payload;
+    const size = payload.byteLength;
+    for (let done = 0; done < size; ) {
+      if (STAGE_BYTES - this.#staged < 16) this.#writeStage();
+      let piece = Math.min(size - done, STAGE_BYTES - this.#staged);
+      if (done + piece < size) piece &= ~15;
+      const padded = (piece + 15) & ~15;
+      sum.bytes.set(piece === size ? payload : payload.subarray(done, done + piece), this.#staged);
+      sum.bytes.fill(0, this.#staged + piece, this.#staged + padded);
+      sum.add(this.#staged, padded);
+      this.#staged += padded;
+      done += piece;
     }
+    if (this.#staged + FRAME_TRAILER > STAGE_BYTES) this.#writeStage();
+    writeTrailer(sum, this.#staged, head + ((size + 15) & ~15) + FRAME_TRAILER);
+    this.#staged += FRAME_TRAILER;
     this.#records++;
-  }
-
-  /** Moves the staged frames to the pending list (the stage is reused once they are written). */
-  #unstage(): void {
-    if (this.#staged === this.#stagedFrom) return;
-    this.#pending.push(this.#stage.subarray(this.#stagedFrom, this.#staged));
-    this.#pendingBytes += this.#staged - this.#stagedFrom;
-    this.#stagedFrom = this.#staged;
   }
 
   commit(): number {
     if (this.#closed) throw storeErrors.closed(this.subject);
     const step = this.nextStep;
+    this.#writeStage();
     this.#guard(() => {
-      this.#writePending();
       const entry = encodeEntry({ step, records: this.#records, offset: this.#stepStart, length: this.#segmentSize - this.#stepStart });
-      writeAll(this.#index, [entry], this.#indexSize);
+      writeAll(this.#index, entry, ENTRY, this.#indexSize);
       this.#indexSize += ENTRY;
     });
     this.nextStep++;
@@ -164,9 +142,7 @@ class DirectoryWriter implements StoreWriter {
   }
 
   discard(): void {
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#staged = this.#stagedFrom = 0;
+    this.#staged = 0;
     this.#records = 0;
     // Frames of the step already written out stay, unreferenced by the index.
     this.#stepStart = this.#segmentSize;

@@ -7,7 +7,7 @@
 import { storeErrors } from '../errors.js';
 
 const FORMAT = 'distill-delivery-store';
-const VERSION = 1;
+const VERSION = 2;
 
 /** The metadata as JSON will give it back (undefined becomes null). */
 export function normalize(metadata: unknown): unknown {

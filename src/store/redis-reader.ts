@@ -1,15 +1,26 @@
 /**
  * The Redis Streams backend's reader: read(step) returns the step once it is in the
  * stream, waiting for it (XREAD BLOCK in the worker thread, redis-worker.ts) up to the
- * store's timeout (default 60 s), the worker reading ahead. A server killed or
+ * store's timeout (default 60 s), the worker reading ahead and posting the steps of each
+ * reply together, their payloads transferred rather than copied. A server killed or
  * unreachable fails the call at once with ERR_DELIVERY_STORE_UNAVAILABLE and the last
  * step read; the writer's end mark ends it with ERR_DELIVERY_STORE_END.
  */
 import { storeErrors, type DeliveryError } from '../errors.js';
-import { unpack, type Bridge, type BridgeMessage, type PackedHead } from './bridge.js';
+import type { Bridge, BridgeMessage, PostedStep } from './bridge.js';
+import { stepRecords } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
 import type { Opened, StoreReader, StoreRecord } from './store.js';
 import type { RedisLocation } from './url.js';
+
+/** Bytes of steps taken before the worker is told (it reads ahead up to 64 MB not yet taken). */
+const REPORT_BYTES = 16 << 20;
+
+interface Received {
+  readonly heads: string;
+  readonly parts: Uint8Array[];
+  readonly bytes: number;
+}
 
 class RedisReader implements StoreReader {
   readonly subject: string;
@@ -19,7 +30,10 @@ class RedisReader implements StoreReader {
   lastStep: number;
   readonly #bridge: Bridge;
   readonly #timeout: number;
-  readonly #received = new Map<number, { records: StoreRecord[]; bytes: number }>();
+  /** Steps posted by the worker and not taken yet, in order. */
+  readonly #received = new Map<number, Received>();
+  /** Bytes of steps taken and not yet reported to the worker. */
+  #taken = 0;
   #generation = 0;
   /** The step the worker reads from (-1: not reading), and the next one it will post. */
   #from = -1;
@@ -42,22 +56,23 @@ class RedisReader implements StoreReader {
 
   #take(message: BridgeMessage): void {
     if (message.type === 'error') this.#error ??= asError(message);
-    if (message.generation !== this.#generation) return;
-    if (message.type === 'step') {
-      const step = message.step as number;
-      this.#received.set(step, { records: unpack(step, message.heads as PackedHead[], message.bytes as ArrayBuffer), bytes: (message.bytes as ArrayBuffer).byteLength });
+    if (message.generation !== this.#generation || message.type !== 'steps') return;
+    for (const [step, heads, parts] of message.steps as PostedStep[]) {
+      let bytes = 0;
+      for (const part of parts) bytes += part.byteLength;
+      this.#received.set(step, { heads, parts, bytes });
       this.#next = step + 1;
       this.lastStep = Math.max(this.lastStep, step);
       if (this.#end !== undefined && step > this.#end) this.#end = undefined;
-    } else if (message.type === 'end') {
-      this.#end = message.last as number;
     }
+    if (message.end !== undefined) this.#end = message.end as number;
   }
 
   #restart(from: number): void {
     this.#generation++;
     this.#from = this.#next = from;
     this.#received.clear();
+    this.#taken = 0;
     this.#end = undefined;
     this.#bridge.post({ type: 'start', generation: this.#generation, from });
   }
@@ -72,18 +87,38 @@ class RedisReader implements StoreReader {
     for (;;) {
       const found = this.#received.get(step);
       if (found !== undefined) {
-        let freed = 0;
-        for (const [n, got] of this.#received) if (n <= step) (freed += got.bytes), this.#received.delete(n);
-        this.#bridge.post({ type: 'consumed', bytes: freed });
+        this.#drop(step);
+        // Reported in bulk: when the worker waits, 64 MB ahead, 48 MB of them are still here to take.
+        if (this.#taken >= REPORT_BYTES) this.#report();
+        const records = stepRecords(step, found.heads, found.parts);
+        if (typeof records === 'string') throw storeErrors.corrupt(this.subject, records, this.#lastRead);
         this.#lastRead = step;
-        return found.records;
+        return records;
       }
       if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, 'its record run closed it there');
+      // Before waiting: the steps before this one will not be asked for (a seek back restarts), and the worker must not wait for them to be taken.
+      this.#drop(step - 1);
+      this.#report();
       const message = this.#bridge.next(deadline);
       if (message === undefined) throw storeErrors.timeout(this.subject, step, this.#timeout, this.#lastRead);
       this.#take(message);
       if (this.#error) throw this.#error;
     }
+  }
+
+  /** Forgets the steps up to `last` (the map holds them in order), counting their bytes as taken. */
+  #drop(last: number): void {
+    for (const [n, got] of this.#received) {
+      if (n > last) break;
+      this.#taken += got.bytes;
+      this.#received.delete(n);
+    }
+  }
+
+  #report(): void {
+    if (this.#taken === 0) return;
+    this.#bridge.post({ type: 'consumed', bytes: this.#taken });
+    this.#taken = 0;
   }
 
   close(): void {

@@ -1,28 +1,30 @@
 /**
  * The worker thread behind the Redis stores of a process (see bridge.ts): a session per
- * store holds its connection (node-redis, `@redis/client`) and runs its commands. A writer's steps go out
- * as they are committed, pipelined, each acknowledged in order; a reader reads ahead
- * with XREAD BLOCK and posts each complete step, keeping at most READ_AHEAD bytes that
- * the caller has not taken. The client never reconnects and keeps no offline queue: a
- * server that goes away fails every command at once, which the caller reports.
+ * store holds its connection (node-redis, `@redis/client`) and runs its commands. A
+ * writer's steps go out as they are committed, one XADD each (a transaction of several
+ * for a large one), pipelined, their payloads sent from the writer's shared ring, and
+ * are acknowledged in batches (the last step stored, once per turn of the event loop);
+ * a reader reads ahead with XREAD BLOCK and posts the steps of each reply in one
+ * message, keeping at most READ_AHEAD bytes that the caller has not taken. The client never reconnects and keeps no offline
+ * queue: a server that goes away fails every command at once, which the caller reports.
+ * Commands have no timeout of their own: the caller never waits longer than the store's.
  */
 import { createClient, MultiErrorReply, RESP_TYPES } from '@redis/client';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { DeliveryError, storeErrors } from '../errors.js';
-import { pack, workerPoster, type BridgeMessage } from './bridge.js';
+import { transferable, workerPoster, type BridgeMessage, type PostedStep } from './bridge.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
-import { ADD_STEP, StepAssembler, cursorBefore, endId, lastStepOf, metaKey, parseEntry, recordHead, stepMs, streamKey } from './redis-entries.js';
-import type { IfExists, StoreRecord } from './store.js';
+import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, stepEntries, streamKey } from './redis-entries.js';
+import type { Slot } from './redis-ring.js';
+import type { IfExists } from './store.js';
 import type { RedisLocation } from './url.js';
 
 /** How long one XREAD waits on the server before the reader asks again. */
 const BLOCK_MS = 1000;
 /** Bytes of payload a reader fetches ahead of the steps taken. */
 const READ_AHEAD = 64 << 20;
-/** Entries one XREAD asks for: about READ_BATCH bytes of them, from 8 to 512. */
+/** Entries one XREAD asks for: about READ_BATCH bytes of them, from 1 to 512. */
 const READ_BATCH = 8 << 20;
-/** Steps with fewer payload bytes go as one script call, larger ones as a transaction. */
-const SCRIPT_BYTES = 256 << 10;
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 interface OpenMessage {
@@ -37,8 +39,6 @@ interface OpenMessage {
 
 type Client = ReturnType<typeof createClient>;
 
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-
 /** One store's connection and state, on its own channel. */
 class Session {
   readonly post: (message: BridgeMessage, transfer?: ArrayBuffer[]) => void;
@@ -47,8 +47,11 @@ class Session {
   stream = '';
   lastWritten = -1;
   lastRead = -1;
-  sha = '';
   readonly commits = new Set<Promise<void>>();
+  /** An acknowledgement is due at the next turn of the event loop. */
+  acking = false;
+  /** A writer's payloads, in shared memory (redis-ring.ts). */
+  ring: Buffer = Buffer.alloc(0);
   generation = 0;
   ahead = 0;
   wake: (() => void) | undefined;
@@ -93,8 +96,8 @@ class Session {
       database: location.db,
       RESP: 2,
       disableOfflineQueue: true,
-      // node-redis fails a command still waiting to be sent after 5 s by default: give it the store's timeout.
-      commandOptions: { timeout: message.timeout },
+      // No timeout per command (node-redis's default is 5 s, and each costs an AbortSignal): the caller's deadline bounds every wait.
+      commandOptions: { timeout: 0 },
     });
     this.client.on('error', () => {}); // every command in flight is rejected with the error, and reported from there
     try {
@@ -128,31 +131,33 @@ class Session {
       stored = openEnvelope(message.subject, text, key);
     }
     if (holds && message.ifExists === 'overwrite') await this.send(['DEL', this.stream]);
-    this.sha = await this.send<string>(['SCRIPT', 'LOAD', ADD_STEP]);
     this.lastWritten = message.ifExists === 'resume' ? last : -1;
     this.post({ type: 'opened', metadata: stored, nextStep: this.lastWritten + 1 });
   }
 
-  /** Sends a step, atomically (see redis-entries.ts); acknowledges it once stored. */
-  commit(step: number, records: StoreRecord[]): void {
-    const ms = String(stepMs(step));
-    let bytes = 0;
-    for (const r of records) bytes += r.payload.byteLength;
+  /** Sends a step, its payloads at `slots` of the ring, atomically (one XADD, or a transaction of several, see redis-entries.ts); acknowledges it once stored. */
+  commit(step: number, heads: string, slots: Slot[]): void {
+    const entries = stepEntries(heads, slots.map(([at, length]) => this.ring.subarray(at, at + length)));
+    const xadd = (fields: (string | Buffer)[], i: number): (string | Buffer)[] => ['XADD', this.stream, entryId(step, i), ...fields];
     let sent: Promise<unknown>;
-    if (bytes < SCRIPT_BYTES) {
-      const args: (string | Buffer)[] = ['EVALSHA', this.sha, '1', this.stream, ms, String(records.length)];
-      for (const r of records) args.push(recordHead(r), asBuffer(r.payload));
-      sent = this.send(args);
-    } else {
+    if (entries.length === 1) sent = this.send(xadd(entries[0]!, 0));
+    else {
       const multi = this.client!.multi();
-      records.forEach((r, i) => multi.addCommand(['XADD', this.stream, `${ms}-${i}`, 'h', recordHead(r), 'p', asBuffer(r.payload)]));
-      multi.addCommand(['XADD', this.stream, `${ms}-${records.length}`, 'n', String(records.length)]);
+      entries.forEach((fields, i) => multi.addCommand(xadd(fields, i)));
       sent = multi.exec();
     }
     const done = sent.then(
       () => {
-        this.lastWritten = step;
-        this.post({ type: 'ack', step });
+        // A transaction's reply settles later than a single command's sent after it: the server stored them in order all the same.
+        this.lastWritten = Math.max(this.lastWritten, step);
+        // One acknowledgement for every step stored in this turn of the event loop.
+        if (!this.acking) {
+          this.acking = true;
+          setImmediate(() => {
+            this.acking = false;
+            this.post({ type: 'ack', step: this.lastWritten });
+          });
+        }
       },
       (error: Error) => {
         const errors = error instanceof MultiErrorReply ? [...error.errors()] : [error];
@@ -189,11 +194,18 @@ class Session {
     this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
   }
 
-  /** Reads steps from `from` on and posts them, until a newer start replaces this one. */
+  /**
+   * Reads steps from `from` on and posts those of each reply in one message, until a
+   * newer start replaces this one. An end mark is posted once nothing follows it (a
+   * resumed run adds steps after it): it ended a reply shorter than asked for, or the
+   * reply after it was empty.
+   */
   async pump(mine: number, from: number): Promise<void> {
     let cursor = cursorBefore(from);
-    let count = 64;
-    const steps = new StepAssembler();
+    let next = from;
+    let count = 8;
+    let endBefore: number | undefined;
+    const assembler = new StepAssembler();
     while (mine === this.generation) {
       if (this.ahead >= READ_AHEAD) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -202,23 +214,34 @@ class Session {
       const reply = await this.send<[Buffer, [Buffer, Buffer[]][]][] | null>(['XREAD', 'COUNT', String(count), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.stream, cursor], true);
       if (mine !== this.generation) return;
       const entries = reply?.[0]?.[1] ?? [];
-      const asked = count;
+      const steps: PostedStep[] = [];
       let bytes = 0;
-      for (const [, fields] of entries) for (const field of fields) bytes += field.length;
-      if (entries.length > 0) count = Math.max(8, Math.min(512, Math.floor(READ_BATCH / Math.max(1, bytes / entries.length))));
-      for (const [i, [id, fields]] of entries.entries()) {
+      let entryBytes = 0;
+      let end = entries.length === 0 ? endBefore : undefined;
+      endBefore = undefined;
+      for (const [id, fields] of entries) {
         cursor = id.toString('latin1');
+        for (const field of fields) entryBytes += field.byteLength;
         const entry = parseEntry(id, fields);
-        const done = typeof entry === 'string' ? entry : steps.add(entry);
-        if (typeof done === 'string') throw storeErrors.corrupt(this.open!.subject, done, this.lastRead);
-        // An end mark counts only when nothing follows it yet (a resumed run adds steps after it).
-        if (typeof entry !== 'string' && entry.kind === 'end' && i === entries.length - 1 && entries.length < asked) this.post({ type: 'end', generation: mine, last: entry.last });
-        if (done === undefined || done.step < from) continue;
-        this.lastRead = done.step;
-        this.ahead += done.bytes;
-        const packed = pack(done.records);
-        this.post({ type: 'step', generation: mine, step: done.step, heads: packed.heads, bytes: packed.bytes }, [packed.bytes]);
+        if (typeof entry !== 'string' && entry.kind === 'end') {
+          endBefore = entry.last;
+          continue;
+        }
+        endBefore = undefined;
+        const done = typeof entry === 'string' ? entry : assembler.add(entry);
+        const wrong = typeof done === 'string' ? done : done !== undefined && done.step !== next ? `step ${done.step} follows step ${next - 1}` : undefined;
+        if (wrong !== undefined) throw storeErrors.corrupt(this.open!.subject, wrong, this.lastRead);
+        if (done === undefined || typeof done === 'string') continue; // the step goes on in the next entries
+        for (const part of done.parts) bytes += part.byteLength;
+        steps.push([next++, done.heads, done.parts]);
       }
+      if (endBefore !== undefined && entries.length < count) end = endBefore;
+      if (entries.length > 0) count = Math.max(1, Math.min(512, Math.floor(READ_BATCH / Math.max(1, entryBytes / entries.length))));
+      if (steps.length > 0) {
+        this.lastRead = next - 1;
+        this.ahead += bytes;
+      }
+      if (steps.length > 0 || end !== undefined) this.post({ type: 'steps', generation: mine, steps, end }, transferable(steps));
     }
   }
 
@@ -230,7 +253,10 @@ class Session {
         await (this.open.role === 'writer' ? this.openWriter(this.open) : this.openReader(this.open));
         return;
       case 'commit':
-        return this.commit(message.step as number, message.records as StoreRecord[]);
+        return this.commit(message.step as number, message.heads as string, message.slots as Slot[]);
+      case 'ring':
+        this.ring = Buffer.from(message.buffer as SharedArrayBuffer);
+        return;
       case 'close':
         return this.closeWriter();
       case 'start': {

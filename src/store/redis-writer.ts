@@ -1,23 +1,21 @@
 /**
  * The Redis Streams backend's writer, for a teacher on one machine feeding students on
- * others while it runs (layout in redis-entries.ts). commit() hands the step to the
- * worker thread (redis-worker.ts) and returns; steps are written in the background,
- * pipelined, and acknowledged. At most IN_FLIGHT bytes wait unacknowledged before
- * commit() waits; flush() and close() wait for all of them, never longer than the
- * store's timeout without progress. A server killed or unreachable fails the next call
- * with ERR_DELIVERY_STORE_UNAVAILABLE and the last step written.
+ * others while it runs (layout in redis-entries.ts). append() copies the payload into a
+ * ring of shared memory (redis-ring.ts); commit() tells the worker thread
+ * (redis-worker.ts) where the step's bytes are, and returns; steps are written in the
+ * background, pipelined, and acknowledged. append() waits while the ring is full of
+ * unacknowledged steps; flush() and close() wait for all of them; no wait lasts longer
+ * than the store's timeout without progress. A server killed or unreachable fails the
+ * next call with ERR_DELIVERY_STORE_UNAVAILABLE and the last step written.
  */
 import { storeErrors, type DeliveryError } from '../errors.js';
 import type { Bridge, BridgeMessage } from './bridge.js';
 import { checkRecord } from './records.js';
+import { ENTRY_BYTES, type Head } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
+import { PayloadRing, type Slot } from './redis-ring.js';
 import type { IfExists, NewRecord, Opened, StoreWriter } from './store.js';
 import type { RedisLocation } from './url.js';
-
-/** Bytes of committed steps that may wait for the server's acknowledgement. */
-const IN_FLIGHT = 64 << 20;
-/** Payloads under a quarter of this are copied into a stage buffer shared by the step; a stage is at most this large. */
-const STAGE_BYTES = 1 << 20;
 
 class RedisWriter implements StoreWriter {
   readonly subject: string;
@@ -26,17 +24,10 @@ class RedisWriter implements StoreWriter {
   nextStep: number;
   readonly #bridge: Bridge;
   readonly #timeout: number;
-  #records: NewRecord[] = [];
-  #recordBytes = 0;
-  /** The buffers the open step's payloads are in, transferred to the worker at commit(). */
-  #buffers: ArrayBuffer[] = [];
-  #stage: Buffer | undefined;
-  #staged = 0;
-  #stepStaged = 0;
-  #stageSize = 64 << 10;
-  /** Committed, not yet acknowledged: [step, bytes], oldest first. */
-  readonly #inFlight: [number, number][] = [];
-  #inFlightBytes = 0;
+  readonly #ring = new PayloadRing();
+  /** The open step: its records' heads, and where their payloads are in the ring (side by side ones in one slot). */
+  #heads: Head[] = [];
+  #slots: Slot[] = [];
   #acked: number;
   #error: DeliveryError | undefined;
   #closed = false;
@@ -50,13 +41,14 @@ class RedisWriter implements StoreWriter {
     this.#acked = this.nextStep - 1;
     this.#bridge = bridge;
     this.#timeout = opened.timeout;
+    bridge.post({ type: 'ring', buffer: this.#ring.bytes.buffer });
   }
 
   #take(message: BridgeMessage): void {
     if (message.type === 'ack') {
-      const [, bytes] = this.#inFlight.shift()!;
-      this.#inFlightBytes -= bytes;
+      // One acknowledgement covers every step up to its own.
       this.#acked = message.step as number;
+      this.#ring.stored(this.#acked);
     } else if (message.type === 'error') {
       this.#error ??= asError(message);
     } else if (message.type === 'closed') {
@@ -88,54 +80,45 @@ class RedisWriter implements StoreWriter {
   append(record: NewRecord): void {
     this.#check();
     checkRecord(this.subject, record);
-    // A copy now: the caller may change its bytes before commit(); the copy is transferred, not copied again.
     const size = record.payload.byteLength;
-    let payload: Buffer;
-    if (size >= STAGE_BYTES / 4) {
-      // allocUnsafeSlow: a buffer of its own (transferable, not the pool's), not zero-filled first.
-      payload = Buffer.allocUnsafeSlow(size);
-      this.#buffers.push(payload.buffer as ArrayBuffer);
-    } else {
-      // Small payloads share a stage: one buffer and one transfer for many of them.
-      if (this.#stage === undefined || this.#staged + size > this.#stage.length) {
-        // Sized by what the last step staged: usually one buffer a step, with nothing to spare.
-        this.#stage = Buffer.allocUnsafeSlow(Math.max(size, this.#stageSize));
-        this.#staged = 0;
-        this.#buffers.push(this.#stage.buffer as ArrayBuffer);
+    if (size > 0) {
+      let slot = this.#ring.take(size);
+      // The ring is full: wait for steps to be stored, and when that leaves no room, take a larger ring.
+      this.#wait(() => (slot ??= this.#ring.take(size)) === undefined && this.#ring.inFlight > 0);
+      if (slot === undefined) {
+        this.#bridge.post({ type: 'ring', buffer: this.#ring.grow(this.#slots, size) });
+        slot = this.#ring.take(size)!;
       }
-      payload = this.#stage.subarray(this.#staged, this.#staged + size);
-      this.#staged += size;
-      this.#stepStaged += size;
+      // A copy now: the caller may change its bytes before commit().
+      this.#ring.bytes.set(record.payload, slot[0]);
+      // Payloads side by side go as one part (one field of the entry), up to an entry's size.
+      const last = this.#slots.at(-1);
+      if (last !== undefined && last[0] + last[1] === slot[0] && last[1] + size <= ENTRY_BYTES) last[1] += size;
+      else this.#slots.push(slot);
     }
-    payload.set(record.payload);
-    this.#records.push({ delivery: record.delivery, call: record.call, signature: record.signature, payload });
-    this.#recordBytes += size;
+    this.#heads.push([record.delivery, record.call, record.signature, size]);
   }
 
   commit(): number {
     this.#check();
     const step = this.nextStep;
-    this.#bridge.post({ type: 'commit', step, records: this.#records }, this.#buffers);
-    this.#stageSize = Math.min(STAGE_BYTES, Math.max(4096, Math.ceil(this.#stepStaged * 1.25)));
-    this.#inFlight.push([step, this.#recordBytes]);
-    this.#inFlightBytes += this.#recordBytes;
-    this.discard();
+    this.#bridge.post({ type: 'commit', step, heads: JSON.stringify(this.#heads), slots: this.#slots });
+    this.#ring.commit(step);
+    this.#heads = [];
+    this.#slots = [];
     this.nextStep++;
-    this.#wait(() => this.#inFlightBytes > IN_FLIGHT);
     return step;
   }
 
   discard(): void {
-    this.#records = [];
-    this.#recordBytes = 0;
-    this.#buffers = [];
-    this.#stage = undefined;
-    this.#stepStaged = 0;
+    this.#ring.discard();
+    this.#heads = [];
+    this.#slots = [];
   }
 
   flush(): void {
     this.#check();
-    this.#wait(() => this.#inFlight.length > 0);
+    this.#wait(() => this.#ring.inFlight > 0);
   }
 
   close(): void {
@@ -155,4 +138,3 @@ export function openRedisWriter(opened: Opened<RedisLocation>, metadata: unknown
   const { bridge, reply } = start(opened, 'writer', { metadata, ifExists });
   return new RedisWriter(opened, bridge, reply);
 }
-
