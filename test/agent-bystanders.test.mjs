@@ -5,7 +5,7 @@
 // with the agent also shows, in its NODE_DEBUG=delivery log, that the agent was active:
 // hooks installed and the target's modules instrumented as they loaded.
 // test/agent-packages.test.mjs has the smaller original of this check.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentFixture, debugLines, output, runNode } from './helpers/run-node.mjs';
 
@@ -46,21 +46,6 @@ async function digest(config, targets) {
   return digest;
 }
 
-test('the bystander script uses at least 30 packages and prints a digest without the agent', { timeout: TIMEOUT }, async () => {
-  const { packages, sha256 } = await withoutAgent();
-  assert.ok(packages >= 30, `${packages} packages`);
-  assert.match(sha256, /^[0-9a-f]{64}$/);
-});
-
-test('the digest is the same with the agent active and a config targeting a function of the app', { timeout: TIMEOUT }, async () => {
-  const config = { deliveries: { local: { type: 'FunctionOutputs', funcPath: './local.js#stepped' } } };
-  assert.deepEqual(await digest(config, ['./local.js#stepped']), await withoutAgent());
-});
-
-test('the digest is the same with the agent active and a config that only instruments a function of the app', { timeout: TIMEOUT }, async () => {
-  assert.deepEqual(await digest({ instrument: ['./local.js#stepped'] }, ['./local.js#stepped']), await withoutAgent());
-});
-
 // Targets inside the packages: their modules are rewritten, and must still behave as before.
 const inside = [
   ['FunctionOutputs', 'lodash-es#shuffle', 'an ESM-only index of `export { default as x } from` re-exports'],
@@ -76,20 +61,40 @@ const inside = [
   ['MethodOutputs', 'decimal.js#Decimal.prototype.sqrt', 'a constructor made by a clone() factory'],
   ['MethodOutputs', 'superjson#SuperJSON.prototype.serialize', 'an ESM-only class whose statics are bound to an instance'],
 ];
-for (const [type, path, shape] of inside) {
-  test(`the digest is the same with the agent targeting ${path} (${shape})`, { timeout: TIMEOUT }, async () => {
-    const spec = type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path };
-    assert.deepEqual(await digest({ deliveries: { inside: spec } }, [path]), await withoutAgent());
+
+// Every test only runs children: two at a time, so that this file, the suite's longest, is
+// not the one the whole run waits for. They share the one run without the agent.
+describe('the 40-package bystander app', { concurrency: 2 }, () => {
+  test('the bystander script uses at least 30 packages and prints a digest without the agent', { timeout: TIMEOUT }, async () => {
+    const { packages, sha256 } = await withoutAgent();
+    assert.ok(packages >= 30, `${packages} packages`);
+    assert.match(sha256, /^[0-9a-f]{64}$/);
   });
-}
 
-test('the digest is the same with several package targets at once', { timeout: TIMEOUT }, async () => {
-  const deliveries = Object.fromEntries(
-    inside.map(([type, path], i) => [`d${i}`, type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path }]),
-  );
-  assert.deepEqual(await digest({ deliveries }, inside.map(([, path]) => path)), await withoutAgent());
-});
+  test('the digest is the same with the agent active and a config targeting a function of the app', { timeout: TIMEOUT }, async () => {
+    const config = { deliveries: { local: { type: 'FunctionOutputs', funcPath: './local.js#stepped' } } };
+    assert.deepEqual(await digest(config, ['./local.js#stepped']), await withoutAgent());
+  });
 
-test('the digest is the same with the agent targeting tslib#__assign (its ESM wrapper re-exports what it destructured from the CommonJS build)', { timeout: TIMEOUT }, async () => {
-  assert.deepEqual(await digest({ deliveries: { inside: { type: 'FunctionOutputs', funcPath: 'tslib#__assign' } } }, ['tslib#__assign']), await withoutAgent());
+  test('the digest is the same with the agent active and a config that only instruments a function of the app', { timeout: TIMEOUT }, async () => {
+    assert.deepEqual(await digest({ instrument: ['./local.js#stepped'] }, ['./local.js#stepped']), await withoutAgent());
+  });
+
+  for (const [type, path, shape] of inside) {
+    test(`the digest is the same with the agent targeting ${path} (${shape})`, { timeout: TIMEOUT }, async () => {
+      const spec = type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path };
+      assert.deepEqual(await digest({ deliveries: { inside: spec } }, [path]), await withoutAgent());
+    });
+  }
+
+  test('the digest is the same with several package targets at once', { timeout: TIMEOUT }, async () => {
+    const deliveries = Object.fromEntries(
+      inside.map(([type, path], i) => [`d${i}`, type === 'MethodOutputs' ? { type, methodPath: path } : { type, funcPath: path }]),
+    );
+    assert.deepEqual(await digest({ deliveries }, inside.map(([, path]) => path)), await withoutAgent());
+  });
+
+  test('the digest is the same with the agent targeting tslib#__assign (its ESM wrapper re-exports what it destructured from the CommonJS build)', { timeout: TIMEOUT }, async () => {
+    assert.deepEqual(await digest({ deliveries: { inside: { type: 'FunctionOutputs', funcPath: 'tslib#__assign' } } }, ['tslib#__assign']), await withoutAgent());
+  });
 });

@@ -68,8 +68,8 @@ export function debugLines(stderr) {
   return stderr.split('\n').filter((l) => /^DELIVERY \d+:/.test(l)).map((l) => l.replace(/^DELIVERY \d+: /, ''));
 }
 
-/** The child binary's version, as [major, minor], for version gates. */
-export const nodeVersion = execFileSync(nodeBinary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
+/** The child binary's version, as [major, minor], for version gates (asked of the binary only when it is another one). */
+export const nodeVersion = (nodeBinary === process.execPath ? process.versions.node : execFileSync(nodeBinary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()).split('.').map(Number);
 
 /** The child binary has module.registerHooks (added in v23.5.0 and v22.15.0). */
 export const childHasRegisterHooks = nodeVersion[0] > 23 || (nodeVersion[0] === 23 && nodeVersion[1] >= 5) || (nodeVersion[0] === 22 && nodeVersion[1] >= 15);
