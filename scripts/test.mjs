@@ -22,5 +22,10 @@ if (!args.some((arg) => arg.startsWith('--test-reporter'))) options.push('--test
 // Node 22.1+ keeps the code it compiled for the next process that loads the same file: the
 // suite starts hundreds of processes that load the same modules. Node 20 ignores the variable.
 const env = { NODE_COMPILE_CACHE: join(root, 'node_modules', '.cache', 'node-compile-cache'), ...process.env };
+// NODE_EXTRA_CA_CERTS makes every Node process parse that certificate file as it starts
+// (about 120 ms each on a machine that points it at the system's whole bundle), and the
+// suite starts several hundred; no test makes a TLS connection (Redis is on loopback,
+// npm runs --offline), so its processes start without it.
+delete env.NODE_EXTRA_CA_CERTS;
 const { status, signal } = spawnSync(process.execPath, ['--test', ...options, ...args, ...files], { cwd: root, env, stdio: 'inherit' });
 process.exitCode = status ?? (signal ? 1 : 0);

@@ -215,7 +215,7 @@ test('date-fns#addDays, re-exported by getters made in a loop, fails loudly when
 
 test('a method reached through another module\'s namespace object (@sinclair/typebox#Type.Object) fails with a DeliveryError, not a TypeError', { timeout: TIMEOUT }, async () => {
   const config = { deliveries: { d: { type: 'FunctionOutputs', funcPath: '@sinclair/typebox#Type.Object' } } };
-  const { code, stderr } = await runNode(agentFixture('bystanders', 'app.js'), { config });
+  const { code, stderr } = await runNode(agentFixture('bystanders', 'two-packages.js'), { config });
   assert.notEqual(code, 0);
   assert.match(stderr, /DeliveryError \[ERR_DELIVERY_(NOT_INSTRUMENTED|NOT_A_FUNCTION)\]: DISTILL_DELIVERY target "@sinclair\/typebox#Type\.Object"/);
   assert.doesNotMatch(stderr, /TypeError/);
@@ -223,7 +223,7 @@ test('a method reached through another module\'s namespace object (@sinclair/typ
 
 test('zod#object, exported by a CommonJS build that freezes its exports, fails loudly when the package loads instead of never firing', { timeout: TIMEOUT }, async () => {
   const config = { deliveries: { d: { type: 'FunctionOutputs', funcPath: 'zod#object' } } };
-  const { code, stdout, stderr } = await runNode(agentFixture('bystanders', 'app.js'), { config });
+  const { code, stdout, stderr } = await runNode(agentFixture('bystanders', 'two-packages.js'), { config });
   assert.equal(stdout, '');
   assert.notEqual(code, 0);
   assert.match(stderr, /DeliveryError \[ERR_DELIVERY_NOT_INSTRUMENTED\]: DISTILL_DELIVERY target "zod#object"/);
