@@ -58,3 +58,23 @@ test('src/ holds no more than a dozen files outside its folders', () => {
   const top = readdirSync(src, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.ts'));
   assert.ok(top.length <= 12, `${top.length} files directly in src/`);
 });
+
+/** What `file` loads when it is imported: its static imports, transitively (not `import type`, not `import()`). */
+function loadedBy(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const [, specifier] of text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^;]*?\sfrom\s+)?'(\.{1,2}\/[^']+\.js)'/gm)) {
+    loadedBy(join(dirname(file), specifier.replace(/\.js$/, '.ts')), seen);
+  }
+  return seen;
+}
+
+test('the agent and a manager load the store\'s modules only when a store is used', () => {
+  const loaded = new Set([...loadedBy(join(src, 'agent', 'start.ts')), ...loadedBy(join(src, 'agent', 'agent.ts')), ...loadedBy(join(src, 'delivery', 'delivery-manager.ts'))]);
+  const store = [...loaded].map((file) => relative(src, file)).filter((file) => file.startsWith(`store${sep}`) || file.includes('store-link') || file.endsWith(`values${sep}encode.ts`));
+  // What checking a config's or a manager's store option needs, and nothing that opens one.
+  assert.deepEqual(store.sort(), [join('store', 'rank.ts'), join('store', 'url.ts')]);
+  // The entries that may need a store hand the manager its link.
+  assert.ok(loadedBy(join(src, 'index.ts')).has(join(src, 'delivery', 'store-link.ts')));
+});

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
-import { DistillDeliveryManager } from '../delivery/delivery-manager.js';
+import { DistillDeliveryManager, provideStoreLink } from '../delivery/delivery-manager.js';
 import { Site, type PhaseRunner } from '../delivery/site.js';
 import { errors, inContext } from '../errors.js';
 import { installHooks } from '../instrument/install.js';
@@ -218,11 +218,14 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   const imports = await resolveImports(importRequests(entries));
   // The parser, the rewrite and the TypeScript stripper are loaded only when some module is a target.
   const planner = entries.some((e) => !isBuiltin(e.path.specifier)) ? await import('../instrument/module-plan.js') : undefined;
+  // The store's modules, only when the config has a store.
+  if (config.store !== undefined) provideStoreLink((await import('../delivery/store-link.js')).StoreLink);
   return buildAgent(config, entries, { imports: () => imports, planner: () => planner! });
 }
 
 /** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
 export function startAgentSync(config: AgentConfig): Agent {
+  if (config.store !== undefined) provideStoreLink((createRequire(import.meta.url)('../delivery/store-link.js') as typeof import('../delivery/store-link.js')).StoreLink);
   const planner = (): Planner => createRequire(import.meta.url)('../instrument/module-plan.js') as Planner;
   return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, planner });
 }

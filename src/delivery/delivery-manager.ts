@@ -11,7 +11,7 @@ import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from './store-options.js';
-import { StoreLink, type StorePhase, type StoreSummary } from './store-link.js';
+import type { StoreLink, StorePhase, StoreSummary } from './store-link.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -257,10 +257,23 @@ export class DistillDeliveryManager {
   }
 }
 
+/**
+ * The store's link class (store-link.ts), handed over by the entry that may need it: the
+ * package's index, or the agent when its config has a store. So a program with no store
+ * never loads the store's modules (they were half the agent's own start-up).
+ */
+let storeLinks: typeof StoreLink | undefined;
+
+/** @internal Called with store-link.ts's StoreLink by src/index.ts, and by the agent before it builds a manager with a store. */
+export function provideStoreLink(links: typeof StoreLink): void {
+  storeLinks = links;
+}
+
 /** The manager's store, linked to its deliveries (each named by its key in the manager). */
 function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): StoreLink {
   const store = normalizeStore(options.store, `${source} store`, options.base);
-  return new StoreLink(
+  if (storeLinks === undefined) throw new Error('distill-delivery: a manager with a store was built before the store was loaded (import the package by its name, "distill-delivery")');
+  return new storeLinks(
     store,
     named.map(([name, delivery]) => {
       const method = delivery instanceof MethodOutputsDelivery;

@@ -6,7 +6,7 @@
  * ERR_DELIVERY_INVALID_CONFIG naming the key.
  */
 import { errors, describe, DeliveryError } from '../errors.js';
-import { storeRank, type IfExists } from '../store/store.js';
+import { storeRank, type IfExists } from '../store/rank.js';
 import { parseStoreUrl } from '../store/url.js';
 
 export type StoreMode = 'record' | 'replay';

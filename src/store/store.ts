@@ -6,11 +6,14 @@
  * so a delivery's synchronous record and replay paths can use it as they are.
  */
 import { storeErrors, storeSubject } from '../errors.js';
+import { storeRank, type IfExists } from './rank.js';
 import { openDirectoryReader } from './directory-reader.js';
 import { openDirectoryWriter } from './directory-writer.js';
 import { openRedisReader } from './redis-reader.js';
 import { openRedisWriter } from './redis-writer.js';
 import { parseStoreUrl, type DirectoryLocation, type RedisLocation, type StoreLocation } from './url.js';
+
+export { RANK_VARIABLE, storeRank, type IfExists } from './rank.js';
 
 /** One record: opaque to the store, its bytes given back exactly. */
 export interface StoreRecord {
@@ -60,9 +63,6 @@ export interface StoreReader {
   close(): void;
 }
 
-/** What a record run does when the store already holds steps of its rank. */
-export type IfExists = 'error' | 'overwrite' | 'resume';
-
 export interface StoreOptions {
   /** What a relative folder resolves against: a folder, a file, or a file: URL (default: the working directory). */
   base?: string | URL;
@@ -82,20 +82,6 @@ export interface WriterOptions extends StoreOptions {
 }
 
 export const DEFAULT_TIMEOUT = 60_000;
-export const RANK_VARIABLE = 'DISTILL_DELIVERY_RANK';
-
-/** The rank: the option, else DISTILL_DELIVERY_RANK, else 0. */
-export function storeRank(option: unknown, env: NodeJS.ProcessEnv = process.env): number {
-  if (option !== undefined) {
-    if (!Number.isSafeInteger(option) || (option as number) < 0) throw storeErrors.badRank('The store option rank', option);
-    return option as number;
-  }
-  const text = env[RANK_VARIABLE];
-  if (text === undefined || text.trim() === '') return 0;
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(Number(text))) throw storeErrors.badRank(RANK_VARIABLE, text);
-  return Number(text);
-}
-
 function timeoutOf(value: unknown): number {
   if (value === undefined) return DEFAULT_TIMEOUT;
   if (!Number.isSafeInteger(value) || (value as number) <= 0) throw storeErrors.badOption('timeout', value, 'a positive whole number of milliseconds');
