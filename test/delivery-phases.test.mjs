@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
-import { allStats, own, within } from './helpers.mjs';
+import { allStats, own, warningsDuring, within } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const targets = require('./fixtures/targets.cjs');
@@ -15,23 +15,9 @@ const managerOf = (maxKeepData = 4) =>
   new DistillDeliveryManager({ ids: { type: 'FunctionOutputs', funcPath: './fixtures/targets.cjs#nextId', maxKeepData } }, { base });
 const twice = () => [targets.nextId(), targets.nextId()];
 
-/** Collects the warnings with `code` (default: leftovers) emitted while `block` runs and the ticks after it. */
+/** The warnings with `code` (default: leftovers) emitted while `block` runs and the ticks after it. */
 async function leftoverWarnings(block, code = 'DISTILL_DELIVERY_LEFTOVER') {
-  // Warnings are emitted on process.nextTick: let those of earlier tests arrive first.
-  await immediate();
-  const seen = [];
-  const listener = (warning) => {
-    if (warning.code === code) seen.push(warning);
-  };
-  process.on('warning', listener);
-  try {
-    await block();
-    await immediate();
-    await immediate();
-  } finally {
-    process.off('warning', listener);
-  }
-  return seen;
+  return (await warningsDuring(block)).filter((warning) => warning.code === code);
 }
 
 test('a phase returns what fn returns', () => {

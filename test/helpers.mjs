@@ -1,4 +1,5 @@
 // Shared by the test files (not itself a test: `node --test test/*.test.mjs` skips it).
+import { setImmediate as immediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** Python's `with delivery:`: enter, run the block, exit even if it throws. */
@@ -34,4 +35,21 @@ export const own = (owner, key) => Object.getOwnPropertyDescriptor(owner, key);
 /** A delivery's stats() with `discarded` too, which stats() keeps out of deepEqual and JSON. */
 export function allStats(stats) {
   return { recorded: stats.recorded, replayed: stats.replayed, pending: stats.pending, discarded: stats.discarded };
+}
+
+/** The DistillDeliveryWarnings emitted while `block` runs and the ticks after it (they are emitted on process.nextTick). */
+export async function warningsDuring(block) {
+  // Let the warnings of earlier tests arrive first.
+  await immediate();
+  const seen = [];
+  const listener = (warning) => warning.name === 'DistillDeliveryWarning' && seen.push(warning);
+  process.on('warning', listener);
+  try {
+    await block();
+    await immediate();
+    await immediate();
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
 }

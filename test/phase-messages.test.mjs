@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { setImmediate as immediate } from 'node:timers/promises';
 import { DistillDeliveryManager } from 'distill-delivery';
+import { warningsDuring } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const targets = require('./fixtures/targets.cjs');
@@ -36,18 +36,7 @@ function carries(error, code, ...facts) {
 
 /** The codes of the distill-delivery warnings emitted while `block` runs. */
 async function warningCodes(block) {
-  await immediate();
-  const seen = [];
-  const listener = (warning) => warning.name === 'DistillDeliveryWarning' && seen.push(warning.code);
-  process.on('warning', listener);
-  try {
-    await block();
-    await immediate();
-    await immediate();
-  } finally {
-    process.off('warning', listener);
-  }
-  return seen;
+  return (await warningsDuring(block)).map((warning) => warning.code);
 }
 
 test('an override phase with no record phase run says so, in terms of recordPhase()', async () => {
