@@ -440,7 +440,7 @@ export const storeErrors = {
 };
 
 
-/** What deliveries say when they record to or replay from a store (src/delivery/store-link.ts, src/values/encode.ts). */
+/** What deliveries say when they record to or replay from a store (src/link/store-link.ts, src/values/encode.ts). */
 export const storeLinkErrors = {
   generator: (who: string) =>
     new DeliveryError(

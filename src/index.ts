@@ -2,7 +2,7 @@
  * distill-delivery: MMRazor's knowledge-distillation Delivery for Node.js.
  */
 import { provideStoreLink } from './delivery/delivery-manager.js';
-import { StoreLink } from './delivery/store-link.js';
+import { StoreLink } from './link/store-link.js';
 
 export { DeliveryError, type DeliveryErrorCode } from './errors.js';
 export { DistillDelivery, type CheckMode, type DeliveryOptions, type DeliveryStats } from './delivery/distill-delivery.js';

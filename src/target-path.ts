@@ -1,7 +1,7 @@
 /**
  * Target paths `<module>#<path>`: parsing, and the base that relative module specifiers
  * resolve against. A leaf: resolving a path to a module and a site is the delivery
- * core's (delivery/resolve-target.ts).
+ * sites' (sites/resolve-target.ts).
  */
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';

@@ -181,7 +181,7 @@ describe('a Redis store', needsRedis, () => {
   });
 
   test('a record run ended by SIGTERM closes its store first: every step it finished replays, and a replay stops at its end at once', { timeout: TIMEOUT }, async () => {
-    // No report: the store closes on the signal by itself (src/delivery/store-exit.ts).
+    // No report: the store closes on the signal by itself (src/link/store-exit.ts).
     const config = configIn(tempDir(), (c) => ({ ...c, report: false, store: { url: redis.url('agent-sigterm'), timeout: 5_000 } }));
     const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '200' }, { kill: { when: /^(.*\n){20}/, signal: 'SIGTERM' } });
     assert.equal(killed.signal, 'SIGTERM');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { agentFixture, debugLines, loaderUrl, nodeVersion, output, runNode } from './helpers/run-node.mjs';
 import { planModule } from '../dist/instrument/module-plan.js';
-import { Site } from '../dist/delivery/site.js';
+import { Site } from '../dist/sites/site.js';
 
 const train = agentFixture('typescript', 'train.ts');
 const [major, minor] = nodeVersion;

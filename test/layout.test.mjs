@@ -8,14 +8,18 @@ import { fileURLToPath } from 'node:url';
 const src = fileURLToPath(new URL('../src/', import.meta.url));
 
 // What each part of src/ may import (besides itself). "leaf" is a file directly in src/.
+// From the top: agent, link (the store's wiring), instrument, delivery, sites (how a call is
+// reached), then store and values, then the leaves.
 const ALLOWED = {
   leaf: ['leaf'],
   values: ['leaf'],
-  delivery: ['values', 'store', 'leaf'],
   store: ['leaf'],
-  instrument: ['delivery', 'leaf'],
-  agent: ['instrument', 'delivery', 'leaf'],
-  entry: ['agent', 'instrument', 'delivery', 'leaf'],
+  sites: ['values', 'leaf'],
+  delivery: ['sites', 'values', 'store', 'leaf'],
+  instrument: ['sites', 'leaf'],
+  link: ['delivery', 'sites', 'values', 'store', 'leaf'],
+  agent: ['link', 'instrument', 'delivery', 'sites', 'store', 'values', 'leaf'],
+  entry: ['agent', 'link', 'instrument', 'delivery', 'sites', 'store', 'values', 'leaf'],
 };
 const ENTRIES = new Set(['index.ts', 'register.ts']);
 
@@ -41,7 +45,7 @@ test('every folder of src/ has a README saying what lives there and what it may 
   for (const folder of folders) assert.match(readFileSync(join(src, folder, 'README.md'), 'utf8'), /May import/);
 });
 
-test('imports between the folders of src/ point one way: agent, instrument, delivery, the leaves', () => {
+test('imports between the folders of src/ point one way: agent, link, instrument, delivery, sites, store and values, the leaves', () => {
   const wrong = [];
   for (const file of files(src)) {
     const from = partOf(file);
@@ -74,7 +78,25 @@ test('the agent and a manager load the store\'s modules only when a store is use
   const loaded = new Set([...loadedBy(join(src, 'agent', 'start.ts')), ...loadedBy(join(src, 'agent', 'agent.ts')), ...loadedBy(join(src, 'delivery', 'delivery-manager.ts'))]);
   const store = [...loaded].map((file) => relative(src, file)).filter((file) => file.startsWith(`store${sep}`) || file.includes('store-link') || file.endsWith(`values${sep}encode.ts`));
   // What checking a config's or a manager's store option needs, and nothing that opens one.
-  assert.deepEqual(store.sort(), [join('store', 'rank.ts'), join('store', 'url.ts')]);
+  assert.deepEqual(store.sort(), [join('store', 'options.ts'), join('store', 'rank.ts'), join('store', 'url.ts')]);
   // The entries that may need a store hand the manager its link.
-  assert.ok(loadedBy(join(src, 'index.ts')).has(join(src, 'delivery', 'store-link.ts')));
+  assert.ok(loadedBy(join(src, 'index.ts')).has(join(src, 'link', 'store-link.ts')));
+});
+
+test('no two files of src/ import each other, directly or through others (type imports included)', () => {
+  const graph = new Map(files(src).map((file) => [file, imports(file)]));
+  const cycles = [];
+  const state = new Map(); // 1: on the path, 2: done
+  const visit = (file, path) => {
+    if (state.get(file) === 2) return;
+    if (state.get(file) === 1) {
+      cycles.push(path.slice(path.indexOf(file)).concat(file).map((f) => relative(src, f)).join(' -> '));
+      return;
+    }
+    state.set(file, 1);
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 2);
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assert.deepEqual(cycles, []);
 });

@@ -13,14 +13,14 @@ import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager, provideStoreLink } from '../delivery/delivery-manager.js';
-import { Site, type PhaseRunner } from '../delivery/site.js';
+import { Site, type PhaseRunner } from '../sites/site.js';
 import { errors, inContext } from '../errors.js';
 import { installHooks } from '../instrument/install.js';
 import type { TargetHandle } from '../instrument/handles.js';
 import type { ModulePlan, PlannedTarget } from '../instrument/module-plan.js';
 import { isBareSpecifier, resolveImports, resolveImportsSync, type ImportRequest } from './resolve-import.js';
 import { runtime } from '../runtime.js';
-import { locateProperty, resolveModule, type ResolvedModule } from '../delivery/resolve-target.js';
+import { locateProperty, resolveModule, type ResolvedModule } from '../sites/resolve-target.js';
 import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 import { Phases, type PhaseKind } from './phases.js';
 
@@ -219,13 +219,13 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   // The parser, the rewrite and the TypeScript stripper are loaded only when some module is a target.
   const planner = entries.some((e) => !isBuiltin(e.path.specifier)) ? await import('../instrument/module-plan.js') : undefined;
   // The store's modules, only when the config has a store.
-  if (config.store !== undefined) provideStoreLink((await import('../delivery/store-link.js')).StoreLink);
+  if (config.store !== undefined) provideStoreLink((await import('../link/store-link.js')).StoreLink);
   return buildAgent(config, entries, { imports: () => imports, planner: () => planner! });
 }
 
 /** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
 export function startAgentSync(config: AgentConfig): Agent {
-  if (config.store !== undefined) provideStoreLink((createRequire(import.meta.url)('../delivery/store-link.js') as typeof import('../delivery/store-link.js')).StoreLink);
+  if (config.store !== undefined) provideStoreLink((createRequire(import.meta.url)('../link/store-link.js') as typeof import('../link/store-link.js')).StoreLink);
   const planner = (): Planner => createRequire(import.meta.url)('../instrument/module-plan.js') as Planner;
   return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, planner });
 }

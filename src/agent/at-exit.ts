@@ -58,7 +58,7 @@ export function installEnd(agent: Agent, options: EndOptions): void {
   const end = (ended: { exitCode: number } | { signal: NodeJS.Signals }): boolean => {
     if (done) return false;
     done = true;
-    // The store first, so that the report says what it holds (its error is printed where stores close: ../delivery/store-exit.ts).
+    // The store first, so that the report says what it holds (its error is printed where stores close: ../link/store-exit.ts).
     try {
       agent.manager.close();
     } catch {

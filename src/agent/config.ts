@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeliveryError, errors, describe } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
-import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../delivery/store-options.js';
+import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../store/options.js';
 
 export interface PhaseTarget {
   readonly path: TargetPath;

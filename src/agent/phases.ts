@@ -6,7 +6,7 @@
  */
 import { debuglog } from 'node:util';
 import type { DistillDeliveryManager, PhaseNotes } from '../delivery/delivery-manager.js';
-import type { PhaseRunner } from '../delivery/site.js';
+import type { PhaseRunner } from '../sites/site.js';
 import { runtime, type Step } from '../runtime.js';
 
 const debug = debuglog('delivery');

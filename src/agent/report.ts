@@ -7,7 +7,7 @@
  * recorded values may be private data. at-exit.ts prints it and decides the exit status.
  */
 import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
-import type { StoreSummary } from '../delivery/store-link.js';
+import type { StoreSummary } from '../delivery/linked-store.js';
 import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';

@@ -3,15 +3,15 @@
  * 1.x dict form `{ name: spec }` or the seed's list form `[spec, ...]`.
  */
 import { DistillDelivery, type DeliveryStats, type DeliveryStep } from './distill-delivery.js';
-import { Entries, runScope, type Phase } from './scope.js';
+import { Entries, runScope, type Phase } from '../sites/scope.js';
 import { errors, describe, inContext, subject } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
 import type { CheckMode } from '../values/signature.js';
-import { normalizeStore, type StoreOptions } from './store-options.js';
-import type { StoreLink, StorePhase, StoreSummary } from './store-link.js';
+import { normalizeStore, type StoreOptions } from '../store/options.js';
+import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -94,7 +94,7 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
  * A teacher step that throws (or rejects) will have no student step: its outputs are
  * dropped, so the next student replays the next teacher step, not this one's remains.
  */
-function recordSteps(notes?: PhaseNotes, store?: StoreLink): Phase {
+function recordSteps(notes?: PhaseNotes, store?: LinkedStore): Phase {
   let stored: StorePhase | undefined;
   return {
     open: (members) => {
@@ -110,7 +110,7 @@ function recordSteps(notes?: PhaseNotes, store?: StoreLink): Phase {
     },
   };
 }
-function overrideSteps(notes?: PhaseNotes, store?: StoreLink): Phase {
+function overrideSteps(notes?: PhaseNotes, store?: LinkedStore): Phase {
   return {
     open: (members) => {
       store?.overridePhase();
@@ -142,7 +142,7 @@ export class DistillDeliveryManager {
   readonly #members: DistillDelivery[];
   #override = false;
   readonly #entries = new Entries();
-  readonly #store: StoreLink | undefined;
+  readonly #store: LinkedStore | undefined;
 
   constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
     const source = options.source ?? 'DistillDeliveryManager';
@@ -262,15 +262,15 @@ export class DistillDeliveryManager {
  * package's index, or the agent when its config has a store. So a program with no store
  * never loads the store's modules (they were half the agent's own start-up).
  */
-let storeLinks: typeof StoreLink | undefined;
+let storeLinks: LinkedStoreClass | undefined;
 
-/** @internal Called with store-link.ts's StoreLink by src/index.ts, and by the agent before it builds a manager with a store. */
-export function provideStoreLink(links: typeof StoreLink): void {
+/** @internal Called with ../link/store-link.ts's StoreLink by src/index.ts, and by the agent before it builds a manager with a store. */
+export function provideStoreLink(links: LinkedStoreClass): void {
   storeLinks = links;
 }
 
 /** The manager's store, linked to its deliveries (each named by its key in the manager). */
-function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): StoreLink {
+function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): LinkedStore {
   const store = normalizeStore(options.store, `${source} store`, options.base);
   if (storeLinks === undefined) throw new Error('distill-delivery: a manager with a store was built before the store was loaded (import the package by its name, "distill-delivery")');
   return new storeLinks(

@@ -5,9 +5,9 @@
  */
 import { debuglog } from 'node:util';
 import { DeliveryQueue, SignatureRuns } from './delivery-queue.js';
-import { Entries, runScope, type Member } from './scope.js';
-import { resolveModule, type ResolvedModule } from './resolve-target.js';
-import type { Site } from './site.js';
+import { Entries, runScope, type Member } from '../sites/scope.js';
+import { resolveModule, type ResolvedModule } from '../sites/resolve-target.js';
+import type { Site } from '../sites/site.js';
 import type { NormalizedOptions } from './delivery-options.js';
 import { errors, subject, UNDEFINED_OUTPUTS_WARNING, warningCodes, warnings, type StepFacts } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';

@@ -3,9 +3,9 @@
  * it resolves its target when first entered, not when constructed.
  */
 import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
-import type { Site } from './site.js';
+import type { Site } from '../sites/site.js';
 import { runtime } from '../runtime.js';
-import { resolvePropertyTarget } from './resolve-target.js';
+import { resolvePropertyTarget } from '../sites/resolve-target.js';
 
 export interface FunctionOutputsOptions extends DeliveryOptions {
   /** `<module>#<path>`: the function, named in the module where it is used. */

@@ -7,10 +7,10 @@
  * the target is resolved again when the delivery is activated.
  */
 import { DistillDelivery, normalizeOptions, type DeliveryOptions } from './distill-delivery.js';
-import type { Site } from './site.js';
+import type { Site } from '../sites/site.js';
 import { errors } from '../errors.js';
 import { runtime } from '../runtime.js';
-import { resolvePropertyTarget, type ResolvedModule } from './resolve-target.js';
+import { resolvePropertyTarget, type ResolvedModule } from '../sites/resolve-target.js';
 
 export interface MethodOutputsOptions extends DeliveryOptions {
   /** `<module>#<Class>.<method>` (or `<Class>.prototype.<method>`). */

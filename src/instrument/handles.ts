@@ -4,10 +4,10 @@
  * site and patches property paths once the objects that hold them exist.
  */
 import { types } from 'node:util';
-import { memberOf, type Site } from '../delivery/site.js';
+import { memberOf, type Site } from '../sites/site.js';
 import { errors, isClass } from '../errors.js';
 import { runtime } from '../runtime.js';
-import { locateProperty } from '../delivery/resolve-target.js';
+import { locateProperty } from '../sites/resolve-target.js';
 
 /**
  * Moving `const f = () => {}` into a call loses the name inference; give the name back.

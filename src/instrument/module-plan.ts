@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import { errors, inContext } from '../errors.js';
-import type { Site } from '../delivery/site.js';
+import type { Site } from '../sites/site.js';
 import { TargetHandle } from './handles.js';
 import { codeFor, loadedFormat, mark, type PlanData, type Rewriter } from './loaded.js';
 import type { SourceTarget } from './plan.js';

@@ -6,8 +6,7 @@
  */
 import { errors } from '../errors.js';
 import { parameterListAt, patternNames, type AnyNode, type Binding, type ReExport } from './scan.js';
-import type { SourceTarget } from './plan.js';
-import type { Rewrite } from './rewrite.js';
+import type { Rewrite, SourceTarget } from './rewrite.js';
 
 export function isFunctionNode(node: AnyNode | null | undefined): boolean {
   return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression');

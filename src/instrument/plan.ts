@@ -7,18 +7,9 @@
 import { errors } from '../errors.js';
 import { commonjsExportNames, commonjsGetters, type AnyNode, type Binding } from './scan.js';
 import { isAnonymousDefinition, isFunctionNode, neverAFunction, planDefault, planDestructured, planReExport, planStar } from './plan-exports.js';
-import type { Rewrite } from './rewrite.js';
+import type { Rewrite, SourceTarget } from './rewrite.js';
 
-export interface SourceTarget {
-  /** The path after "#", split on dots. */
-  readonly members: readonly string[];
-  /** The path as the user wrote it, for messages. */
-  readonly label: string;
-  /** A phase function rather than a delivery target (classes are refused only for deliveries). */
-  readonly phase: boolean;
-  /** A MethodOutputs target: `X.m` on a required or default-imported X names the class method, patched on X. */
-  readonly kind?: 'function' | 'method';
-}
+export type { SourceTarget };
 
 /** `x`, `m.y` or `m["y"]` (no comments): a getter's return that Node's CommonJS lexer accepts as an export. */
 function lexable(node: AnyNode, text: string): boolean {

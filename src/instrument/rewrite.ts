@@ -7,6 +7,18 @@
 import { commonjsExportLiterals, type AnyNode, type Binding, type Format, type ModuleScan } from './scan.js';
 import { Edits } from './edits.js';
 
+/** A target as a module's rewrite sees it (plan.ts and plan-exports.ts plan it). */
+export interface SourceTarget {
+  /** The path after "#", split on dots. */
+  readonly members: readonly string[];
+  /** The path as the user wrote it, for messages. */
+  readonly label: string;
+  /** A phase function rather than a delivery target (classes are refused only for deliveries). */
+  readonly phase: boolean;
+  /** A MethodOutputs target: `X.m` on a required or default-imported X names the class method, patched on X. */
+  readonly kind?: 'function' | 'method';
+}
+
 export interface ExportBinding {
   readonly i: number;
   /** The export name. */

@@ -11,7 +11,7 @@ import { laneSum } from './checksum.js';
 import { parseFrames } from './frames.js';
 import { META, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
 import { openEnvelope } from './metadata.js';
-import type { Opened, StoreReader, StoreRecord } from './store.js';
+import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { DirectoryLocation } from './url.js';
 
 class DirectoryReader implements StoreReader {

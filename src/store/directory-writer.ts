@@ -15,7 +15,7 @@ import { ENTRY, FILE_HEADER, FRAME_TRAILER, encodeEntry, fileHeader, headRoom, w
 import { checkLastStep, ioError, loadRank, rankFolder, segmentFile, type RankState } from './directory-layout.js';
 import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
-import type { IfExists, NewRecord, Opened, StoreWriter } from './store.js';
+import type { IfExists, NewRecord, Opened, StoreWriter } from './types.js';
 import type { DirectoryLocation } from './url.js';
 
 const debug = debuglog('delivery');

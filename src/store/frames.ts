@@ -14,7 +14,7 @@
  *   0 u32 crc32 of bytes 4..31  4 u32 records  8 f64 step  16 f64 offset  24 f64 length
  */
 import { crc32, type LaneSum } from './checksum.js';
-import type { NewRecord, StoreRecord } from './store.js';
+import type { NewRecord, StoreRecord } from './types.js';
 
 export const FILE_HEADER = 16;
 export const FRAME_HEADER = 32;

@@ -1,6 +1,6 @@
 /** What every backend checks of a record before it takes it. */
 import { storeErrors } from '../errors.js';
-import type { NewRecord } from './store.js';
+import type { NewRecord } from './types.js';
 
 export function checkRecord(subject: string, record: NewRecord): void {
   if (record === null || typeof record !== 'object') throw storeErrors.badRecord(subject, 'record', record, 'an object');

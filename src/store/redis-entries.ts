@@ -16,7 +16,7 @@
  * MULTI/EXEC transaction above that (Redis builds an entry by growing it field by
  * field, which costs it more than the bytes once entries pass a few MB).
  */
-import type { StoreRecord } from './store.js';
+import type { StoreRecord } from './types.js';
 
 /** Steps with at most this many bytes of payloads are one entry. */
 export const STEP_BYTES = 2 << 20;

@@ -5,7 +5,7 @@
  */
 import { DeliveryError, storeErrors, type DeliveryErrorCode } from '../errors.js';
 import { Bridge, type BridgeMessage } from './bridge.js';
-import type { Opened } from './store.js';
+import type { Opened } from './types.js';
 import type { RedisLocation } from './url.js';
 
 const WORKER = new URL('./redis-worker.js', import.meta.url);

@@ -10,7 +10,7 @@ import { storeErrors, type DeliveryError } from '../errors.js';
 import type { Bridge, BridgeMessage, PostedStep } from './bridge.js';
 import { stepRecords } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
-import type { Opened, StoreReader, StoreRecord } from './store.js';
+import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { RedisLocation } from './url.js';
 
 /** Bytes of steps taken before the worker is told (it reads ahead up to 64 MB not yet taken). */

@@ -16,7 +16,7 @@ import { transferable, workerPoster, type BridgeMessage, type PostedStep } from 
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
 import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, stepEntries, streamKey } from './redis-entries.js';
 import type { Slot } from './redis-ring.js';
-import type { IfExists } from './store.js';
+import type { IfExists } from './types.js';
 import type { RedisLocation } from './url.js';
 
 /** How long one XREAD waits on the server before the reader asks again. */

@@ -14,7 +14,7 @@ import { checkRecord } from './records.js';
 import { ENTRY_BYTES, type Head } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
 import { PayloadRing, type Slot } from './redis-ring.js';
-import type { IfExists, NewRecord, Opened, StoreWriter } from './store.js';
+import type { IfExists, NewRecord, Opened, StoreWriter } from './types.js';
 import type { RedisLocation } from './url.js';
 
 class RedisWriter implements StoreWriter {

@@ -19,25 +19,13 @@ import { openStoreReader, openStoreWriter, type StoreReader, type StoreRecord, t
 import { firstDifference, normalize } from '../store/metadata.js';
 import { parseStoreUrl } from '../store/url.js';
 import { StoredOutput } from '../values/encode.js';
-import type { DeliveryStep, DistillDelivery } from './distill-delivery.js';
-import { fedStore, recordInto, RecordCalls, replayFrom, ReplayCalls, type Linked, type Write } from './store-calls.js';
-import type { NormalizedStore, StoreMode } from './store-options.js';
+import type { DeliveryStep } from '../delivery/distill-delivery.js';
+import type { LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
+import { fedStore, recordInto, RecordCalls, replayFrom, ReplayCalls, type Write } from './store-calls.js';
+import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
 
 const debug = debuglog('delivery');
-
-/** A delivery of the store, as the metadata names it. */
-export interface StoredDelivery extends Linked {
-  readonly delivery: DistillDelivery;
-  readonly type: 'FunctionOutputs' | 'MethodOutputs';
-  readonly target: string;
-}
-
-/** What a record phase tells its store: its steps, once opened, and its end. */
-export interface StorePhase {
-  opened(steps: readonly DeliveryStep[]): void;
-  closed(steps: readonly DeliveryStep[], failed: boolean): void;
-}
 
 /** A record phase's place in the order steps are written. */
 interface Slot {
@@ -46,24 +34,7 @@ interface Slot {
   waiting: boolean;
 }
 
-/** What the report says of a store. */
-export interface StoreSummary {
-  readonly url: string;
-  readonly rank: number;
-  readonly mode: StoreMode;
-  /** Steps written (record) or read (replay). */
-  readonly steps: number;
-  /** Replay: the last complete step the store held when last looked at (-1: none). */
-  readonly lastStep: number | undefined;
-  /** Records written or read, by delivery name. */
-  readonly records: Readonly<Record<string, number>>;
-  /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
-  readonly unwritten: number;
-  /** What stopped the store, if anything ("CODE: message"). */
-  readonly error: string | undefined;
-}
-
-export class StoreLink {
+export class StoreLink implements LinkedStore {
   readonly mode: StoreMode;
   readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string }>; hash: string };
   #subject: string;

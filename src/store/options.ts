@@ -6,8 +6,8 @@
  * ERR_DELIVERY_INVALID_CONFIG naming the key.
  */
 import { errors, describe, DeliveryError } from '../errors.js';
-import { storeRank, type IfExists } from '../store/rank.js';
-import { parseStoreUrl } from '../store/url.js';
+import { storeRank, type IfExists } from './rank.js';
+import { parseStoreUrl } from './url.js';
 
 export type StoreMode = 'record' | 'replay';
 

@@ -17,8 +17,9 @@ import { OVERRIDE, PASS, RECORD, type Frame, type Part } from '../runtime.js';
 import { encodeOutput, restoreOutput, RESOLVED, REJECTED, VALUE } from '../values/encode.js';
 import { CHECK_OFF, renderSignature, type Signature } from '../values/signature.js';
 import { storeLinkErrors } from '../errors.js';
-import { DistillDelivery, type DeliveryStep, type StepStore } from './distill-delivery.js';
+import { DistillDelivery, type DeliveryStep, type StepStore } from '../delivery/distill-delivery.js';
 import type { StoreRecord } from '../store/store.js';
+import type { Linked } from '../delivery/linked-store.js';
 
 /** One output of a record phase, for the store: its bytes once known. */
 export interface Write {
@@ -52,13 +53,6 @@ export class ReplayCalls implements StepStore {
   mismatch(): undefined {
     return undefined;
   }
-}
-
-/** What a store needs of each of its deliveries: its name in the manager and how messages name it. */
-export interface Linked {
-  readonly name: string;
-  readonly who: string;
-  readonly recordOnly: boolean;
 }
 
 const proto = DistillDelivery.prototype;

@@ -1,0 +1,61 @@
+/**
+ * What a manager asks of its store, and what it gives it: the contract between the
+ * delivery core and the store's wiring (../link/store-link.ts implements it). Types only,
+ * so the core never loads the link; the link is handed to the manager at run time
+ * (provideStoreLink) by the entry that may need it.
+ */
+import type { NormalizedStore, StoreMode } from '../store/options.js';
+import type { DeliveryStep, DistillDelivery } from './distill-delivery.js';
+
+/** What a store needs of each of its deliveries: its name in the manager and how messages name it. */
+export interface Linked {
+  readonly name: string;
+  readonly who: string;
+  readonly recordOnly: boolean;
+}
+
+/** A delivery of the store, as the metadata names it. */
+export interface StoredDelivery extends Linked {
+  readonly delivery: DistillDelivery;
+  readonly type: 'FunctionOutputs' | 'MethodOutputs';
+  readonly target: string;
+}
+
+/** What a record phase tells its store: its steps, once opened, and its end. */
+export interface StorePhase {
+  opened(steps: readonly DeliveryStep[]): void;
+  closed(steps: readonly DeliveryStep[], failed: boolean): void;
+}
+
+/** What the report says of a store. */
+export interface StoreSummary {
+  readonly url: string;
+  readonly rank: number;
+  readonly mode: StoreMode;
+  /** Steps written (record) or read (replay). */
+  readonly steps: number;
+  /** Replay: the last complete step the store held when last looked at (-1: none). */
+  readonly lastStep: number | undefined;
+  /** Records written or read, by delivery name. */
+  readonly records: Readonly<Record<string, number>>;
+  /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
+  readonly unwritten: number;
+  /** What stopped the store, if anything ("CODE: message"). */
+  readonly error: string | undefined;
+}
+
+/** A manager's store, linked to its deliveries. */
+export interface LinkedStore {
+  readonly mode: StoreMode;
+  /** Opens the store (once): creates it or checks it was recorded with these deliveries. */
+  open(): void;
+  /** A record phase starts. */
+  recordPhase(): StorePhase;
+  /** An override phase starts. */
+  overridePhase(): void;
+  /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
+  close(): unknown;
+  summary(): StoreSummary;
+}
+
+export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[]) => LinkedStore;

@@ -1,0 +1,83 @@
+/**
+ * The store's shared types: records, the writer and reader every backend implements, and
+ * their options. A leaf: the backends and the dispatcher (store.ts) import it, it imports
+ * nothing of theirs.
+ */
+import type { IfExists } from './rank.js';
+
+export type { IfExists };
+import type { StoreLocation } from './url.js';
+
+/** One record: opaque to the store, its bytes given back exactly. */
+export interface StoreRecord {
+  /** The step it belongs to, counted from 0 for each rank. */
+  readonly step: number;
+  /** The delivery's name. */
+  readonly delivery: string;
+  /** Which call of the delivery in its step, from 0. */
+  readonly call: number;
+  /** The call's signature, a string the store does not read. */
+  readonly signature: string;
+  readonly payload: Uint8Array;
+}
+
+export type NewRecord = Omit<StoreRecord, 'step'>;
+
+export interface StoreWriter {
+  /** `the store "./outputs" (rank 0)`, for messages. */
+  readonly subject: string;
+  readonly rank: number;
+  /** The metadata the store holds (given at creation, by this writer or an earlier one). */
+  readonly metadata: unknown;
+  /** The number the next commit() gives its step: 0 for a new store, after the last complete step on resume. */
+  readonly nextStep: number;
+  /** Adds a record to the open step. Nothing is visible to a reader until commit(). */
+  append(record: NewRecord): void;
+  /** Makes the open step's records visible as step `nextStep` and returns that number. */
+  commit(): number;
+  /** Drops the open step's records (a record phase that failed). */
+  discard(): void;
+  /** Waits until every committed step is stored (Redis writes in the background). */
+  flush(): void;
+  /** Flushes, marks the rank finished, and releases files and connections. Idempotent. */
+  close(): void;
+}
+
+export interface StoreReader {
+  readonly subject: string;
+  readonly rank: number;
+  readonly metadata: unknown;
+  /** The last complete step known now (-1: none); a live Redis store may grow. */
+  readonly lastStep: number;
+  /** What was found after the last complete step when the store was opened (a partial step, a torn tail), or undefined. */
+  readonly tail: string | undefined;
+  /** The records of `step`, in the order they were appended; waits for it where the backend can (Redis). */
+  read(step: number): StoreRecord[];
+  close(): void;
+}
+
+export interface StoreOptions {
+  /** What a relative folder resolves against: a folder, a file, or a file: URL (default: the working directory). */
+  base?: string | URL;
+  /** This process's rank (default: DISTILL_DELIVERY_RANK, else 0). */
+  rank?: number;
+  /** Redis: how long to wait for a step, a reply or a connection, in ms (default 60000). */
+  timeout?: number;
+}
+
+export interface WriterOptions extends StoreOptions {
+  /** JSON the store keeps once for every rank; a writer that finds other metadata fails (ERR_DELIVERY_STORE_MISMATCH). */
+  metadata: unknown;
+  /** Default "error": ERR_DELIVERY_STORE_EXISTS. */
+  ifExists?: IfExists;
+  /** Directory: start a new segment file once one passes this many bytes (default 1 GiB). */
+  segmentBytes?: number;
+}
+
+/** Where the store is, its rank and timeout, and how messages name it. */
+export interface Opened<L extends StoreLocation = StoreLocation> {
+  readonly location: L;
+  readonly rank: number;
+  readonly timeout: number;
+  readonly subject: string;
+}
