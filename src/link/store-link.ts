@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { debuglog } from 'node:util';
-import { errors, storeErrors, storeLinkErrors, storeSubject } from '../errors.js';
+import { DeliveryError, errors, storeErrors, storeLinkErrors, storeSubject } from '../errors.js';
 import { openStoreReader, openStoreWriter, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
 import { firstDifference, normalize } from '../store/metadata.js';
 import { parseStoreUrl } from '../store/url.js';
@@ -179,8 +179,8 @@ export class StoreLink implements LinkedStore {
       },
       closed: (steps, failed, error) => {
         if (failed !== recordedFailed) {
-          // A call that did not match the recorded one already says why the phase threw.
-          if (failed && steps.some((s) => (s.store as ReplayCalls).failed)) return;
+          // A call that did not match the recorded one, or another error of the replay itself, already says why the phase threw.
+          if (failed && (error instanceof DeliveryError || steps.some((s) => (s.store as ReplayCalls).failed))) return;
           const ended = (threw: boolean): 'threw' | 'returned' => (threw ? 'threw' : 'returned');
           throw storeLinkErrors.phaseEnded(this.#subject, step, ended(recordedFailed), ended(failed), failed ? { cause: error } : undefined);
         }
