@@ -447,11 +447,6 @@ export const storeErrors = {
 
 /** What deliveries say when they record to or replay from a store (src/link/store-link.ts, src/values/encode.ts). */
 export const storeLinkErrors = {
-  generator: (who: string) =>
-    new DeliveryError(
-      'ERR_DELIVERY_NOT_SERIALIZABLE',
-      `Cannot store the output of ${who}: it is a generator function, whose items a store does not keep. Deliver a function that returns the items (an array, say), or run without a store.`,
-    ),
   /** The text of the Error a store keeps in place of a thrown value it cannot keep. */
   thrownNotStored: (who: string, why: string) =>
     `${who} threw a value a store cannot keep, so the replay throws this error in its place (${why})`,

@@ -119,12 +119,12 @@ describe('a folder store', () => {
     expected.forEach((records, step) => assert.deepEqual(got[step], records, `step ${step}`));
   });
 
-  test('mode "auto" records into a store that does not exist, and replays a complete one, recording the steps after its end', { timeout: TIMEOUT }, async () => {
-    const { file, store } = configIn('store.json');
-    const first = await run(file, { DISTILL_DELIVERY_STORE_MODE: 'auto', DISTILL_DELIVERY_REPORT: '1' });
+  test('mode "auto" (the config\'s store.mode) records into a store that does not exist, and replays a complete one, recording the steps after its end', { timeout: TIMEOUT }, async () => {
+    const { file, store } = configIn('store.json', (c) => ({ ...c, store: { ...c.store, mode: 'auto' } }));
+    const first = await run(file, { DISTILL_DELIVERY_REPORT: '1' });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /^store: replayed 0 of 0 step\(s\) from and wrote 12 step\(s\) to /m);
-    const longer = await run(file, { DISTILL_DELIVERY_STORE_MODE: 'auto', DISTILL_DELIVERY_REPORT: '1', EPOCHS: '4' });
+    const longer = await run(file, { DISTILL_DELIVERY_REPORT: '1', EPOCHS: '4' });
     assert.equal(longer.code, 0, longer.stderr);
     assert.match(longer.stderr, /^store: replayed 12 of 12 step\(s\) from and wrote 4 step\(s\) to /m);
     assert.deepEqual(steps(longer.stdout).slice(0, 12), steps(first.stdout));

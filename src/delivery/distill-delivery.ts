@@ -41,8 +41,13 @@ export interface DeliveryStats {
 /** A step as a delivery keeps it: its outputs, the signatures of the calls that made them, and their Math.random draws. */
 export interface DeliveryStep extends Step {
   readonly signatures: SignatureRuns<Signature>;
-  /** With `random: "advance"`: how many times each recorded call drew from Math.random, in queue order. */
+  /**
+   * With `random: "advance"`: how many times each recorded call drew from Math.random, in
+   * queue order, from the output numbered `drawn` on (the outputs before it drew nothing,
+   * so a delivery whose calls never draw never touches it); -1: none yet.
+   */
   readonly draws: SignatureRuns<number>;
+  drawn: number;
   /** What a store keeps of this step (store-link.ts); undefined without a store. */
   store: StepStore | undefined;
 }
@@ -58,6 +63,7 @@ function newStep(number: number, recorder: string | undefined, missing = false):
     queue: new DeliveryQueue<unknown>(),
     signatures: new SignatureRuns<Signature>(),
     draws: new SignatureRuns<number>(),
+    drawn: -1,
     recorded: 0,
     replayed: 0,
     closed: missing,
@@ -289,10 +295,11 @@ export abstract class DistillDelivery implements Member {
   take(signature: Signature): unknown {
     const step = this.#call;
     if (step.queue.size === 0 || this.checkMode !== CHECK_OFF) this.beforeReplay(step, signature);
+    // The draws of the output about to be taken (number `replayed`), if it is one that has them.
+    if (step.drawn !== -1 && step.replayed >= step.drawn && this.advances) advanceDraws(step.draws.take());
     step.replayed++;
     this.#pending--;
     this.#replayed++;
-    if (this.advances) advanceDraws(step.draws.take());
     const stored = step.queue.shift();
     return typeof stored === 'object' || stored === undefined ? this.toStudent(stored) : stored;
   }
@@ -343,11 +350,17 @@ export abstract class DistillDelivery implements Member {
   private push(kept: unknown, signature: Signature, draws: number): void {
     const step = this.#call;
     if (this.checkMode !== CHECK_OFF) step.signatures.push(signature);
-    if (this.advances) step.draws.push(draws);
+    if ((draws !== 0 || step.drawn !== -1) && this.advances) this.pushDraws(step, draws);
     step.queue.push(kept);
     step.recorded++;
     this.#pending++;
     this.#recorded++;
+  }
+
+  /** The draws of the output about to be pushed (number `recorded`): the first that drew starts the list. */
+  private pushDraws(step: DeliveryStep, draws: number): void {
+    if (step.drawn === -1) step.drawn = step.recorded;
+    step.draws.push(draws);
   }
 
   /** Compares the student's call with the teacher's call whose output it is about to get. */
@@ -469,10 +482,10 @@ export abstract class DistillDelivery implements Member {
     step.closed = true;
     for (let i = 0; i < outputs.length; i++) {
       if (this.checkMode !== CHECK_OFF) step.signatures.push(signatures[i]!);
-      if (this.advances) step.draws.push(draws[i]!);
+      if ((draws[i] !== 0 || step.drawn !== -1) && this.advances) this.pushDraws(step, draws[i]!);
       step.queue.push(outputs[i]);
+      step.recorded++;
     }
-    step.recorded = outputs.length;
     this.#pending += outputs.length;
     this.#recorded += outputs.length;
     this.#steps.push(step);
@@ -526,6 +539,7 @@ export abstract class DistillDelivery implements Member {
     step.queue.clear();
     (step as DeliveryStep).signatures.clear();
     (step as DeliveryStep).draws.clear();
+    (step as DeliveryStep).drawn = -1;
     this.#pending -= left;
     this.#discarded += left;
     this.#discardedBy[cause] += left;
