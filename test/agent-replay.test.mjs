@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { openStoreReader } from '../dist/store/store.js';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
+import { needsRedis, startRedis } from './helpers/redis-server.mjs';
 
 const TIMEOUT = 60_000;
 const train = agentFixture('replay', 'train.mjs');
@@ -132,5 +133,32 @@ describe('a folder store', () => {
     const plain = await run(file, { DISTILL_DELIVERY_STORE_MODE: 'replay', EPOCHS: '4' });
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(steps(plain.stdout), steps(longer.stdout));
+  });
+});
+
+describe('a Redis store', needsRedis, () => {
+  let redis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.stop());
+
+  // A timeout far beyond the test's: a run that waited for a key to appear would never finish in time.
+  const onRedis = (key) => (c) => ({ ...c, store: { url: redis.url(key), timeout: 600_000 } });
+
+  test('mode "auto" records at once into a key that holds no store, and finishes a record run killed with SIGKILL into the uninterrupted run\'s store', { timeout: TIMEOUT }, async () => {
+    const whole = configIn('store.json', onRedis('whole'));
+    const uninterrupted = await run(whole.file, { DISTILL_DELIVERY_STORE_MODE: 'auto' });
+    assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
+    const split = configIn('store.json', onRedis('split'));
+    const killed = await run(split.file, { DISTILL_DELIVERY_STORE_MODE: 'record', PAUSE_AT: '7' }, { kill: { when: /"paused":7/, signal: 'SIGKILL' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    const finished = await run(split.file, { DISTILL_DELIVERY_STORE_MODE: 'auto' });
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.deepEqual(steps(finished.stdout), steps(uninterrupted.stdout));
+    const expected = storeSteps(redis.url('whole'));
+    const got = storeSteps(redis.url('split'));
+    assert.equal(got.length, 12);
+    expected.forEach((records, step) => assert.deepEqual(got[step], records, `step ${step}`));
   });
 });
