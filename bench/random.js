@@ -5,19 +5,23 @@
  *
  * (a) own draws: the program's own Math.random calls outside delivered calls, 1e6 a
  *     round, each round right after 20 record+override cycles of a delivered function
- *     that draws (so Math.random was just swapped in and out 20 times), in three kinds
- *     of process: deliveries with random "advance", the same with random "off" (Math.random
- *     never touched), and node without the agent (no cycles). Once with the builtin
- *     Math.random, once with a seeded replacement the script installs first (mulberry32,
- *     as training scripts do). Each process prints the median CPU time per draw over its
- *     rounds; the processes alternate, and a figure is the median over pairs of the ratio
- *     within a pair.
+ *     that draws, in three kinds of process: deliveries with random "advance", the same
+ *     with random "off" (Math.random never touched), and node without the agent (no
+ *     cycles). Once with a seeded replacement the script installs first (mulberry32, as
+ *     training scripts do: then each recorded call swaps Math.random in and out), once
+ *     with the engine's own Math.random (which "advance" leaves alone). Each process
+ *     prints the median CPU time per draw over its rounds; the processes alternate, and a
+ *     figure is the median over rounds of the ratio within a round. Processes differ by
+ *     more than these costs on a shared machine, so the "advance" process with the seeded
+ *     Math.random also measures, in the same rounds, its own draws right after 20 cycles of
+ *     a second delivery with random "off" (of `(x) => x + Math.random()` too): the same
+ *     process and work, only without the swaps; that ratio is the figure to read.
  * (b) cycle: the sync record+override cycle of bench/per-call.js (a run() recording 1e5
  *     calls, one replaying them, against the flag-switched ring buffer in the same
- *     rounds), for the delivered `(x) => x + 1` (no draws: what counting costs) and
- *     `(x) => x + Math.random()` (one draw counted and advanced a call), in the "advance"
- *     and "off" processes; the figure is the ratio of the two processes' ratios to their
- *     ring buffers.
+ *     rounds), with the seeded Math.random, for the delivered `(x) => x + 1` (no draws:
+ *     what counting costs) and `(x) => x + Math.random()` (one draw counted and advanced a
+ *     call), in the "advance" and "off" processes; the figure is the ratio of the two
+ *     processes' ratios to their ring buffers.
  *
  * `node bench/random.js` (after `npm run build`) prints a Markdown table for the node
  * running it and Node 22 (.ci/node-versions, installed on first use); BENCH_RANDOM_PAIRS
@@ -59,6 +63,8 @@ async function child(random, seeded) {
     const { f, r } = require('./target.cjs');
     const delivery = (name) => new FunctionOutputsDelivery({ funcPath: `./target.cjs#${name}`, base: fixtures, maxKeepData: BLOCK, check: 'off', random });
     const [df, dr] = [delivery('f'), delivery('r')];
+    const dOff = new FunctionOutputsDelivery({ funcPath: './target.cjs#r2', base: fixtures, maxKeepData: BLOCK, check: 'off', random: 'off' });
+    const { r2 } = require('./target.cjs');
     const cycles = (d, loop, fn, calls, count) => {
       for (let c = 0; c < count; c++) {
         d.overrideData = false;
@@ -67,8 +73,14 @@ async function child(random, seeded) {
         d.run(() => loop(fn, calls));
       }
     };
-    const loops = { f: loopFor('f'), r: loopFor('r'), between: loopFor('between'), ring: loopFor('ring') };
+    const loops = { f: loopFor('f'), r: loopFor('r'), between: loopFor('between'), betweenOff: loopFor('between off'), ring: loopFor('ring') };
     cycle = () => cycles(dr, loops.between, r, 1, 20);
+    if (seeded && random === 'advance') {
+      candidates.ownAfterOff = () => {
+        cycles(dOff, loops.betweenOff, r2, 1, 20);
+        return time(() => own(DRAWS));
+      };
+    }
     // The ring-buffer floor of bench/per-call.js.
     const ring = new Array(BLOCK * 2).fill(undefined);
     let head = 0;
@@ -87,7 +99,7 @@ async function child(random, seeded) {
       size--;
       return output;
     };
-    if (!seeded) {
+    if (seeded) {
       candidates.cycleF = () => time(() => cycles(df, loops.f, f, BLOCK, 5));
       candidates.cycleR = () => time(() => cycles(dr, loops.r, r, BLOCK, 5));
       candidates.ring = () =>
@@ -108,6 +120,7 @@ async function child(random, seeded) {
   const samples = await rounds(candidates, { rounds: 11, warmup: 3 });
   const perCall = (name, calls) => median(samples[name]) / calls;
   const result = { own: perCall('own', DRAWS) };
+  if (samples.ownAfterOff) Object.assign(result, { ownAfterOff: perCall('ownAfterOff', DRAWS), ownVsAfterOff: median(samples.own.map((ns, i) => ns / samples.ownAfterOff[i])) });
   if (samples.ring) {
     const calls = 2 * 5 * BLOCK;
     Object.assign(result, {
@@ -149,10 +162,11 @@ function measure(node) {
   return {
     version,
     own: Object.fromEntries(['native', 'seeded'].map((kind) => [kind, { advance: med(kind, 'advance', 'own'), off: med(kind, 'off', 'own'), none: med(kind, 'none', 'own'), vsOff: pairRatio(kind, 'advance', 'off', 'own'), vsNone: pairRatio(kind, 'advance', 'none', 'own') }])),
+    inProcess: { ratio: med('seeded', 'advance', 'ownVsAfterOff'), after: med('seeded', 'advance', 'own'), afterOff: med('seeded', 'advance', 'ownAfterOff') },
     cycle: {
-      f: { advance: med('native', 'advance', 'cycleF'), off: med('native', 'off', 'cycleF'), ratio: pairRatio('native', 'advance', 'off', 'cycleFRatio'), vsRing: med('native', 'advance', 'cycleFRatio') },
-      r: { advance: med('native', 'advance', 'cycleR'), off: med('native', 'off', 'cycleR'), ratio: pairRatio('native', 'advance', 'off', 'cycleRRatio'), vsRing: med('native', 'advance', 'cycleRRatio') },
-      ring: med('native', 'advance', 'ring'),
+      f: { advance: med('seeded', 'advance', 'cycleF'), off: med('seeded', 'off', 'cycleF'), ratio: pairRatio('seeded', 'advance', 'off', 'cycleFRatio'), vsRing: med('seeded', 'advance', 'cycleFRatio') },
+      r: { advance: med('seeded', 'advance', 'cycleR'), off: med('seeded', 'off', 'cycleR'), ratio: pairRatio('seeded', 'advance', 'off', 'cycleRRatio'), vsRing: med('seeded', 'advance', 'cycleRRatio') },
+      ring: med('seeded', 'advance', 'ring'),
     },
   };
 }
@@ -163,11 +177,12 @@ function main() {
   const ns = (n) => `${n.toFixed(1)} ns`;
   const rows = [
     ['**Own draws** (the program\'s Math.random outside delivered calls, per draw)'],
-    ['builtin Math.random, advance vs off', (r) => `${x(r.own.native.vsOff)} (${ns(r.own.native.advance)} vs ${ns(r.own.native.off)})`],
-    ['builtin Math.random, advance vs no agent', (r) => `${x(r.own.native.vsNone)} (${ns(r.own.native.none)} without the agent)`],
+    ['seeded, one process: after counted cycles vs after cycles with random "off"', (r) => `${x(r.inProcess.ratio)} (${ns(r.inProcess.after)} vs ${ns(r.inProcess.afterOff)})`],
     ['seeded Math.random, advance vs off', (r) => `${x(r.own.seeded.vsOff)} (${ns(r.own.seeded.advance)} vs ${ns(r.own.seeded.off)})`],
     ['seeded Math.random, advance vs no agent', (r) => `${x(r.own.seeded.vsNone)} (${ns(r.own.seeded.none)} without the agent)`],
-    ['**Cycle** (sync `run()` record+override, per call)'],
+    ['engine\'s Math.random, advance vs off', (r) => `${x(r.own.native.vsOff)} (${ns(r.own.native.advance)} vs ${ns(r.own.native.off)})`],
+    ['engine\'s Math.random, advance vs no agent', (r) => `${x(r.own.native.vsNone)} (${ns(r.own.native.none)} without the agent)`],
+    ['**Cycle** (sync `run()` record+override, seeded Math.random, per call)'],
     ['`x => x + 1`, advance vs off', (r) => `${x(r.cycle.f.ratio)} (${ns(r.cycle.f.advance)} vs ${ns(r.cycle.f.off)})`],
     ['`x => x + 1`, advance, vs ring buffer', (r) => `${x(r.cycle.f.vsRing)} (ring ${ns(r.cycle.ring)})`],
     ['`x => x + Math.random()`, advance vs off', (r) => `${x(r.cycle.r.ratio)} (${ns(r.cycle.r.advance)} vs ${ns(r.cycle.r.off)})`],

@@ -12,6 +12,7 @@ import { runNode } from './helpers/run-node.mjs';
 const require = createRequire(import.meta.url);
 const base = new URL('./fixtures/random/', import.meta.url);
 const targets = require('./fixtures/random/targets.cjs');
+const fixture = (name) => new URL(`./fixtures/random/${name}`, import.meta.url).pathname;
 const own = Math.random;
 
 /** mulberry32: a seeded Math.random such as scripts install. */
@@ -233,9 +234,23 @@ test('the random option is checked in constructors and manager specs', () => {
   assert.throws(() => new DistillDeliveryManager({ d: { type: 'FunctionOutputs', funcPath: './targets.cjs#draw', random: 'no' } }, { base }), { code: 'ERR_DELIVERY_INVALID_OPTION' });
 });
 
-test('with a frozen Math a delivered call records and replays, and draws are not advanced', async () => {
-  const { code, stdout, stderr } = await runNode(new URL('./fixtures/random/frozen.mjs', import.meta.url).pathname, { agent: false });
+test('with a frozen Math a delivered call records and replays, and draws are not counted', async () => {
+  const { code, stdout, stderr } = await runNode(fixture('frozen.mjs'), { agent: false });
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
-  assert.deepEqual(JSON.parse(stdout), { same: true, native: true });
+  assert.deepEqual(JSON.parse(stdout), { same: true, calls: 2, kept: true });
+});
+
+test('the engine\'s own, unseeded Math.random is never replaced: a recorded call sees it as it is', async () => {
+  const { code, stdout, stderr } = await runNode(fixture('engine.mjs'), { agent: false, env: { DELIVERY: '1' } });
+  assert.equal(code, 0, stderr);
+  assert.equal(JSON.parse(stdout).untouched, true);
+});
+
+test('with node --random-seed the engine\'s own Math.random repeats, and a replayed call advances it as it would have drawn', async () => {
+  const run = (delivery) => runNode(fixture('engine.mjs'), { agent: false, nodeArgs: ['--random-seed=7'], env: { DELIVERY: delivery } });
+  const [plain, delivered] = await Promise.all([run('0'), run('1')]);
+  assert.equal(delivered.code, 0, delivered.stderr);
+  assert.equal(JSON.parse(delivered.stdout).untouched, false, 'counted through the counting function');
+  assert.deepEqual(JSON.parse(delivered.stdout).after, JSON.parse(plain.stdout).after);
 });

@@ -11,13 +11,17 @@
  * draws made through it are not counted). Counts nest: a call counted while another is
  * counts in both. Advancing calls Math.random, whatever it is then, that many times.
  *
- * V8: Math.random starts as a constant property of the Math object, which optimized code
- * embeds (the builtin inlined). The first write to it (the first counted call, or a
+ * The engine's own Math.random is left alone (nothing counted, nothing advanced) unless
+ * Node was started with --random-seed: unseeded, its values cannot be repeated with or
+ * without advancing it, and never writing the property keeps V8's fastest path for the
+ * program's own draws. V8: Math.random starts as a constant property of the Math object,
+ * which optimized code embeds. The first write to it (the first counted call, or a
  * script's own `Math.random = seeded`) makes it a mutable field: code that embedded it is
- * deoptimized once and recompiled to load the property and check the function it calls
- * against the one the call site has seen, which still inlines the builtin. Later writes
- * deoptimize nothing. The program's own calls outside delivered calls only ever see its
- * own function, so what they cost is measured by bench/random.js (docs/performance.md).
+ * deoptimized once and recompiled to load the property and check it against the function
+ * the call site has seen (the builtin is still inlined behind that check). Later writes
+ * deoptimize nothing. A script that installed its own Math.random has made that write
+ * already, so counting costs its own draws nothing more (bench/random.js measures both:
+ * docs/performance.md).
  */
 
 /** Draws through the counter since the outermost count began. */
@@ -34,6 +38,16 @@ const counter = {
   },
 }.random;
 
+/** Whether `fn` is the engine's own Math.random (its name, and native code; a bound function's name starts with "bound"). */
+function isEngine(fn: unknown): boolean {
+  return typeof fn === 'function' && fn.name === 'random' && fn.length === 0 && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
+}
+
+/** The engine's own Math.random, unless a script had replaced it before this module loaded. */
+const engine = isEngine(Math.random) ? Math.random : undefined;
+/** Node started with --random-seed: the engine's own Math.random repeats from run to run, so it is counted too. */
+const engineSeeded = process.execArgv.some((arg) => /^--random[-_]seed(=|$)/.test(arg));
+
 /** Sets Math.random; false where it cannot be written (a frozen Math). */
 function setRandom(fn: () => number): boolean {
   try {
@@ -49,7 +63,7 @@ export function countDraws(): number {
   if (depth++ > 0) return counted;
   counted = 0;
   const current = Math.random;
-  if (current !== counter) {
+  if (current !== counter && (current !== engine || engineSeeded)) {
     inner = current;
     setRandom(counter);
   }
