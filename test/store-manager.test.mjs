@@ -464,6 +464,23 @@ test('mode "auto" records a store that does not exist, and replays the steps a s
   assert.throws(() => managerOf({ draw: spec('shape') }, url, 'auto'), (error) => code(error) === 'ERR_DELIVERY_STORE_MISMATCH' && /"metadata\.deliveries\.draw\.target"/.test(error.message));
 });
 
+test('mode "auto" does not record after steps another writer added since it opened the store (ERR_DELIVERY_STORE_EXISTS)', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const recorder = managerOf(specs, url, 'record');
+  recorder.recordPhase(() => targets.draw(1));
+  recorder.close();
+  const auto = managerOf(specs, url, 'auto');
+  const other = managerOf(specs, url, 'record', { ifExists: 'resume' });
+  other.recordPhase(() => targets.draw(1));
+  other.close();
+  auto.recordPhase(() => targets.draw(1));
+  assert.throws(() => auto.recordPhase(() => targets.draw(1)), (error) => code(error) === 'ERR_DELIVERY_STORE_EXISTS' && /it held 1 step\(s\) when this run opened it and 2 when this run began to record/.test(error.message));
+  assert.throws(() => auto.recordPhase(() => targets.draw(1)), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+  // What stopped the store is the run's end too (the report's DISTILL_DELIVERY_STORE_FAILED, exit status 1).
+  assert.throws(() => auto.close(), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+});
+
 test('mode "auto" comes from DISTILL_DELIVERY_STORE_MODE too; a student-only run in mode "auto" replays the steps the store holds and no more', () => {
   const url = storeDir();
   const specs = { draw: spec('draw') };

@@ -85,7 +85,7 @@ export class StoreLink implements LinkedStore {
 
   /** Opens the store (once): creates it or checks it was recorded with these deliveries. */
   open(): void {
-    if (this.#writer !== undefined || this.#reader !== undefined) return;
+    if (this.#writer !== undefined || this.#reader !== undefined || this.#failure !== undefined) return;
     if (this.#closed) throw errors.config(this.#subject, 'was closed; a manager opens its store once.');
     if (this.mode === 'record') this.openWriter(this.options.ifExists);
     else if (this.mode === 'replay') this.openReader(false);
@@ -127,17 +127,19 @@ export class StoreLink implements LinkedStore {
     if (this.#held === 0) this.recordFromHere();
   }
 
-  /** Auto: the store holds no more steps; record the rest, appending after them. */
+  /** Auto: the store holds no more steps; record the rest, appending after them. What fails here stops the store for good. */
   private recordFromHere(): void {
     this.#reader!.close();
     this.#reader = undefined;
     this.#reading = false;
-    this.openWriter('resume');
-    const next = this.#writer!.nextStep;
-    debug('store %s: replayed %d step(s), recording from step %d', this.#subject, this.#held, next);
-    if (next !== this.#held) {
-      this.#failure = storeErrors.otherWriter(this.#subject, `it held ${this.#held} step(s) when this run opened it and ${next} when this run began to record`);
-      throw this.#failure;
+    try {
+      this.openWriter('resume');
+      const next = this.#writer!.nextStep;
+      debug('store %s: replayed %d step(s), recording from step %d', this.#subject, this.#held, next);
+      if (next !== this.#held) throw storeErrors.otherWriter(this.#subject, `it held ${this.#held} step(s) when this run opened it and ${next} when this run began to record`);
+    } catch (error) {
+      this.#failure = error;
+      throw error;
     }
   }
 
