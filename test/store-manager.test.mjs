@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager } from 'distill-delivery';
+import { runNode } from './helpers/run-node.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
@@ -464,21 +465,12 @@ test('mode "auto" records a store that does not exist, and replays the steps a s
   assert.throws(() => managerOf({ draw: spec('shape') }, url, 'auto'), (error) => code(error) === 'ERR_DELIVERY_STORE_MISMATCH' && /"metadata\.deliveries\.draw\.target"/.test(error.message));
 });
 
-test('mode "auto" does not record after steps another writer added since it opened the store (ERR_DELIVERY_STORE_EXISTS)', () => {
-  const url = storeDir();
-  const specs = { draw: spec('draw') };
-  const recorder = managerOf(specs, url, 'record');
-  recorder.recordPhase(() => targets.draw(1));
-  recorder.close();
-  const auto = managerOf(specs, url, 'auto');
-  const other = managerOf(specs, url, 'record', { ifExists: 'resume' });
-  other.recordPhase(() => targets.draw(1));
-  other.close();
-  auto.recordPhase(() => targets.draw(1));
-  assert.throws(() => auto.recordPhase(() => targets.draw(1)), (error) => code(error) === 'ERR_DELIVERY_STORE_EXISTS' && /it held 1 step\(s\) when this run opened it and 2 when this run began to record/.test(error.message));
-  assert.throws(() => auto.recordPhase(() => targets.draw(1)), { code: 'ERR_DELIVERY_STORE_EXISTS' });
-  // What stopped the store is the run's end too (the report's DISTILL_DELIVERY_STORE_FAILED, exit status 1).
-  assert.throws(() => auto.close(), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+test('mode "auto" does not record after steps another writer added since it opened the store (ERR_DELIVERY_STORE_EXISTS), and the run\'s end fails', async () => {
+  // In a child: a store that stopped makes the process's exit status 1.
+  const { code: status, stdout, stderr } = await runNode(new URL('./fixtures/store-wiring/auto-grew.mjs', import.meta.url).pathname, { agent: false, args: [storeDir()] });
+  assert.deepEqual(JSON.parse(stdout), { codes: ['none', 'ERR_DELIVERY_STORE_EXISTS', 'ERR_DELIVERY_STORE_EXISTS'], close: 'ERR_DELIVERY_STORE_EXISTS' });
+  assert.equal(status, 1);
+  assert.match(stderr, /another writer is writing the same rank \(it held 1 step\(s\) when this run opened it and 2 when this run began to record\)/);
 });
 
 test('mode "auto" comes from DISTILL_DELIVERY_STORE_MODE too; a student-only run in mode "auto" replays the steps the store holds and no more', () => {
