@@ -38,6 +38,8 @@ export class Site {
   private readonly recorders: DeliveryLike[] = [];
   /** Scratch for dispatch(): the signatures of the call for those `recorders`. */
   private readonly signatures: Signature[] = [];
+  /** Whether installOn put this site's wrapper on a property: calls reach it from any module, not only through one. */
+  onProperty = false;
 
   constructor(
     /** How the site is named in messages: the path as the user wrote it. */
@@ -191,6 +193,7 @@ export class Site {
       adoptConstructor(wrapper, current);
     }
     sitesOf(owner).set(key, this);
+    this.onProperty = true;
   }
 }
 
