@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { coveredBlocks } from './helpers/readme.mjs';
 import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -102,6 +103,12 @@ test('npm install of the tarball runs no script and prints no warning', () => {
   assert.doesNotMatch(install.stderr, /npm warn/i);
   assert.equal(manifest.scripts?.prepare, undefined);
   for (const name of ['preinstall', 'install', 'postinstall']) assert.equal(manifest.scripts?.[name], undefined);
+});
+
+test('the README\'s install command installs the package this file installs: the one of that name', () => {
+  // The registry's copy cannot be installed offline; the tarball of the same name is, above.
+  const [{ commands }] = coveredBlocks(import.meta.url);
+  assert.deepEqual(commands.map(({ vars, program, args }) => ({ vars, program, args })), [{ vars: {}, program: 'npm', args: ['install', manifest.name] }]);
 });
 
 test("packing leaves the checkout's package.json as it was", () => {
