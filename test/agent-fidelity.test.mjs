@@ -49,6 +49,11 @@ const deliverable = {
   './block-var.mjs#blockVar': 1, // a var declared in a block, exported by a list
   './default-object-barrel.mjs#default.answer': 1, // import object from; export default object: a member importers reach through the export
   './default-object-alias.mjs#tools.question': 1, // the same object as export { object as tools }
+  './prototypes.mjs#mixed': 1, // a function whose prototype is a mixin's (Object.setPrototypeOf)
+  './prototypes.mjs#bare': 1, // a function with a null prototype: no call, apply or bind of its own
+  './prototypes.mjs#bareArrow': 1,
+  './prototypes.mjs#classy': 1, // a function whose prototype is a class: it inherits the class's statics
+  './prototypes.mjs#boundBare': 1, // a bound function with a null prototype
 };
 /** Deliverable in the digest run only (no phase calls them): the kinds a wrapper must keep. */
 const kindTargets = ['./lazy-barrel.mjs#scale', './default-expression.mjs#made', './kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound', './columns.mjs#arrow', './columns.mjs#default'];

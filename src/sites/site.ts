@@ -208,6 +208,8 @@ const ours = new WeakSet<Function>();
 
 let shimmer: typeof import('shimmer') | undefined;
 
+const hasPropertyIsEnumerable = (o: object): boolean => typeof (o as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function';
+
 /** Sets owner[key] = value keeping enumerability, through shimmer where the owner allows it. */
 function defineValue(owner: object, key: PropertyKey, value: Function): void {
   ours.add(value);
@@ -216,7 +218,9 @@ function defineValue(owner: object, key: PropertyKey, value: Function): void {
     (owner as Record<PropertyKey, unknown>)[key] = value;
     return;
   }
-  if (typeof key === 'string' && typeof (owner as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
+  // shimmer calls propertyIsEnumerable on the owner, and on the wrapper once it carries shimmer's
+  // marks (a second activation): a function of another prototype (null, a bare object) may lack it.
+  if (typeof key === 'string' && hasPropertyIsEnumerable(owner) && hasPropertyIsEnumerable(value)) {
     // shimmer also marks the wrapper (__original, __unwrap, __wrapped), which other
     // shimmer-based instrumentation (OpenTelemetry) reads to avoid wrapping twice.
     // Loaded on first use: start-up with the agent pays for it only if a property is patched.
