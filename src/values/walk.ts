@@ -32,16 +32,9 @@ export interface WalkOptions {
 /** Where a tensor's replacement was put: `[container, key]` pairs; container undefined for the value itself. */
 export type Slots = unknown[];
 
-const ERRORS = new Set<object>([
-  Error.prototype,
-  EvalError.prototype,
-  RangeError.prototype,
-  ReferenceError.prototype,
-  SyntaxError.prototype,
-  TypeError.prototype,
-  URIError.prototype,
-]);
-const CLONED_AS_IS = new Set<object>([Date.prototype, RegExp.prototype, Boolean.prototype, Number.prototype, String.prototype, BigInt.prototype, ...ERRORS]);
+/** The built-in errors' prototypes, and their constructors (not read from the prototype, which a program may change). */
+const ERRORS = new Map<object, ErrorConstructor>([Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => [E.prototype, E]));
+const CLONED_AS_IS = new Set<object>([Date.prototype, RegExp.prototype, Boolean.prototype, Number.prototype, String.prototype, BigInt.prototype, ...ERRORS.keys()]);
 
 /** The element `key` names in an array, or -1 when it names another property. */
 function indexOf(key: string | symbol): number {
@@ -257,7 +250,7 @@ class Walker {
 
   /** An error with a cause: its class, message and stack as structured clone copies them, its cause walked as any value (a view in it keeps its own bytes only). */
   error(v: Error, proto: object): Error {
-    const out = new (proto.constructor as ErrorConstructor)();
+    const out = new (ERRORS.get(proto)!)();
     this.seen.set(v, out);
     const message = Object.getOwnPropertyDescriptor(v, 'message');
     if (message !== undefined && 'value' in message) Object.defineProperty(out, 'message', { value: String(message.value), writable: true, configurable: true });
