@@ -63,7 +63,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
   const where = method || site === undefined ? undefined : retarget(site.module, members, agent.config.base);
   const paths = where === undefined ? [] : [...(where.source ? [where.source] : []), ...where.importers];
   if (paths.length === 0) {
-    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}.`;
+    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method || site?.site.onProperty ? '' : ' through this module'}.`;
   }
   return `${head}, though the phases ran: this module imports the function, so only the calls made through this module are delivered, and the phases may call it through another module; name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
 }

@@ -41,6 +41,8 @@ export class Site {
   private readonly recorders: DeliveryLike[] = [];
   /** Scratch for dispatch(): the signatures of the call for those `recorders`. */
   private readonly signatures: Signature[] = [];
+  /** Whether installOn put this site's wrapper on a property: calls reach it from any module, not only through one. */
+  onProperty = false;
 
   constructor(
     /** How the site is named in messages: the path as the user wrote it. */
@@ -219,6 +221,7 @@ export class Site {
       adoptConstructor(wrapper, current);
     }
     sitesOf(owner).set(key, this);
+    this.onProperty = true;
   }
 }
 
@@ -233,6 +236,8 @@ const ours = new WeakSet<Function>();
 
 let shimmer: typeof import('shimmer') | undefined;
 
+const hasPropertyIsEnumerable = (o: object): boolean => typeof (o as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function';
+
 /** Sets owner[key] = value keeping enumerability, through shimmer where the owner allows it. */
 function defineValue(owner: object, key: PropertyKey, value: Function): void {
   ours.add(value);
@@ -241,7 +246,9 @@ function defineValue(owner: object, key: PropertyKey, value: Function): void {
     (owner as Record<PropertyKey, unknown>)[key] = value;
     return;
   }
-  if (typeof key === 'string' && typeof (owner as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
+  // shimmer calls propertyIsEnumerable on the owner, and on the wrapper once it carries shimmer's
+  // marks (a second activation): a function of another prototype (null, a bare object) may lack it.
+  if (typeof key === 'string' && hasPropertyIsEnumerable(owner) && hasPropertyIsEnumerable(value)) {
     // shimmer also marks the wrapper (__original, __unwrap, __wrapped), which other
     // shimmer-based instrumentation (OpenTelemetry) reads to avoid wrapping twice.
     // Loaded on first use: start-up with the agent pays for it only if a property is patched.

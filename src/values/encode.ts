@@ -146,13 +146,17 @@ function fillHoles(value: unknown, holes: readonly object[], fill: (i: number) =
     if (!made.has(i)) made.set(i, fill(i));
     return made.get(i);
   };
+  const replace = (record: Record<string, unknown>, key: string): void => {
+    const item = record[key];
+    visit(item);
+    const out = of(item);
+    if (out !== item) Object.defineProperty(record, key, { value: out });
+  };
   const seen = new Set<object>();
   const visit = (v: unknown): void => {
     if (typeof v !== 'object' || v === null || seen.has(v) || index.has(v)) return;
     seen.add(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (i in v) (visit(v[i]), (v[i] = of(v[i])));
-    } else if (v instanceof Map) {
+    if (v instanceof Map) {
       for (const [k, item] of v) (visit(item), v.set(k, of(item)));
     } else if (v instanceof Set) {
       for (const item of [...v]) {
@@ -161,8 +165,10 @@ function fillHoles(value: unknown, holes: readonly object[], fill: (i: number) =
         if (out !== item) (v.delete(item), v.add(out));
       }
     } else if (!ArrayBuffer.isView(v)) {
+      // Arrays too: their elements and named properties are own keys (a sparse array's are few).
       const record = v as Record<string, unknown>;
-      for (const key of Object.keys(record)) (visit(record[key]), (record[key] = of(record[key])));
+      for (const key of Object.keys(record)) replace(record, key);
+      if (v instanceof Error && Object.hasOwn(v, 'cause')) replace(record, 'cause');
     }
   };
   visit(value);
