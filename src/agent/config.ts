@@ -3,10 +3,10 @@
  * character `{` or `[`) or the path of a JSON file. JSON only: nothing in it is ever
  * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeliveryError, errors, describe } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
+import { builtin } from '../runtime.js';
 import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../store/options.js';
 
 export interface PhaseTarget {
@@ -138,6 +138,7 @@ export function readConfig(value: string | undefined, cwd = process.cwd()): Agen
   let content: string;
   try {
     // Only a regular file: a device (/dev/zero), a FIFO or a socket could block or never end.
+    const { readFileSync, statSync } = builtin('node:fs');
     const stats = statSync(file);
     if (!stats.isFile()) {
       const kind = stats.isDirectory() ? 'EISDIR: a folder' : 'a device, FIFO or socket';

@@ -6,15 +6,13 @@
  * the agent by require() (ES modules without top-level await).
  */
 import { createRequire } from 'node:module';
-import { debuglog } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError } from '../errors.js';
 import { propagate } from './propagate.js';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 type AtExit = typeof import('./at-exit.js');
 
@@ -23,6 +21,7 @@ export async function start(): Promise<void> {
   try {
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    if (idle(config)) return startIdle(config);
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
@@ -37,6 +36,7 @@ export function startSync(): void {
   try {
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    if (idle(config)) return startIdle(config);
     const load = createRequire(import.meta.url);
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
@@ -45,6 +45,23 @@ export function startSync(): void {
   } catch (error) {
     fail(error);
   }
+}
+
+/**
+ * Whether the config asks for nothing: no delivery, phase, target or store, no report and
+ * no strict mode. The agent then loads nothing more (its manager, sites and hooks would
+ * have nothing to do; a program that imports the package gets an empty manager as without
+ * the agent) and only passes the config on to children.
+ */
+function idle(config: AgentConfig): boolean {
+  const nothing = Object.keys(config.deliveries).length === 0 && config.record.length === 0 && config.override.length === 0 && config.instrument.length === 0;
+  return nothing && config.store === undefined && !ending(config);
+}
+
+function startIdle(config: AgentConfig): void {
+  // What the rest of the package reads of an agent: that it started, and what bare targets resolved to (none).
+  runtime.agent = { config, resolved: new Map<string, string>(), handles: () => null };
+  propagate();
 }
 
 const strict = (config: AgentConfig): boolean => config.strict || process.env.DISTILL_DELIVERY_STRICT === '1';
@@ -71,7 +88,7 @@ function story(error: unknown): string {
 
 function fail(error: unknown): never {
   if (debug.enabled) debug('start-up failed: %s', story(error));
-  const where = isMainThread ? '' : ' (worker thread)';
+  const where = builtin('node:worker_threads').isMainThread ? '' : ' (worker thread)';
   const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
   process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
   process.exit(1);
