@@ -12,6 +12,7 @@ import { baseRelativeTo } from '../target-path.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
 import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
+import type { PhaseRecorders } from './phase-recorders.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -43,6 +44,12 @@ export interface ManagerOptions {
   store?: StoreOptions;
   /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
   deferStore?: boolean;
+  /**
+   * A RecorderManager whose recorders run with this manager's phases: each is active while
+   * the phases its spec's `phase` names run (both by default), cleared as each starts; with
+   * a store, the record phases' records are stored with the step (docs/api.md).
+   */
+  recorders?: PhaseRecorders;
 }
 
 const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
@@ -143,6 +150,7 @@ export class DistillDeliveryManager {
   #override = false;
   readonly #entries = new Entries();
   readonly #store: LinkedStore | undefined;
+  readonly #recorders: PhaseRecorders | undefined;
 
   constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
     const source = options.source ?? 'DistillDeliveryManager';
@@ -174,6 +182,7 @@ export class DistillDeliveryManager {
     if (options.store === undefined && recordOnly.length > 0) {
       throw errors.config(`${source} deliveries[${JSON.stringify(recordOnly[0])}].recordOnly`, 'keeps outputs only in a store, and there is none; set "store", or remove recordOnly.');
     }
+    this.#recorders = options.recorders;
     this.#store = options.store === undefined ? undefined : linkStore(options, source, Object.entries(byName), recordOnly);
     if (this.#store !== undefined && options.deferStore !== true) this.#store.open();
   }
@@ -225,7 +234,10 @@ export class DistillDeliveryManager {
    */
   recordPhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    return runScope(this.#members, false, notes === undefined && this.#store === undefined ? RECORD : recordSteps(notes, this.#store), fn);
+    const phase = notes === undefined && this.#store === undefined ? RECORD : recordSteps(notes, this.#store);
+    // The recorders' scope is entered first (MMRazor's `with teacher_recorders, deliveries:`), so a store fills them after they clear.
+    if (this.#recorders !== undefined) return this.#recorders.phase('record', () => runScope(this.#members, false, phase, fn));
+    return runScope(this.#members, false, phase, fn);
   }
 
   /**
@@ -234,7 +246,9 @@ export class DistillDeliveryManager {
    */
   overridePhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'overridePhase(fn)', fn);
-    return runScope(this.#members, true, notes === undefined && this.#store === undefined ? OVERRIDE : overrideSteps(notes, this.#store), fn);
+    const phase = notes === undefined && this.#store === undefined ? OVERRIDE : overrideSteps(notes, this.#store);
+    if (this.#recorders !== undefined) return this.#recorders.phase('override', () => runScope(this.#members, true, phase, fn));
+    return runScope(this.#members, true, phase, fn);
   }
 
   /**

@@ -1,19 +1,24 @@
 /**
  * A site is one delivered target: the function that calls go through, and the
- * deliveries attached to it. Its wrapper is the only code on the hot path: when no
- * delivery anywhere is active it costs one load and one compare before the original runs.
+ * deliveries and recorders attached to it. Its wrapper is the only code on the hot path:
+ * when no delivery or recorder anywhere is active it costs one load and one compare
+ * before the original runs.
  *
  * A site is reached in one of two ways:
  * - a binding of a module instrumented at load time by the agent: the rewritten module
  *   calls `wrap()` / `fn()` (see ../instrument/source.ts); the wrapper stays for the life
  *   of the process and passes calls through while idle;
  * - a property patched after load (a class method, a CommonJS export, a builtin's
- *   export): `PropertySite` installs the wrapper with shimmer while a delivery is
- *   attached and restores the property exactly when the last one detaches.
+ *   export): `PropertySite` installs the wrapper with shimmer while a delivery or a
+ *   recorder is attached and restores the property exactly when the last one detaches.
+ *
+ * Recorders (../recorder/) only observe: an inputs recorder keeps a call's arguments
+ * before it runs, an outputs recorder what it returned, whether the original ran or a
+ * delivery gave the output instead.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
-import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
+import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike, type Frame } from '../runtime.js';
 import { generatorKind, observeItems, type ItemLog } from '../values/generator.js';
 import { CHECK_OFF, CHECK_VALUES, shapeSignature, signatureOf, type Signature } from '../values/signature.js';
 import { adoptConstructor, copyIdentity, deliveryWrapper, kindOf, phaseWrapper, type PhaseRunner } from './wrappers.js';
@@ -22,9 +27,21 @@ const state = runtime.state;
 
 export type { PhaseRunner };
 
+/** What a site needs from a recorder: whether it records a call, and what it keeps of one. */
+export interface RecorderLike {
+  /** true: it keeps a call's arguments, before the call runs; false: what the call returned. */
+  readonly inputs: boolean;
+  /** Whether it records a call made in `frame` (it is active there). */
+  records(frame: Frame | undefined): boolean;
+  /** Keeps one call's record: its arguments (a fresh array) or its output. */
+  record(value: unknown): void;
+}
+
 export class Site {
   /** Deliveries attached (active somewhere), in attach order; the last one is outermost. */
   readonly attached: DeliveryLike[] = [];
+  /** Recorders attached (active somewhere), in attach order (../recorder/). */
+  readonly observers: RecorderLike[] = [];
   /** Wrappers made by fn(), by original: a value read through a namespace may change. */
   private readonly wrappers = new WeakMap<Function, Function>();
   /** The wrappers themselves, so that none is wrapped again. */
@@ -53,6 +70,15 @@ export class Site {
   detach(delivery: DeliveryLike): void {
     const i = this.attached.lastIndexOf(delivery);
     if (i !== -1) this.attached.splice(i, 1);
+  }
+
+  attachRecorder(recorder: RecorderLike): void {
+    this.observers.push(recorder);
+  }
+
+  detachRecorder(recorder: RecorderLike): void {
+    const i = this.observers.lastIndexOf(recorder);
+    if (i !== -1) this.observers.splice(i, 1);
   }
 
   /** Whether `value` is a wrapper this site made (a module re-exporting another target module's export). */
@@ -111,6 +137,12 @@ export class Site {
    * on the common path), so V8 passes the arguments through without building an array.
    */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    if (this.observers.length !== 0) return this.observe(original, thisArg, ...args);
+    return this.deliver(original, thisArg, ...args);
+  }
+
+  /** A call as the attached deliveries make it (see dispatch()). */
+  private deliver(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
     // The outermost recording delivery; any others (several deliveries on one target) go to `recorders`.
     let recorder: DeliveryLike | undefined;
@@ -142,6 +174,31 @@ export class Site {
       if (recorder !== undefined) state.recording--;
     }
     return this.keep(recorder, signature, inner, output, original);
+  }
+
+  /**
+   * A call while a recorder is attached: each active inputs recorder keeps the arguments
+   * (a fresh array: `args` itself), then the call is made as the deliveries make it, and
+   * each active outputs recorder keeps what it returned: the original's output, or the
+   * output a delivery replayed in its place. A call that throws leaves no output to keep.
+   * Recorders see every call, nested ones too: they never change what a call does.
+   */
+  private observe(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    const frame = currentFrame(state);
+    let outputs: RecorderLike | undefined;
+    let more: RecorderLike[] | undefined;
+    for (const recorder of this.observers) {
+      if (!recorder.records(frame)) continue;
+      if (recorder.inputs) recorder.record(args);
+      else if (outputs === undefined) outputs = recorder;
+      else (more ??= []).push(recorder);
+    }
+    const output = this.attached.length === 0 ? Reflect.apply(original, thisArg, args) : this.deliver(original, thisArg, ...args);
+    if (outputs !== undefined) {
+      outputs.record(output);
+      if (more !== undefined) for (const recorder of more) recorder.record(output);
+    }
+    return output;
   }
 
   /** Another delivery records the call too (several on one target): it goes to the scratch lists. */
@@ -242,14 +299,29 @@ export class PropertySite extends Site {
     super(label);
   }
 
+  /** Whether nothing is attached: the property holds the original. */
+  private idle(): boolean {
+    return this.attached.length === 0 && this.observers.length === 0;
+  }
+
   override attach(delivery: DeliveryLike): void {
-    if (this.attached.length === 0) this.install();
+    if (this.idle()) this.install();
     super.attach(delivery);
   }
 
   override detach(delivery: DeliveryLike): void {
     super.detach(delivery);
-    if (this.attached.length === 0) this.uninstall();
+    if (this.idle()) this.uninstall();
+  }
+
+  override attachRecorder(recorder: RecorderLike): void {
+    if (this.idle()) this.install();
+    super.attachRecorder(recorder);
+  }
+
+  override detachRecorder(recorder: RecorderLike): void {
+    super.detachRecorder(recorder);
+    if (this.idle()) this.uninstall();
   }
 
   private install(): void {
@@ -285,7 +357,7 @@ function sitesOf(owner: object): Map<PropertyKey, unknown> {
   return byKey;
 }
 
-/** The site of owner[key], shared by every delivery on that property. */
+/** The site of owner[key], shared by every delivery and recorder on that property. */
 export function propertySite(label: string, owner: object, key: string, builtin: boolean): Site {
   const byKey = sitesOf(owner);
   let site = byKey.get(key) as Site | undefined;
