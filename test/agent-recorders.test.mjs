@@ -1,10 +1,13 @@
 // Recorders through the agent, on unedited programs: DISTILL_DELIVERY's `recorders`, active
 // in the phases each names, read by the script through getRecorder(). ES modules (where-used
 // paths, class methods, a delivery sharing a recorder's target), CommonJS, TypeScript under
-// tsx, the config's errors and the report.
-import { test } from 'node:test';
+// tsx, the config's errors, the report, and a store replayed without running the teacher.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, output, runNode } from './helpers/run-node.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentFixture, loaderUrl, output, runNode } from './helpers/run-node.mjs';
 
 const dir = (file) => agentFixture('recorders', file);
 const phasesOf = (file) => ({ record: [`./${file}#teacherStep`], override: [`./${file}#studentStep`] });
@@ -80,7 +83,7 @@ test('under tsx, a TypeScript class method records in both phases, its inputs in
     },
     phases: phasesOf('model.mts'),
   };
-  const out = await run('main-ts.mjs', config, { agent: false, nodeArgs: ['--import', 'tsx', '--import', (await import('./helpers/run-node.mjs')).loaderUrl] });
+  const out = await run('main-ts.mjs', config, { agent: false, nodeArgs: ['--import', 'tsx', '--import', loaderUrl] });
   assert.deepEqual(out, { teacher: 4, student: 7, afterTeacher: [[1, 3]], afterStudent: [[2, 5]], inputs: [1, 2] });
 });
 
@@ -114,4 +117,55 @@ test('a recorder named as a delivery, or on a phase function, stops the process 
     assert.notEqual(code, 0);
     assert.match(stderr, /DeliveryError \[ERR_DELIVERY_INVALID_CONFIG\]: DISTILL_DELIVERY/);
   }
+});
+
+describe('with a store', () => {
+  const config = (url) => ({
+    deliveries: { teacherForward: { type: 'MethodOutputs', methodPath: './model.mjs#Net.forward', recordOnly: true } },
+    recorders: {
+      feat: { type: 'FunctionOutputs', funcPath: './model.mjs#relu', phase: 'record' },
+      headIn: { type: 'MethodInputs', methodPath: './layers.mjs#Head.logits', phase: 'record' },
+      studentFeat: { type: 'FunctionOutputs', funcPath: './model.mjs#relu', phase: 'override' },
+    },
+    phases: phasesOf('main-store.mjs'),
+    store: { url },
+  });
+  let folder;
+  let recorded;
+  let replayed;
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'recorders-store-'));
+    const url = join(folder, 'teacher');
+    recorded = await run('main-store.mjs', config(url), { env: { DISTILL_DELIVERY_STORE_MODE: 'record' } });
+    // A replay whose teacher would compute other features, if it ran.
+    replayed = await run('main-store.mjs', config(url), { env: { DISTILL_DELIVERY_STORE_MODE: 'replay', TEACHER_SCALE: '0' } });
+  });
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  test('a replay\'s record-phase recorders give back what the record run recorded, though the teacher\'s forward pass did not run', () => {
+    assert.equal(recorded.forwardCalls, 6);
+    assert.equal(replayed.forwardCalls, 3);
+    assert.deepEqual(
+      replayed.steps.map((s) => s.afterTeacher),
+      recorded.steps.map((s) => s.afterTeacher),
+    );
+    assert.deepEqual(recorded.steps[1].afterTeacher, { feat: [[5, 0]], headIn: [[[5, 0]]], studentFeat: [[2, 5]] });
+  });
+
+  test('in a replay, override-phase recorders record the student\'s calls as usual', () => {
+    assert.deepEqual(
+      replayed.steps.map((s) => s.afterStudent),
+      recorded.steps.map((s) => s.afterStudent),
+    );
+  });
+
+  test('a store recorded without the recorders does not replay with them: ERR_DELIVERY_STORE_MISMATCH', async () => {
+    const url = join(folder, 'without');
+    const withoutRecorders = { ...config(url), recorders: { studentFeat: config(url).recorders.studentFeat } };
+    await run('main-store.mjs', withoutRecorders, { env: { DISTILL_DELIVERY_STORE_MODE: 'record', RECORDERS: 'studentFeat' } });
+    const { code, stderr } = await runNode(dir('main-store.mjs'), { config: config(url), env: { DISTILL_DELIVERY_STORE_MODE: 'replay' } });
+    assert.notEqual(code, 0);
+    assert.match(stderr, /ERR_DELIVERY_STORE_MISMATCH/);
+    assert.match(stderr, /metadata\.recorders/);
+  });
 });

@@ -287,6 +287,9 @@ export function provideStoreLink(links: LinkedStoreClass): void {
 function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): LinkedStore {
   const store = normalizeStore(options.store, `${source} store`, options.base);
   if (storeLinks === undefined) throw new Error('distill-delivery: a manager with a store was built before the store was loaded (import the package by its name, "distill-delivery")');
+  const recorders = options.recorders?.stored() ?? [];
+  const clash = recorders.find((r) => named.some(([name]) => name === r.name));
+  if (clash !== undefined) throw errors.config(`${source} recorders[${JSON.stringify(clash.name)}]`, 'has the name of a delivery; with a store, give each delivery and recorder its own name (the store keeps their records by name).');
   return new storeLinks(
     store,
     named.map(([name, delivery]) => {
@@ -294,5 +297,6 @@ function linkStore(options: ManagerOptions, source: string, named: [string, Dist
       const target = method ? delivery.methodPath : (delivery as FunctionOutputsDelivery).funcPath;
       return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
     }),
+    recorders,
   );
 }
