@@ -42,6 +42,8 @@ export class Site {
   readonly attached: DeliveryLike[] = [];
   /** Recorders attached (active somewhere), in attach order (../recorder/). */
   readonly observers: RecorderLike[] = [];
+  /** How many of them record arguments. */
+  private inputRecorders = 0;
   /** Wrappers made by fn(), by original: a value read through a namespace may change. */
   private readonly wrappers = new WeakMap<Function, Function>();
   /** The wrappers themselves, so that none is wrapped again. */
@@ -72,13 +74,29 @@ export class Site {
     if (i !== -1) this.attached.splice(i, 1);
   }
 
+  /**
+   * While a recorder is attached, the site's own `dispatch` (what its wrappers call) is
+   * observe(), or observeOutputs() when no recorder wants the arguments; when the last one
+   * detaches, the own property goes, and calls reach the class's dispatch() as before any
+   * recorder was attached: the delivery path never checks for recorders.
+   */
   attachRecorder(recorder: RecorderLike): void {
     this.observers.push(recorder);
+    if (recorder.inputs) this.inputRecorders++;
+    this.route();
   }
 
   detachRecorder(recorder: RecorderLike): void {
     const i = this.observers.lastIndexOf(recorder);
-    if (i !== -1) this.observers.splice(i, 1);
+    if (i === -1) return;
+    this.observers.splice(i, 1);
+    if (recorder.inputs) this.inputRecorders--;
+    this.route();
+  }
+
+  private route(): void {
+    if (this.observers.length === 0) Reflect.deleteProperty(this, 'dispatch');
+    else this.dispatch = this.inputRecorders === 0 ? this.observeOutputs : this.observe;
   }
 
   /** Whether `value` is a wrapper this site made (a module re-exporting another target module's export). */
@@ -137,12 +155,6 @@ export class Site {
    * on the common path), so V8 passes the arguments through without building an array.
    */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
-    if (this.observers.length !== 0) return this.observe(original, thisArg, ...args);
-    return this.deliver(original, thisArg, ...args);
-  }
-
-  /** A call as the attached deliveries make it (see dispatch()). */
-  private deliver(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
     // The outermost recording delivery; any others (several deliveries on one target) go to `recorders`.
     let recorder: DeliveryLike | undefined;
@@ -178,22 +190,33 @@ export class Site {
 
   /**
    * A call while a recorder is attached: each active inputs recorder keeps the arguments
-   * (a fresh array: `args` itself), then the call is made as the deliveries make it, and
-   * each active outputs recorder keeps what it returned: the original's output, or the
-   * output a delivery replayed in its place. A call that throws leaves no output to keep.
-   * Recorders see every call, nested ones too: they never change what a call does.
+   * (a fresh array: `args` itself) before the call, then observeOutputs() makes it.
    */
   private observe(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const frame = currentFrame(state);
+    for (const recorder of this.observers) if (recorder.inputs && recorder.records(frame)) recorder.record(args);
+    return this.observeOutputs(original, thisArg, ...args);
+  }
+
+  /**
+   * A call while outputs recorders are attached: it is made as the deliveries make it, and
+   * each active outputs recorder keeps what it returned: the original's output, or the
+   * output a delivery replayed in its place. A call that throws leaves no output to keep.
+   * Recorders see every call, nested ones too: they never change what a call does. `args`
+   * is only spread, so V8 need not build the array.
+   */
+  private observeOutputs(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    const frame = currentFrame(state);
+    const observers = this.observers;
     let outputs: RecorderLike | undefined;
     let more: RecorderLike[] | undefined;
-    for (const recorder of this.observers) {
-      if (!recorder.records(frame)) continue;
-      if (recorder.inputs) recorder.record(args);
-      else if (outputs === undefined) outputs = recorder;
+    for (let i = 0; i < observers.length; i++) {
+      const recorder = observers[i]!;
+      if (recorder.inputs || !recorder.records(frame)) continue;
+      if (outputs === undefined) outputs = recorder;
       else (more ??= []).push(recorder);
     }
-    const output = this.attached.length === 0 ? Reflect.apply(original, thisArg, args) : this.deliver(original, thisArg, ...args);
+    const output = this.attached.length === 0 ? Reflect.apply(original, thisArg, args) : Site.prototype.dispatch.call(this, original, thisArg, ...args);
     if (outputs !== undefined) {
       outputs.record(output);
       if (more !== undefined) for (const recorder of more) recorder.record(output);

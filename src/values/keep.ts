@@ -139,6 +139,7 @@ export function release(stored: unknown): void {
  */
 export function keepRecord(value: unknown, who: string, kept: TensorLike[], adopt = false): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value) && !holdsObject(value)) return value; // the common inputs record: primitive arguments
   const keep = (tensor: TensorLike): TensorLike => {
     const held = adopt ? adoptTensor(tensor) : keepTensor(tensor);
     kept.push(held);
@@ -147,6 +148,14 @@ export function keepRecord(value: unknown, who: string, kept: TensorLike[], adop
   if (isTensor(value)) return keep(value);
   if (!holdsTensor(value)) return value;
   return walkValue(value, { deep: false, onTensor: keep, who, purpose: 'copy' });
+}
+
+function holdsObject(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'object' && v !== null) return true;
+  }
+  return false;
 }
 
 /** Frees the tensors keepRecord() kept. */
