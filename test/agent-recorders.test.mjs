@@ -125,6 +125,7 @@ describe('with a store', () => {
     recorders: {
       feat: { type: 'FunctionOutputs', funcPath: './model.mjs#relu', phase: 'record' },
       headIn: { type: 'MethodInputs', methodPath: './layers.mjs#Head.logits', phase: 'record' },
+      drawn: { type: 'FunctionOutputs', funcPath: './model.mjs#noise', phase: 'record' },
       studentFeat: { type: 'FunctionOutputs', funcPath: './model.mjs#relu', phase: 'override' },
     },
     phases: phasesOf('main-store.mjs'),
@@ -142,14 +143,15 @@ describe('with a store', () => {
   });
   after(() => rmSync(folder, { recursive: true, force: true }));
 
-  test('a replay\'s record-phase recorders give back what the record run recorded, though the teacher\'s forward pass did not run', () => {
+  test('a replay\'s record-phase recorders give back what the record run recorded, though the teacher\'s forward pass did not run, and nothing else', () => {
     assert.equal(recorded.forwardCalls, 6);
     assert.equal(replayed.forwardCalls, 3);
     assert.deepEqual(
       replayed.steps.map((s) => s.afterTeacher),
       recorded.steps.map((s) => s.afterTeacher),
     );
-    assert.deepEqual(recorded.steps[1].afterTeacher, { feat: [[5, 0]], headIn: [[[5, 0]]], studentFeat: [[2, 5]] });
+    assert.equal(recorded.steps[1].afterTeacher.drawn.length, 1);
+    assert.deepEqual({ ...recorded.steps[1].afterTeacher, drawn: undefined }, { feat: [[5, 0]], headIn: [[[5, 0]]], drawn: undefined, studentFeat: [[2, 5]] });
   });
 
   test('in a replay, override-phase recorders record the student\'s calls as usual', () => {

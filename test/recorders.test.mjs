@@ -3,6 +3,8 @@
 // entering clears; they never change what a call does.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
 import {
@@ -261,4 +263,10 @@ test('getRecorder() of a name a RecorderManager does not have fails with ERR_DEL
 
 test('getRecorder() without the agent fails with ERR_DELIVERY_RECORDER_NOT_FOUND', () => {
   assert.throws(() => getRecorder('features'), { code: 'ERR_DELIVERY_RECORDER_NOT_FOUND' });
+});
+
+test('with a store, a manager refuses a recorder named as one of its deliveries: ERR_DELIVERY_INVALID_CONFIG', () => {
+  const recorders = new RecorderManager({ draw: { type: 'FunctionOutputs', funcPath: './fixtures/recorded.cjs#draw' } }, { base });
+  const store = { url: join(tmpdir(), `recorders-clash-${process.pid}`), mode: 'record' };
+  assert.throws(() => new DistillDeliveryManager({ draw: { type: 'FunctionOutputs', funcPath: './fixtures/recorded.cjs#draw' } }, { base, store, recorders }), { code: 'ERR_DELIVERY_INVALID_CONFIG' });
 });
