@@ -55,7 +55,7 @@ export function feedRecorders(recorders: readonly StoredRecorder[], byName: Read
     const records = byName.get(r.name) ?? [];
     r.recorder.feed(
       records.map((record) => {
-        const value = restoreOutput(record.payload, recorderSubject(r.name));
+        const value = restoreOutput(record.payload, recorderSubject(r.name), false);
         // A rejected promise the record run recorded (and its code handled): not an unhandled rejection here.
         if (value instanceof Promise) value.catch(() => {});
         return value;
