@@ -161,6 +161,15 @@ describe('with a store', () => {
     );
   });
 
+  test('in mode "auto", a run after a complete one replays it, the recorders\' records included', async () => {
+    const url = join(folder, 'auto');
+    const first = await run('main-store.mjs', config(url), { env: { DISTILL_DELIVERY_STORE_MODE: 'auto' } });
+    const second = await run('main-store.mjs', config(url), { env: { DISTILL_DELIVERY_STORE_MODE: 'auto', TEACHER_SCALE: '0' } });
+    assert.equal(first.forwardCalls, 6);
+    assert.equal(second.forwardCalls, 3);
+    assert.deepEqual(second.steps.map((s) => s.afterTeacher), first.steps.map((s) => s.afterTeacher));
+  });
+
   test('a store recorded without the recorders does not replay with them: ERR_DELIVERY_STORE_MISMATCH', async () => {
     const url = join(folder, 'without');
     const withoutRecorders = { ...config(url), recorders: { studentFeat: config(url).recorders.studentFeat } };
