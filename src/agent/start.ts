@@ -48,13 +48,14 @@ export function startSync(): void {
 }
 
 /**
- * Whether the config asks for nothing: no delivery, phase, target or store, no report and
+ * Whether the config asks for nothing: no delivery, recorder, phase, target or store, no report and
  * no strict mode. The agent then loads nothing more (its manager, sites and hooks would
  * have nothing to do; a program that imports the package gets an empty manager as without
  * the agent) and only passes the config on to children.
  */
 function idle(config: AgentConfig): boolean {
-  const nothing = Object.keys(config.deliveries).length === 0 && config.record.length === 0 && config.override.length === 0 && config.instrument.length === 0;
+  const targets = Object.keys(config.deliveries).length + Object.keys(config.recorders).length + config.record.length + config.override.length + config.instrument.length;
+  const nothing = targets === 0;
   return nothing && config.store === undefined && !ending(config);
 }
 
