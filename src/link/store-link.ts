@@ -147,7 +147,7 @@ export class StoreLink implements LinkedStore {
     for (const m of replayed) {
       const records = byDelivery.get(m.name) ?? [];
       const outputs = records.map((r) => new StoredOutput(r.payload));
-      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), fedStore(this.#subject, step));
+      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), fedStore(this.#subject, step, m.delivery, records));
     }
   }
 
