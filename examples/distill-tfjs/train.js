@@ -9,8 +9,9 @@
 // and the student's mixup call returns the teacher's mixed batch instead.
 //
 // Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
-// batch order and Math.random (replaced at start by a seeded generator, so the mixup's
-// draws repeat too); STUDENT_SEED (default SEED) seeds the student's initial weights
+// batch order and Math.random (replaced by a seeded generator, so the mixup's draws repeat
+// too; the distillation draws its batch order and Math.random from generators of its own,
+// so a run whose teacher does not train is fed the same batches); STUDENT_SEED (default SEED) seeds the student's initial weights
 // alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
 // of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
 // the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains
@@ -136,9 +137,9 @@ class Distiller {
 }
 
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-const batchRandom = mulberry32(seed * 31 + 5);
 
 // 1. The teacher, trained alone on mixup batches.
+const teacherBatchRandom = mulberry32(seed * 31 + 5);
 const teacher = mlp([64, 64], seed * 1000);
 const teacherOptimizer = tf.train.adam(0.005);
 function trainTeacherBatch(xs, labels) {
@@ -148,7 +149,7 @@ function trainTeacherBatch(xs, labels) {
 for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
   let total = 0;
   let count = 0;
-  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+  for (const [xs, labels, n] of batches(data.train, teacherBatchRandom)) {
     const loss = tf.tidy(() => trainTeacherBatch(tf.tensor2d(xs, [n, data.dims]), tf.tensor1d(labels, 'int32')));
     total += loss.dataSync()[0];
     count++;
@@ -158,7 +159,12 @@ for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
 }
 const teacherAccuracy = accuracy(teacher, data.test);
 
-// 2. The student, distilled from the teacher on mixup batches.
+// 2. The student, distilled from the teacher on mixup batches. Its batch order and the mixup's
+// draws come from generators seeded here, not from where the teacher's training left them: a
+// replay that skips the teacher's training (TEACHER_EPOCHS=0) is fed the record run's batches,
+// which the store's content checks compare step by step.
+const batchRandom = mulberry32(seed * 31 + 6);
+Math.random = mulberry32(seed * 7919 + 18);
 const student = mlp([16, 16], studentSeed * 1000 + 500);
 const distiller = new Distiller({ teacher, student, mixup });
 const curve = [];

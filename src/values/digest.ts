@@ -94,7 +94,11 @@ class Digester {
   /** The encoding of the last call digested, whose names the arrays above hold. */
   encoded = '';
   busy = false;
+  /** Scratch for long strings' code units. */
   text: Buffer = Buffer.alloc(256);
+  /** The encoded tree, before base64url. */
+  readonly out = Buffer.alloc(9 + 5 * MAX_NODES);
+  readonly outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
 
   /** The encoded tree of a call with `args`. */
   call(args: readonly unknown[]): string {
@@ -129,7 +133,7 @@ class Digester {
       this.encoded = this.encode();
       return this.encoded;
     } finally {
-      this.seen.clear();
+      if (this.seen.size > 0) this.seen.clear();
       this.memo.length = 0;
       this.busy = false;
     }
@@ -366,17 +370,17 @@ class Digester {
 
   /** The tree as base64url: the call's node (8 bytes of hash, a byte of children), then each other node (4 and 1). */
   private encode(): string {
-    const out = this.text.length >= 9 + 5 * MAX_NODES ? this.text : (this.text = Buffer.alloc(9 + 5 * MAX_NODES));
-    out.writeInt32LE(this.lo[0]!, 0);
-    out.writeInt32LE(this.hi[0]!, 4);
-    out[8] = this.children[0]!;
+    const view = this.outView;
+    view.setInt32(0, this.lo[0]!, true);
+    view.setInt32(4, this.hi[0]!, true);
+    view.setUint8(8, this.children[0]!);
     let at = 9;
     for (let i = 1; i < this.count; i++) {
-      out.writeInt32LE(this.lo[i]!, at);
-      out[at + 4] = this.children[i]!;
+      view.setInt32(at, this.lo[i]!, true);
+      view.setUint8(at + 4, this.children[i]!);
       at += 5;
     }
-    return out.toString('base64url', 0, at);
+    return this.out.toString('base64url', 0, at);
   }
 
   /** How node `slot` of the last call's tree is named: `arguments[0].imgs[3]`. */

@@ -138,12 +138,19 @@ export function shapeSignature(mode: number, thisArg: unknown, n: number, a0: un
 /** The signature of a call with `thisArg` and `args`; `values` adds the digest of their contents. */
 export function signatureOf(thisArg: unknown, args: readonly unknown[], values: boolean): Signature {
   const n = args.length;
-  if (!values && n <= MAX_FAST) {
-    const code = shapeSignature(CHECK_SHAPE, thisArg, n, args[0], args[1], args[2], args[3]);
-    if (code >= 0) return code;
-  }
-  const shape = describeCall(thisArg, args);
-  return values ? `${shape}${DIGEST_MARK}${DIGEST_VERSION}:${digestCall(args)}` : shape;
+  const code = n <= MAX_FAST ? shapeSignature(CHECK_SHAPE, thisArg, n, args[0], args[1], args[2], args[3]) : -1;
+  if (!values) return code >= 0 ? code : describeCall(thisArg, args);
+  const shape = code >= 0 ? renderedShape(code) : describeCall(thisArg, args);
+  return `${shape}${DIGEST_MARK}${DIGEST_VERSION}:${digestCall(args)}`;
+}
+
+/** The texts of the integer forms met so far (few: one per kind of call). */
+const rendered = new Map<number, string>();
+
+function renderedShape(code: number): string {
+  let text = rendered.get(code);
+  if (text === undefined) rendered.set(code, (text = renderSignature(code)));
+  return text;
 }
 
 /** The stable text of a signature: `(number, string)`, `Mixup (tensor float32[64,8], array[2])`, and its digest if it has one. */
