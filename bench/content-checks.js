@@ -14,8 +14,11 @@
  *   inflates less). Beside it, what the checks' own work comes to: the digests of a step's
  *   calls (the mixup's `(tensor float32[64,8], tensor int32[64])`, the teacher's forward
  *   pass's `(tensor float32[64,8])`), timed here in this process with tfjs-core, times the
- *   replay's steps, against the replay's CPU time: a figure that the machine's noise does
- *   not swamp.
+ *   replay's steps, against the replay's CPU time; and, from one more replay of each store
+ *   run with `--cpu-prof`, the share of the replay's busy samples whose stack holds the
+ *   checks' code (src/values/signature.ts, digest.ts, content-hash.ts: every signature,
+ *   digest and comparison, tensors' dataSync() included): figures that the machine's noise
+ *   does not swamp.
  * In-process times are CPU time (lib.js cpuNow), medians of BENCH_CHECKS_ROUNDS rounds
  * (default 5; candidates alternate) after a warm-up round. Prints one JSON line. Run with
  * `node bench/content-checks.js` after `npm run build`; the example's part needs
@@ -24,7 +27,7 @@
  * BENCH_CHECKS_EXAMPLE=0 skips it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -125,11 +128,11 @@ async function exampleStepDigests() {
 const example = join(root, 'examples', 'distill-tfjs');
 
 /** One run of the example's train.js with the agent and `config` (inline), in `mode`: its wall and CPU seconds, and its final JSON line. */
-function train(config, mode, extra = {}) {
+function train(config, mode, extra = {}, nodeArgs = []) {
   const env = { ...process.env, DISTILL_DELIVERY: JSON.stringify(config), DISTILL_DELIVERY_BASE: example, DISTILL_DELIVERY_STORE_MODE: mode, SEED: '1', STUDENT_SEED: '1', QUICK: QUICK ? '1' : '0', ...extra };
   delete env.NODE_OPTIONS;
   const started = performance.now();
-  const child = spawnSync(process.execPath, ['--import', loader, 'train.js'], { cwd: example, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const child = spawnSync(process.execPath, [...nodeArgs, '--import', loader, 'train.js'], { cwd: example, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const wallSeconds = (performance.now() - started) / 1000;
   if (child.status !== 0) throw new Error(`train.js (${mode}) failed with ${child.status ?? child.signal}:\n${child.stderr}`);
   const result = JSON.parse(child.stdout.trimEnd().split('\n').at(-1));
@@ -161,6 +164,8 @@ async function exampleReplay() {
     const per = (key) => replays.checked.map((r, i) => r[key] / replays.off[i][key]);
     const med = (name, key) => median(replays[name].map((r) => r[key]));
     const stepNs = await exampleStepDigests();
+    progress('one more replay of each with --cpu-prof');
+    const profiled = { checked: checksShare(checked, join(dir, 'prof-checked')), off: checksShare(off, join(dir, 'prof-off')) };
     const steps = replays.checked[0].batches;
     return {
       quick: QUICK,
@@ -171,10 +176,45 @@ async function exampleReplay() {
       ratio: { wall: median(per('wallSeconds')), cpu: median(per('cpuSeconds')) },
       perRound: { wall: per('wallSeconds'), cpu: per('cpuSeconds') },
       digests: { nsPerStep: stepNs, share: (stepNs * steps) / (med('checked', 'cpuSeconds') * 1e9) },
+      profile: profiled,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A replay of `config` run with --cpu-prof: of its main thread's busy samples (not idle),
+ * the share whose stack holds a frame of the checks' code.
+ */
+function checksShare(config, dir) {
+  train(config, 'replay', { TEACHER_EPOCHS: '0' }, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const CHECKS = ['/dist/values/signature.js', '/dist/values/digest.js', '/dist/values/content-hash.js'];
+  let best;
+  for (const file of readdirSync(dir)) {
+    const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const inChecks = new Map();
+    const checks = (id) => {
+      if (!inChecks.has(id)) {
+        const url = nodes.get(id).callFrame.url;
+        inChecks.set(id, CHECKS.some((f) => url.endsWith(f)) || (parent.has(id) && checks(parent.get(id))));
+      }
+      return inChecks.get(id);
+    };
+    let busy = 0;
+    let spent = 0;
+    profile.samples.forEach((id, i) => {
+      const dt = profile.timeDeltas[i];
+      if (nodes.get(id).callFrame.functionName === '(idle)') return;
+      busy += dt;
+      if (checks(id)) spent += dt;
+    });
+    if (best === undefined || busy > best.busyMs * 1000) best = { busyMs: busy / 1000, checksMs: spent / 1000, share: spent / busy };
+  }
+  return best;
 }
 
 progress('the content hash');

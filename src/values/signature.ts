@@ -144,12 +144,21 @@ export function signatureOf(thisArg: unknown, args: readonly unknown[], values: 
   return `${shape}${DIGEST_MARK}${DIGEST_VERSION}:${digestCall(args)}`;
 }
 
-/** The texts of the integer forms met so far (few: one per kind of call). */
+/** The texts of the integer forms met so far (few: one per kind of call), and back. */
 const rendered = new Map<number, string>();
+const codes = new Map<string, number>();
 
 function renderedShape(code: number): string {
   let text = rendered.get(code);
-  if (text === undefined) rendered.set(code, (text = renderSignature(code)));
+  if (text === undefined) {
+    // A bound, should a program make calls of very many kinds.
+    if (rendered.size >= 4096) {
+      rendered.clear();
+      codes.clear();
+    }
+    rendered.set(code, (text = renderSignature(code)));
+    codes.set(text, code);
+  }
   return text;
 }
 
@@ -188,11 +197,14 @@ export function shapeText(signature: Signature): string {
   return partsOf(signature).shape;
 }
 
-/** The signature without its digest: what a check of shapes compares (a number stays as it is). */
+/**
+ * The signature without its digest: what a check of shapes compares, in its integer form
+ * when it has one, so that the student's call compares with it as a number.
+ */
 export function withoutDigest(signature: Signature): Signature {
-  if (typeof signature === 'number') return signature;
-  const at = signature.lastIndexOf(DIGEST_MARK);
-  return at === -1 ? signature : partsOf(signature).shape;
+  if (typeof signature === 'number' || signature.lastIndexOf(DIGEST_MARK) === -1) return signature;
+  const shape = partsOf(signature).shape;
+  return codes.get(shape) ?? shape;
 }
 
 /** Whether a signature's text carries a digest of its call's contents (any version). */
