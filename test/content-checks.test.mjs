@@ -72,6 +72,8 @@ describe('check "values" in one process', () => {
     ['a typed array in a Map in an array', () => [1, [new Map([[7, Int32Array.of(0, 1, 1, 0)]])]], () => [1, [new Map([[7, Int32Array.of(1, 0, 0, 1)]])]], 'arguments[1][0].get(7)'],
     ['the second of two arguments', () => ['a', { x: 1 }], () => ['a', { x: 2 }], 'arguments[1].x'],
     ['an entry past the first fifteen of a long array', () => [Array.from({ length: 64 }, (_, i) => i)], () => [Array.from({ length: 64 }, (_, i) => (i === 40 ? -1 : i))], 'arguments[0][15..63]'],
+    ['one of the first entries of a long array of numbers', () => [Array.from({ length: 64 }, (_, i) => i)], () => [Array.from({ length: 64 }, (_, i) => (i === 3 ? 0.5 : i))], 'arguments[0][3]'],
+    ['an entry of a long array of strings', () => [Array.from({ length: 20 }, (_, i) => `s${i}`)], () => [Array.from({ length: 20 }, (_, i) => (i === 2 ? 'x' : `s${i}`))], 'arguments[0][2]'],
     ['a value deeper than the digest names', () => [[[[[[1]]]]]], () => [[[[[[2]]]]]], 'arguments[0][0][0][0]'],
     ['a date', () => [{ when: new Date(1) }], () => [{ when: new Date(2) }], 'arguments[0].when'],
   ];
@@ -91,8 +93,8 @@ describe('check "values" in one process', () => {
       a.self = a;
       return a;
     };
-    const teacher = () => [{ a: shared, b: shared, c: Buffer.from('xy') }, cyclic(), new Map([[1, new Set(['s'])]]), NaN, -0];
-    const student = () => [{ c: new Uint8Array([120, 121]), b: { n: [1, 2] }, a: { n: [1, 2] } }, cyclic(), new Map([[1, new Set(['s'])]]), 0 / 0, -0];
+    const teacher = () => [{ a: shared, b: shared, c: Buffer.from('xy') }, cyclic(), new Map([[1, new Set(['s'])]]), NaN, -0, [NaN, 1, 2]];
+    const student = () => [{ c: new Uint8Array([120, 121]), b: { n: [1, 2] }, a: { n: [1, 2] } }, cyclic(), new Map([[1, new Set(['s'])]]), 0 / 0, -0, [Math.sqrt(-1), 1, 2]];
     assert.equal(replay(look('values'), teacher, student), undefined);
   });
 
@@ -155,7 +157,7 @@ describe('the content hash', () => {
   });
 
   test('a process without WebAssembly (node --jitless) digests a call as this one does', async () => {
-    const args = () => [{ imgs: new Float32Array(4096).map((_, i) => Math.sin(i)), labels: Int32Array.of(1, 2, 3) }, 'text', [1, 2n]];
+    const args = () => [{ imgs: new Float32Array(4096).map((_, i) => Math.sin(i)), labels: Int32Array.of(1, 2, 3) }, 'text', [1, 2n], Array.from({ length: 40 }, (_, i) => i / 3)];
     const script = fileURLToPath(new URL('./fixtures/content/digest-jitless.mjs', import.meta.url));
     const { code, stdout, stderr } = await runNode(script, { agent: false, nodeArgs: ['--jitless'] });
     assert.equal(code, 0, stderr);

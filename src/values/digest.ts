@@ -56,6 +56,7 @@ const INSTANCE = 23;
 const CYCLE = 24;
 const TOO_DEEP = 25;
 const UNREADABLE = 26;
+const NUMBERS = 27;
 
 // How a node of the tree is named (its kind).
 const ARGUMENT = 1;
@@ -94,8 +95,9 @@ class Digester {
   /** The encoding of the last call digested, whose names the arrays above hold. */
   encoded = '';
   busy = false;
-  /** Scratch for long strings' code units. */
+  /** Scratch for long strings' code units, and for arrays of numbers' bits. */
   text: Buffer = Buffer.alloc(256);
+  packed = new Float64Array(64);
   /** The encoded tree, before base64url. */
   readonly out = Buffer.alloc(9 + 5 * MAX_NODES);
   readonly outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
@@ -251,6 +253,7 @@ class Digester {
 
   private array(v: readonly unknown[], slot: number, depth: number): void {
     const n = v.length;
+    if (n > 1 && allNumbers(v)) return this.numbers(v as readonly number[], slot, depth);
     const mixer = new Mixer(ARRAY);
     mixer.add(n, 0);
     const rest = slot >= 0 && n > MAX_CHILDREN ? new Mixer(REST) : undefined;
@@ -261,6 +264,36 @@ class Digester {
     }
     if (rest !== undefined && depth + 1 <= MAX_DEPTH) this.closeRest(slot, REST_INDEX, n, rest);
     mixer.finish();
+  }
+
+  /**
+   * An array of numbers only, by their bits as bytes (every NaN alike): a tenth of the time
+   * of a hash per entry for long ones. Its first entries are in the tree as any array's; the
+   * node for the rest is the hash of their bytes.
+   */
+  private numbers(v: readonly number[], slot: number, depth: number): void {
+    const n = v.length;
+    if (this.packed.length < n) this.packed = new Float64Array(Math.max(n, 2 * this.packed.length));
+    const packed = this.packed;
+    for (let i = 0; i < n; i++) packed[i] = v[i]! === v[i]! ? v[i]! : NaN;
+    const bytes = new Uint8Array(packed.buffer, 0, 8 * n);
+    if (slot >= 0 && depth + 1 <= MAX_DEPTH) {
+      const named = n > MAX_CHILDREN ? MAX_CHILDREN - 1 : n;
+      for (let i = 0; i < named; i++) {
+        const child = this.open(slot, INDEX, i, undefined);
+        this.number(v[i]!);
+        this.close(child);
+      }
+      if (n > MAX_CHILDREN) {
+        hashBytes(bytes.subarray(8 * named));
+        mixPair(REST, n - named, 0, hash[0]!, hash[1]!);
+        const rest = this.open(slot, REST_INDEX, named, undefined);
+        if (rest >= 0) this.last[rest] = n - 1;
+        this.close(rest);
+      }
+    }
+    hashBytes(bytes);
+    mixPair(NUMBERS, n, 0, hash[0]!, hash[1]!);
   }
 
   /** Own enumerable string keys in sorted order, each entry the hash of its key and value (as structured clone reads them: getters run). */
@@ -413,6 +446,12 @@ function segment(kind: number, index: number, last: number, key: string | number
     default:
       return ` (entries ${index} to ${last})`;
   }
+}
+
+/** Whether every entry of `v` is a number (no hole, no other kind). */
+function allNumbers(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false;
+  return true;
 }
 
 const shorten = (key: string): string => (key.length > 40 ? `${key.slice(0, 37)}...` : key);
