@@ -16,7 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
 import { hash, hashBytes, jsHashBytes, usesWebAssembly, WASM_FROM } from '../dist/values/content-hash.js';
 import { digestCall } from '../dist/values/digest.js';
-import { encodeOutput, VALUE } from '../dist/values/encode.js';
+import { encodeOutput, payloadDraws, VALUE } from '../dist/values/encode.js';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { seeded, warningsDuring } from './helpers.mjs';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
@@ -281,13 +281,144 @@ describe('a store replay', () => {
   });
 });
 
+describe('a store replay, with random draws, generators, failed phases and mode "auto"', () => {
+  const random = Math.random;
+
+  /**
+   * A script's shape: a loader that shuffles from the seeded Math.random it shares with the
+   * delivered augment, one record phase a batch; returns the batches the loader gave and
+   * the error that stopped it.
+   */
+  function sharedLoader(manager, steps) {
+    Math.random = seeded(11);
+    const given = [];
+    try {
+      for (let step = 0; step < steps; step++) {
+        const batch = { imgs: Float32Array.from({ length: 6 }, () => Math.random()), labels: Int32Array.of(step % 4, 1, 2) };
+        given.push(Array.from(batch.imgs));
+        manager.recordPhase(() => targets.augment(batch));
+      }
+      return { given };
+    } catch (error) {
+      return { given, error };
+    } finally {
+      Math.random = random;
+      manager.close();
+    }
+  }
+
+  test('each stored call keeps its draws in the payload\'s header and its digest in the signature', () => {
+    const url = join(tempDir(), 'outputs');
+    sharedLoader(managerOf({ augment: spec() }, url, 'record'), 2);
+    const reader = openStoreReader(url);
+    try {
+      for (const step of [0, 1]) {
+        const [stored] = reader.read(step);
+        assert.equal(payloadDraws(stored.payload), 1, 'augment draws once');
+        assert.match(stored.signature, /^\(\{imgs, labels\}\) #v1:[A-Za-z0-9_-]+$/);
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('a loader sharing Math.random with a replayed call gets the record run\'s batches (random "advance"); with random "off" it drifts, and the digests stop the replay where it does', () => {
+    for (const mode of ['advance', 'off']) {
+      const url = join(tempDir(), 'outputs');
+      const recorded = sharedLoader(managerOf({ augment: spec({ random: mode }) }, url, 'record'), 4);
+      const before = targets.calls.augment;
+      const replayed = sharedLoader(managerOf({ augment: spec({ random: mode }) }, url, 'replay'), 4);
+      assert.equal(targets.calls.augment, before, 'no augment ran');
+      if (mode === 'advance') {
+        assert.deepEqual(replayed, recorded);
+      } else {
+        assert.equal(replayed.error?.code, 'ERR_DELIVERY_DIVERGED');
+        assert.match(replayed.error.message, /^Cannot replay step 1 of the store .*: call 1 of delivery "augment" .*first at arguments\[0\]\.imgs/);
+        assert.equal(replayed.given.length, 2);
+      }
+    }
+  });
+
+  test('a generator function\'s call is digested: a replay whose call has other contents fails with ERR_DELIVERY_DIVERGED before any item', () => {
+    const url = join(tempDir(), 'outputs');
+    const specs = { pieces: { ...spec(), funcPath: './targets.cjs#pieces' } };
+    const data = batches(1, 2);
+    const recorder = managerOf(specs, url, 'record');
+    const recorded = data.map((batch) => recorder.recordPhase(() => [...targets.pieces(batch)]));
+    recorder.close();
+    const reader = openStoreReader(url);
+    assert.match(reader.read(0)[0].signature, /^\(\{imgs, labels\}\) #v1:/);
+    reader.close();
+    const replayer = managerOf(specs, url, 'replay');
+    try {
+      const calls = targets.calls.pieces;
+      assert.deepEqual(replayer.recordPhase(() => [...targets.pieces(data[0])]), recorded[0]);
+      const other = batches(1, 2, 1)[1];
+      assert.throws(() => replayer.recordPhase(() => [...targets.pieces(other)]), (error) => error.code === 'ERR_DELIVERY_DIVERGED' && /step 1 .*call 1 of delivery "pieces".*first at arguments\[0\]\.imgs/.test(error.message));
+      assert.equal(targets.calls.pieces, calls, 'no generator ran');
+    } finally {
+      replayer.close();
+    }
+  });
+
+  test('a step whose record phase threw is compared too: its replay fed other data fails with ERR_DELIVERY_DIVERGED, not with how the phase ended', () => {
+    const url = join(tempDir(), 'outputs');
+    const specs = { fails: { ...spec(), funcPath: './targets.cjs#fails' } };
+    const [batch] = batches(1, 1);
+    const recorder = managerOf(specs, url, 'record');
+    assert.throws(() => recorder.recordPhase(() => targets.fails(batch)), RangeError);
+    recorder.close();
+    const replayer = managerOf(specs, url, 'replay');
+    try {
+      assert.throws(() => replayer.recordPhase(() => targets.fails(batches(2, 1)[0])), (error) => error.code === 'ERR_DELIVERY_DIVERGED' && /step 0 .*call 1 of delivery "fails"/.test(error.message));
+    } finally {
+      replayer.close();
+    }
+    const again = managerOf(specs, url, 'replay');
+    try {
+      assert.throws(() => again.recordPhase(() => targets.fails(batch)), (error) => error instanceof RangeError && /no batch of 3/.test(error.message));
+    } finally {
+      again.close();
+    }
+  });
+
+  test('mode "auto" compares the steps it replays with their digests, then records the rest with digests', () => {
+    const url = join(tempDir(), 'outputs');
+    const first = managerOf({ augment: spec() }, url, 'auto');
+    for (const batch of batches(1, 2)) first.recordPhase(() => targets.augment(batch));
+    first.close();
+    // Fed other data at the second step it holds: it stops there, and records nothing.
+    const drifted = managerOf({ augment: spec() }, url, 'auto');
+    const data = batches(1, 3, 1);
+    drifted.recordPhase(() => targets.augment(data[0]));
+    assert.throws(() => drifted.recordPhase(() => targets.augment(data[1])), (error) => error.code === 'ERR_DELIVERY_DIVERGED' && /step 1 of the store/.test(error.message));
+    drifted.close();
+    // Fed the record run's data: it replays both steps, then records the third, digested.
+    const resumed = managerOf({ augment: spec() }, url, 'auto');
+    for (const batch of batches(1, 3)) resumed.recordPhase(() => targets.augment(batch));
+    assert.deepEqual([resumed.storeSummary().read, resumed.storeSummary().written], [2, 1]);
+    resumed.close();
+    const reader = openStoreReader(url);
+    try {
+      assert.equal(reader.lastStep, 2);
+      assert.match(reader.read(2)[0].signature, /^\(\{imgs, labels\}\) #v1:/);
+    } finally {
+      reader.close();
+    }
+    assert.equal(replayStore(url, batches(1, 3, 2)).error?.code, 'ERR_DELIVERY_DIVERGED');
+  });
+});
+
 describe('stores written before digests, and by other versions', () => {
   const target = fileURLToPath(new URL('./fixtures/content/targets.cjs', import.meta.url));
 
-  /** A store holding `data`'s calls, each signed `sign(shape)`, as the store link writes one. */
+  /**
+   * A store holding `data`'s calls, each signed `sign(shape)`, as the store link writes one
+   * (its metadata as since random draws are stored: a store older than that is refused for its metadata).
+   */
   async function storeWith(sign) {
     const { createHash } = await import('node:crypto');
-    const deliveries = { augment: { type: 'FunctionOutputs', target: './targets.cjs#augment', check: 'shape' } };
+    const deliveries = { augment: { type: 'FunctionOutputs', target: './targets.cjs#augment', check: 'shape', random: 'advance' } };
     const metadata = { deliveries, hash: createHash('sha256').update(JSON.stringify(deliveries)).digest('hex') };
     const url = join(tempDir(), 'outputs');
     const writer = openStoreWriter(url, { metadata });

@@ -9,14 +9,16 @@
 // and the student's mixup call returns the teacher's mixed batch instead.
 //
 // Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
-// batch order and Math.random (replaced by a seeded generator, so the mixup's draws repeat
-// too; the distillation draws its batch order and Math.random from generators of its own,
-// so a run whose teacher does not train is fed the same batches); STUDENT_SEED (default SEED) seeds the student's initial weights
+// batch order and Math.random (replaced at start by a seeded generator, so the mixup's
+// draws repeat too, and again as the student's stage starts: there the loader shuffles
+// from Math.random, which it shares with the mixup; the teacher's batch order has a
+// generator of its own); STUDENT_SEED (default SEED) seeds the student's initial weights
 // alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
 // of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
 // the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains
 // (0 when its outputs come from a store, see store.json); QUICK=1 makes a tiny run for tests.
-// Prints progress per epoch, then one JSON line with the results.
+// Prints progress per epoch, then one JSON line with the results, among them a digest of
+// each distillation step's batch (as the loader gave it) and of what the student was fed.
 import * as tf from '@tensorflow/tfjs';
 import { Mixup } from './augments.js';
 import { mulberry32, spirals } from './data.js';
@@ -78,13 +80,18 @@ function accuracy(model, split) {
   });
 }
 
-/** A checksum of the exact bits of what a model was fed (mixed inputs and mixed labels). */
-function digest(...tensors) {
+/** A checksum of the exact bits of typed arrays. */
+function digestOf(...arrays) {
   let h = 0x811c9dc5;
-  for (const t of tensors) {
-    for (const word of new Uint32Array(t.dataSync().slice().buffer)) h = Math.imul(h ^ word, 0x01000193);
+  for (const a of arrays) {
+    for (const word of new Uint32Array(a.slice().buffer)) h = Math.imul(h ^ word, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** A checksum of the exact bits of what a model was fed (mixed inputs and mixed labels). */
+function digest(...tensors) {
+  return digestOf(...tensors.map((t) => t.dataSync()));
 }
 
 class Distiller {
@@ -159,11 +166,13 @@ for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
 }
 const teacherAccuracy = accuracy(teacher, data.test);
 
-// 2. The student, distilled from the teacher on mixup batches. Its batch order and the mixup's
-// draws come from generators seeded here, not from where the teacher's training left them: a
-// replay that skips the teacher's training (TEACHER_EPOCHS=0) is fed the record run's batches,
-// which the store's content checks compare step by step.
-const batchRandom = mulberry32(seed * 31 + 6);
+// 2. The student, distilled from the teacher on mixup batches. This stage seeds
+// Math.random again as it starts (as scripts that seed each stage do), so it draws the
+// same whether or not the teacher trained in this process, and its loader shuffles from
+// Math.random, which it shares with the mixup: a mixup call that does not run must still
+// draw (a replayed one does: the agent advances Math.random by its recorded draws), or
+// the next epoch's batches are other ones. A store's content checks compare each step's
+// mixup arguments (the batch) with the record run's, so a replay fed other batches fails.
 Math.random = mulberry32(seed * 7919 + 18);
 const student = mlp([16, 16], studentSeed * 1000 + 500);
 const distiller = new Distiller({ teacher, student, mixup });
@@ -171,15 +180,19 @@ const curve = [];
 let batchCount = 0;
 let alignedCount = 0;
 let tensorsAtStart;
+const batchDigests = [];
+const fedDigests = [];
 for (let epoch = 1; epoch <= settings.studentEpochs; epoch++) {
   let total = 0;
   let count = 0;
   let aligned = 0;
-  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+  for (const [xs, labels, n] of batches(data.train, () => Math.random())) {
+    batchDigests.push(digestOf(xs, labels));
     const xsTensor = tf.tensor2d(xs, [n, data.dims]);
     const labelsTensor = tf.tensor1d(labels, 'int32');
     total += distiller.step(xsTensor, labelsTensor);
     tf.dispose([xsTensor, labelsTensor]);
+    fedDigests.push(distiller.fed.student);
     count++;
     if (distiller.fed.teacher === distiller.fed.student) aligned++;
   }
@@ -204,5 +217,7 @@ console.log(JSON.stringify({
   studentCurve: curve,
   batches: batchCount,
   alignedBatches: alignedCount,
+  batchDigests,
+  fedDigests,
   tensors: { afterFirstEpoch: tensorsAtStart, atEnd: tf.memory().numTensors },
 }));
