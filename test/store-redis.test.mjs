@@ -2,6 +2,7 @@
 // only a live server shows (a reader waiting for its step, the server killed or gone).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
@@ -23,10 +24,12 @@ describe('the Redis store', needsRedis, () => {
 
   storeContract({ timeout: 5000 }, place);
 
-  test('a reader started before the record run waits for the store, then for each step (XREAD BLOCK)', async () => {
+  test('a reader started while the record run writes waits for each step (XREAD BLOCK)', async () => {
     const url = place();
-    const child = spawn(nodeBinary, [writerFixture, url, 'error', '6'], { env: { ...process.env, STORE_DELAY: '1' }, stdio: 'ignore' });
+    const child = spawn(nodeBinary, [writerFixture, url, 'error', '6'], { env: { ...process.env, STORE_DELAY: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });
     try {
+      // Once its first step is out, the record run holds the rank: the reader waits for the steps to come.
+      await once(child.stdout, 'data');
       const reader = openStoreReader(url, { timeout: 20_000 });
       assertSteps(reader, 0, 5);
       assert.throws(() => reader.read(6), { code: 'ERR_DELIVERY_STORE_END' }, 'the writer closed the store after step 5');
@@ -34,6 +37,11 @@ describe('the Redis store', needsRedis, () => {
     } finally {
       child.kill();
     }
+  });
+
+  test('a replay of a key that holds no store and that no record run writes fails at once with ERR_DELIVERY_STORE_END', { timeout: 30_000 }, () => {
+    // Its timeout is far longer than the test's: it must not wait for the store to appear.
+    assert.throws(() => openStoreReader(place(), { timeout: 120_000 }), (error) => error.code === 'ERR_DELIVERY_STORE_END' && /no record run is writing rank 0/.test(error.message));
   });
 
   test('a step that never comes fails after the timeout with ERR_DELIVERY_STORE_UNAVAILABLE, never hanging', () => {
@@ -94,5 +102,50 @@ describe('the Redis store when its server dies', needsRedis, () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('the Redis store when its server hangs (SIGSTOP)', needsRedis, () => {
+  test('opening, writing and reading each give up after the timeout with ERR_DELIVERY_STORE_UNAVAILABLE, saying what did not come', { timeout: 60_000 }, async () => {
+    const own = await startRedis();
+    try {
+      const writer = openStoreWriter(own.url('hangs'), { metadata: 1, timeout: 1000 });
+      writer.commit();
+      writer.flush();
+      const reader = openStoreReader(own.url('hangs'), { timeout: 1000 });
+      assert.deepEqual(reader.read(0), []);
+      own.kill('SIGSTOP');
+      writer.commit();
+      assert.throws(() => writer.flush(), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /the server acknowledged no step for 1000 ms; the last step written was 0\b/.test(error.message));
+      assert.throws(() => reader.read(1), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /Step 1 did not arrive from .* within 1000 ms \(the last step read was 0\)/.test(error.message));
+      for (const open of [() => openStoreReader(own.url('hangs'), { timeout: 1000 }), () => openStoreWriter(own.url('other'), { metadata: 1, timeout: 1000 })]) {
+        assert.throws(open, (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /no answer within 6000 ms of opening it/.test(error.message));
+      }
+      reader.close();
+      assert.throws(() => writer.close(), { code: 'ERR_DELIVERY_STORE_UNAVAILABLE' });
+    } finally {
+      own.kill('SIGCONT');
+      await own.stop();
+    }
+  });
+});
+
+describe('one writer per rank on Redis', needsRedis, () => {
+  let server;
+  before(async () => (server = await startRedis()));
+  after(() => server?.stop());
+
+  test('a rank whose lock is held on another host is refused, saying when that lock expires', async () => {
+    const url = server.url('elsewhere');
+    await server.command('SET', 'elsewhere:rank-0:writer', JSON.stringify({ host: 'elsewhere.invalid', pid: 4242, token: 'x', since: '' }), 'PX', '60000');
+    assert.throws(() => openStoreWriter(url, { metadata: 1 }), (error) => {
+      assert.equal(error.code, 'ERR_DELIVERY_STORE_EXISTS');
+      assert.match(error.message, /process 4242 on host "elsewhere\.invalid" holds the key "elsewhere:rank-0:writer", and this host cannot tell whether that process still runs; a writer's lock expires 8000 ms after its last sign of life \(this one in \d+ ms\)/);
+      return true;
+    });
+    await server.command('DEL', 'elsewhere:rank-0:writer');
+    const writer = openStoreWriter(url, { metadata: 1 });
+    writer.close();
+    assert.equal(await server.command('EXISTS', 'elsewhere:rank-0:writer'), 0, 'closing removes the lock');
   });
 });
