@@ -20,10 +20,12 @@ const TIMEOUT = 90_000;
 
 /**
  * A record run (test/fixtures/store/writer.mjs) that writes 3 steps, then waits with its
- * main thread blocked until its stdin is closed, then writes the rest of `steps`.
+ * main thread blocked until its stdin is closed, then writes the rest of `steps`. Killed
+ * when the test `t` ends, if it has not ended by then.
  */
-async function holdingWriter(url, steps = 6) {
+async function holdingWriter(t, url, steps = 6) {
   const child = spawn(nodeBinary, [writerFixture, url, 'error', String(steps)], { env: { ...process.env, STORE_HOLD: '3' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
   let out = '';
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
@@ -48,9 +50,9 @@ describe('a Redis writer shows it is alive', needsRedis, () => {
   before(async () => (server = await startRedis()));
   after(() => server?.stop());
 
-  test('a replay waiting for a step of a writer that is killed fails with ERR_DELIVERY_STORE_END and the last step it got, not after its timeout', { timeout: TIMEOUT }, async () => {
+  test('a replay waiting for a step of a writer that is killed fails with ERR_DELIVERY_STORE_END and the last step it got, not after its timeout', { timeout: TIMEOUT }, async (t) => {
     const url = server.url('killed');
-    const writer = await holdingWriter(url);
+    const writer = await holdingWriter(t, url);
     // Its timeout is longer than the test's: only the writer's silence can end the wait.
     const reader = openStoreReader(url, { timeout: 120_000 });
     assertSteps(reader, 0, 2);
@@ -64,9 +66,9 @@ describe('a Redis writer shows it is alive', needsRedis, () => {
     assert.equal((await writer.exited).signal, 'SIGKILL');
   });
 
-  test('a writer whose main thread is blocked stays alive: a waiting replay times out instead (ERR_DELIVERY_STORE_UNAVAILABLE)', { timeout: TIMEOUT }, async () => {
+  test('a writer whose main thread is blocked stays alive: a waiting replay times out instead (ERR_DELIVERY_STORE_UNAVAILABLE)', { timeout: TIMEOUT }, async (t) => {
     const url = server.url('blocked');
-    const writer = await holdingWriter(url);
+    const writer = await holdingWriter(t, url);
     // Longer than the lock lives without renewal: its worker thread renews it while the main thread waits.
     const reader = openStoreReader(url, { timeout: 12_000 });
     assertSteps(reader, 0, 2);
@@ -77,9 +79,9 @@ describe('a Redis writer shows it is alive', needsRedis, () => {
     reader.close();
   });
 
-  test('a writer stopped (SIGSTOP) is gone for a waiting replay; continued (SIGCONT), it takes its rank back and the store is whole', { timeout: TIMEOUT }, async () => {
+  test('a writer stopped (SIGSTOP) is gone for a waiting replay; continued (SIGCONT), it takes its rank back and the store is whole', { timeout: TIMEOUT }, async (t) => {
     const url = server.url('stopped');
-    const writer = await holdingWriter(url);
+    const writer = await holdingWriter(t, url);
     const reader = openStoreReader(url, { timeout: 120_000 });
     assertSteps(reader, 0, 2);
     writer.signal('STOP');
@@ -95,9 +97,9 @@ describe('a Redis writer shows it is alive', needsRedis, () => {
     again.close();
   });
 
-  test('a writer that lost its rank to another while stopped writes nothing more and fails with ERR_DELIVERY_STORE_EXISTS', { timeout: TIMEOUT }, async () => {
+  test('a writer that lost its rank to another while stopped writes nothing more and fails with ERR_DELIVERY_STORE_EXISTS', { timeout: TIMEOUT }, async (t) => {
     const url = server.url('taken');
-    const writer = await holdingWriter(url);
+    const writer = await holdingWriter(t, url);
     writer.child.kill('SIGSTOP');
     await lockGone(server, 'taken');
     const other = openStoreWriter(url, { metadata: { test: 'crash' }, ifExists: 'overwrite' });
@@ -106,7 +108,7 @@ describe('a Redis writer shows it is alive', needsRedis, () => {
       other.commit();
     }
     other.flush();
-    // The stopped writer goes on while the other holds the rank: its next steps are refused by the server.
+    // The stopped writer goes on while the other holds the rank: it finds the rank taken (its renewal, or its next step's transaction) and writes nothing more.
     writer.child.kill('SIGCONT');
     writer.child.stdin.end();
     const { code, err } = await writer.exited;

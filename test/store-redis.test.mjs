@@ -12,6 +12,7 @@ import { needsRedis, startRedis } from './helpers/redis-server.mjs';
 import { assertSteps, storeContract } from './helpers/store-contract.mjs';
 
 const writerFixture = fileURLToPath(new URL('./fixtures/store/writer.mjs', import.meta.url));
+const hungFixture = fileURLToPath(new URL('./fixtures/store/hung.mjs', import.meta.url));
 let server;
 let count = 0;
 const place = () => server.url(`t${count++}`);
@@ -106,23 +107,23 @@ describe('the Redis store when its server dies', needsRedis, () => {
 });
 
 describe('the Redis store when its server hangs (SIGSTOP)', needsRedis, () => {
-  test('opening, writing and reading each give up after the timeout with ERR_DELIVERY_STORE_UNAVAILABLE, saying what did not come', { timeout: 60_000 }, async () => {
+  test('opening, writing and reading each give up after the timeout with ERR_DELIVERY_STORE_UNAVAILABLE, saying what did not come', { timeout: 90_000 }, async () => {
     const own = await startRedis();
     try {
-      const writer = openStoreWriter(own.url('hangs'), { metadata: 1, timeout: 1000 });
-      writer.commit();
-      writer.flush();
-      const reader = openStoreReader(own.url('hangs'), { timeout: 1000 });
-      assert.deepEqual(reader.read(0), []);
-      own.kill('SIGSTOP');
-      writer.commit();
-      assert.throws(() => writer.flush(), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /the server acknowledged no step for 1000 ms; the last step written was 0\b/.test(error.message));
-      assert.throws(() => reader.read(1), (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /Step 1 did not arrive from .* within 1000 ms \(the last step read was 0\)/.test(error.message));
-      for (const open of [() => openStoreReader(own.url('hangs'), { timeout: 1000 }), () => openStoreWriter(own.url('other'), { metadata: 1, timeout: 1000 })]) {
-        assert.throws(open, (error) => error.code === 'ERR_DELIVERY_STORE_UNAVAILABLE' && /no answer within 6000 ms of opening it/.test(error.message));
-      }
-      reader.close();
-      assert.throws(() => writer.close(), { code: 'ERR_DELIVERY_STORE_UNAVAILABLE' });
+      // In a child: a wait that never ended would block this thread, and the test's timeout with it.
+      const child = spawn(nodeBinary, [hungFixture, own.url(''), String(own.pid)], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+      const [code, signal] = await once(child, 'close');
+      assert.equal(signal, null, `killed after 60 s: a wait did not end (${err})`);
+      assert.equal(code, 0, err);
+      const results = JSON.parse(out);
+      assert.match(results.flush, /^ERR_DELIVERY_STORE_UNAVAILABLE: .* the server acknowledged no step for 1000 ms; the last step written was 0\b/);
+      assert.match(results.read, /^ERR_DELIVERY_STORE_UNAVAILABLE: Step 1 did not arrive from .* within 1000 ms \(the last step read was 0\)/);
+      for (const open of ['openReader', 'openWriter']) assert.match(results[open], /^ERR_DELIVERY_STORE_UNAVAILABLE: .* no answer within 6000 ms of opening it/, open);
+      assert.match(results.close, /^ERR_DELIVERY_STORE_UNAVAILABLE: /);
     } finally {
       own.kill('SIGCONT');
       await own.stop();
@@ -147,5 +148,41 @@ describe('one writer per rank on Redis', needsRedis, () => {
     const writer = openStoreWriter(url, { metadata: 1 });
     writer.close();
     assert.equal(await server.command('EXISTS', 'elsewhere:rank-0:writer'), 0, 'closing removes the lock');
+  });
+
+  test('a writer whose rank another writer took (its lock expired) writes nothing more: the server refuses its steps and its end mark', async () => {
+    const other = JSON.stringify({ host: 'elsewhere.invalid', pid: 4242, token: 'other', since: '' });
+    // What another writer leaves once it took the rank: its token as the owner, and its lock while it writes.
+    for (const [key, lock] of [['taken', other], ['taken-closed', undefined]]) {
+      const writer = openStoreWriter(server.url(key), { metadata: 1 });
+      writer.commit();
+      writer.flush();
+      await server.command('SET', `${key}:rank-0:owner`, 'other');
+      await (lock === undefined ? server.command('DEL', `${key}:rank-0:writer`) : server.command('SET', `${key}:rank-0:writer`, lock, 'PX', '60000'));
+      // Sent at once, before the writer's next renewal could find out: the step's own transaction refuses it.
+      writer.append({ delivery: 'd', call: 0, signature: '', payload: new Uint8Array([1]) });
+      writer.commit();
+      assert.throws(() => writer.flush(), (error) => error.code === 'ERR_DELIVERY_STORE_EXISTS' && /took this rank after this writer showed no sign of life for 8000 ms .* the last step it wrote is 0\)/.test(error.message), key);
+      assert.throws(() => writer.close(), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+      assert.equal(await server.command('TYPE', `${key}:rank-0`), 'stream', key);
+      assert.equal(await server.command('XLEN', `${key}:rank-0`), 1, `${key}: step 0 only, neither step 1 nor an end mark`);
+      assert.equal(await server.command('EXISTS', `${key}:rank-0:fenced`), 0, key);
+      assert.equal(await server.command('GET', `${key}:rank-0:writer`), lock ?? null, key);
+    }
+  });
+
+  test('a writer whose lock expired while no other writer took the rank takes it back and goes on', async () => {
+    const writer = openStoreWriter(server.url('expired'), { metadata: 1 });
+    writer.commit();
+    writer.flush();
+    await server.command('DEL', 'expired:rank-0:writer');
+    writer.commit();
+    writer.flush();
+    assert.match(await server.command('GET', 'expired:rank-0:writer'), new RegExp(`"pid":${process.pid}`));
+    writer.close();
+    const reader = openStoreReader(server.url('expired'));
+    assert.deepEqual([reader.read(0), reader.read(1)], [[], []]);
+    assert.throws(() => reader.read(2), { code: 'ERR_DELIVERY_STORE_END' });
+    reader.close();
   });
 });

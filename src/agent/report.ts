@@ -113,7 +113,10 @@ export function buildReport(agent: Agent, strict: boolean): Report {
 /** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed. */
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
-  if (store.error !== undefined) found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}` });
+  if (store.error !== undefined) {
+    const lost = store.unstored > 0 ? ` It holds ${store.steps} step(s) of this run; ${store.unstored} more were committed and never stored.` : '';
+    found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}${lost}` });
+  }
   if (store.unwritten > 0) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
@@ -141,10 +144,11 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`. */
+/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`: the steps the store holds (for Redis, those the server acknowledged), and those it does not. */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
   const what = store.mode === 'record' ? `wrote ${store.steps} step(s) to` : `replayed ${store.steps}${held} step(s) from`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
-  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
+  const unstored = store.unstored > 0 ? `; ${store.unstored} more step(s) were committed and never stored` : '';
+  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}${unstored}`;
 }

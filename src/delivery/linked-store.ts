@@ -32,7 +32,7 @@ export interface StoreSummary {
   readonly url: string;
   readonly rank: number;
   readonly mode: StoreMode;
-  /** Steps written (record) or read (replay). */
+  /** Steps written (record: those the store holds; for Redis, those the server acknowledged) or read (replay). */
   readonly steps: number;
   /** Replay: the last complete step the store held when last looked at (-1: none). */
   readonly lastStep: number | undefined;
@@ -40,6 +40,8 @@ export interface StoreSummary {
   readonly records: Readonly<Record<string, number>>;
   /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
   readonly unwritten: number;
+  /** Record: steps committed that the store does not hold (a Redis server that died or stopped before acknowledging them). */
+  readonly unstored: number;
   /** What stopped the store, if anything ("CODE: message"). */
   readonly error: string | undefined;
 }

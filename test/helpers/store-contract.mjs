@@ -207,13 +207,17 @@ export function storeContract(options, place) {
     const url = place();
     write(url, 3, options);
     const rivals = ['a', 'b'].map((name) => startRival(url, 'overwrite', 4, name));
-    const said = await Promise.all(rivals.map((r) => r.first));
-    // Each said whether it opened before either closed: the loser tried while the winner held the rank.
+    let said;
+    try {
+      said = await Promise.all(rivals.map((r) => r.first));
+    } finally {
+      // Each said whether it opened before either closes: the loser tried while the winner held the rank.
+      for (const r of rivals) r.child.stdin.end();
+    }
     const winners = said.flatMap((s, i) => (s.opened ? [['a', 'b'][i]] : []));
     assert.equal(winners.length, 1, JSON.stringify(said));
     const refused = said.find((s) => !s.opened);
     assert.equal(refused.refused, 'ERR_DELIVERY_STORE_EXISTS', refused.message);
-    for (const r of rivals) r.child.stdin.end();
     for (const { code, err } of await Promise.all(rivals.map((r) => r.exited))) assert.equal(code, 0, err);
     const reader = open(url);
     assert.deepEqual(reader.metadata, { test: 'rival' });
@@ -225,8 +229,13 @@ export function storeContract(options, place) {
   test('record runs of different ranks started together all write, each its own rank', { timeout: 60_000 }, async () => {
     const url = place();
     const rivals = [0, 1, 2].map((rank) => startRival(url, 'error', 3, `rank ${rank}`, { DISTILL_DELIVERY_RANK: String(rank) }));
-    assert.deepEqual((await Promise.all(rivals.map((r) => r.first))).map((s) => s.opened ?? s.message), [true, true, true]);
-    for (const r of rivals) r.child.stdin.end();
+    let said;
+    try {
+      said = await Promise.all(rivals.map((r) => r.first));
+    } finally {
+      for (const r of rivals) r.child.stdin.end();
+    }
+    assert.deepEqual(said.map((s) => s.opened ?? s.message), [true, true, true]);
     for (const { code, err } of await Promise.all(rivals.map((r) => r.exited))) assert.equal(code, 0, err);
     for (const rank of [0, 1, 2]) {
       const reader = open(url, { rank });
@@ -238,8 +247,11 @@ export function storeContract(options, place) {
   test('a record run killed (SIGKILL) before its first step leaves nothing that blocks the next one', { timeout: 60_000 }, async () => {
     const url = place();
     const killed = startRival(url, 'error', 0, 'killed');
-    assert.deepEqual(await killed.first, { opened: true });
-    killed.child.kill('SIGKILL');
+    try {
+      assert.deepEqual(await killed.first, { opened: true });
+    } finally {
+      killed.child.kill('SIGKILL');
+    }
     assert.equal((await killed.exited).signal, 'SIGKILL');
     // Same host and its process gone: its lock is broken; it holds no complete step: no ifExists needed.
     const writer = openStoreWriter(url, { ...options, metadata: { test: 'rival' } });
