@@ -10,19 +10,19 @@
  *                           renewing, and the key expires LOCK_TTL_MS later.
  *   <key>:rank-<r>:owner    the token of the last writer that took the rank (no expiry).
  *
- * Every step is one transaction (MULTI/EXEC: nothing of another client runs in between,
- * and nobody sees it half done): FENCE checks the lock, then the step's XADDs, then
- * UNFENCE. When the lock is not this writer's, FENCE moves the stream aside and puts a
- * string in its place, so the XADDs fail (WRONGTYPE) and add nothing, and UNFENCE puts
- * the stream back: a writer that lost its lock writes nothing, even bytes that reach
- * the server late (a network that comes back). The payloads go to XADD as they are: a
- * script that took them as arguments would copy them twice, which halved the
- * throughput of 512 KB steps. A writer whose lock expired while no other writer took
- * the rank (the owner is still its token: it was stopped, or cut off a while) takes it
- * back and goes on. A writer that finds the lock of a process of this host that has
+ * Every step is written in a transaction (MULTI/EXEC: nothing of another client runs in
+ * between, and nobody sees it half done; steps committed together share one): FENCE
+ * checks the lock, then the steps' XADDs, then UNFENCE. When the lock is not this
+ * writer's, FENCE moves the stream aside and puts a string in its place, so the XADDs
+ * fail (WRONGTYPE) and add nothing, and UNFENCE puts the stream back: a writer that lost
+ * its lock writes nothing, even bytes that reach the server late (a network that comes
+ * back). The payloads go to XADD as they are: a script that took them as arguments would
+ * copy each twice more on the server. A writer whose lock expired while no other writer
+ * took the rank (the owner is still its token: it was stopped, or cut off a while) takes
+ * it back and goes on. A writer that finds the lock of a process of this host that has
  * ended removes it (compared and deleted in one script); a lock held on another host is
- * left to expire.
- * Readers (redis-worker.ts) take a missing lock as "no record run is writing this rank".
+ * left to expire. Readers (redis-worker.ts) take a missing lock as "no record run is
+ * writing this rank".
  */
 import { streamKey } from './redis-entries.js';
 
