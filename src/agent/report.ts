@@ -63,7 +63,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
   const where = method || site === undefined ? undefined : retarget(site.module, members, agent.config.base);
   const paths = where === undefined ? [] : [...(where.source ? [where.source] : []), ...where.importers];
   if (paths.length === 0) {
-    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}.`;
+    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method || site?.site.onProperty ? '' : ' through this module'}.`;
   }
   return `${head}, though the phases ran: this module imports the function, so only the calls made through this module are delivered, and the phases may call it through another module; name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
 }
@@ -114,15 +114,16 @@ export function buildReport(agent: Agent, strict: boolean): Report {
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
   if (store.error !== undefined) {
-    const lost = store.unstored > 0 ? ` It holds ${store.steps} step(s) of this run; ${store.unstored} more were committed and never stored.` : '';
+    const lost = store.unstored > 0 ? ` It holds ${store.written} step(s) of this run; ${store.unstored} more were committed and never stored.` : '';
     found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}${lost}` });
   }
   if (store.unwritten > 0) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
   const held = store.lastStep === undefined ? undefined : store.lastStep + 1;
-  if (store.mode === 'replay' && held !== undefined && store.steps < held) {
-    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.steps} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  // Auto: a run that wrote nothing ended before the steps the store held ran out.
+  if ((store.mode === 'replay' || (store.mode === 'auto' && store.written === 0)) && held !== undefined && store.read < held) {
+    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.read} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
   }
   return found;
 }
@@ -144,10 +145,15 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`: the steps the store holds (for Redis, those the server acknowledged), and those it does not. */
+/**
+ * `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed
+ * 300 of 300 step(s) from and wrote 340 step(s) to`. Written: the steps the store holds (for
+ * Redis, those the server acknowledged), then those it does not.
+ */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
-  const what = store.mode === 'record' ? `wrote ${store.steps} step(s) to` : `replayed ${store.steps}${held} step(s) from`;
+  const replayed = `replayed ${store.read}${held} step(s) from`;
+  const what = store.mode === 'record' ? `wrote ${store.written} step(s) to` : store.mode === 'replay' ? replayed : `${replayed} and wrote ${store.written} step(s) to`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
   const unstored = store.unstored > 0 ? `; ${store.unstored} more step(s) were committed and never stored` : '';
   return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}${unstored}`;

@@ -37,6 +37,8 @@ interface OpenMessage {
   timeout: number;
   metadata?: unknown;
   ifExists?: IfExists;
+  /** A reader: fail at once when the store does not exist (mode "auto"), instead of waiting for it. */
+  existing?: boolean;
 }
 
 /** A client that never reconnects and queues nothing offline; commands have no timeout of their own (node-redis's default is 5 s, and each costs an AbortSignal): the caller's deadline bounds every wait. */
@@ -380,13 +382,13 @@ class Session {
     const key = metaKey(message.location.key);
     const deadline = Date.now() + message.timeout;
     let text = await this.send<string | null>(['GET', key]);
-    // A reader may start while the record run opens the store: it waits while that run's lock says it is writing.
-    while (text === null && Date.now() < deadline && this.generation >= 0) {
+    // A reader may start while the record run opens the store: it waits while that run's lock says it is writing (not in mode "auto").
+    while (text === null && message.existing !== true && Date.now() < deadline && this.generation >= 0) {
       if (!(await this.writing())) throw storeErrors.missing(message.subject, `there is no key "${key}", and no record run is writing rank ${message.rank}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.send<string | null>(['GET', key]);
     }
-    if (text === null) throw storeErrors.missing(message.subject, `no key "${key}" appeared within ${message.timeout} ms`);
+    if (text === null) throw storeErrors.missing(message.subject, message.existing === true ? `no key "${key}"` : `no key "${key}" appeared within ${message.timeout} ms`);
     this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
   }
 
