@@ -6,6 +6,7 @@
  */
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import type { DeliveryStep, DistillDelivery } from './distill-delivery.js';
+import type { StoredRecorder } from './phase-recorders.js';
 
 /** What a store needs of each of its deliveries: its name in the manager and how messages name it. */
 export interface Linked {
@@ -64,4 +65,4 @@ export interface LinkedStore {
   summary(): StoreSummary;
 }
 
-export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[]) => LinkedStore;
+export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], recorders?: readonly StoredRecorder[]) => LinkedStore;
