@@ -15,6 +15,19 @@ export {
   type ManagerOptions,
 } from './delivery/delivery-manager.js';
 export { deliveries } from './delivery/process-manager.js';
+export {
+  openStore,
+  Store,
+  type CopyReport,
+  type OpenStoreOptions,
+  type Progress,
+  type RankInfo,
+  type RankVerdict,
+  type StepInfo,
+  type StoreInfo,
+  type VerifyReport,
+} from './store/open-store.js';
+export type { RunRecord } from './store/runs.js';
 
 // A manager given a `store` option needs the store's link; the agent loads it only when its config has a store.
 provideStoreLink(StoreLink);

@@ -241,7 +241,7 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
   // a process it was passed on to (a worker, a child) opens it at its first phase, if it runs one.
   const first = isMainThread && (process.env.DISTILL_DELIVERY_FIRST_PID ?? String(process.pid)) === String(process.pid);
   if (config.store !== undefined && isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first });
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, configHash: config.configHash });
   runtime.manager = manager;
   patchBuiltins(builtins);
   installHooks(plans);

@@ -8,7 +8,7 @@
  */
 import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
 import type { StoreSummary } from '../delivery/linked-store.js';
-import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
+import { INCOMPLETE_STORE_WARNING, UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
 import { retarget } from './hints.js';
@@ -110,7 +110,7 @@ export function buildReport(agent: Agent, strict: boolean): Report {
   return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
 }
 
-/** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed. */
+/** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed, an incomplete store. */
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
   if (store.error !== undefined) found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}` });
@@ -120,6 +120,11 @@ function storeFindings(store: StoreSummary): Finding[] {
   const held = store.lastStep === undefined ? undefined : store.lastStep + 1;
   if (store.mode === 'replay' && held !== undefined && store.steps < held) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.steps} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  }
+  if (store.complete === false && store.mode === 'replay') {
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) is incomplete: its record run did not finish (it was killed or failed, or is still writing), so this replay had at most its ${held ?? 0} step(s); resume the record run (ifExists "resume") or record it again.` });
+  } else if (store.complete === false && store.error === undefined && store.unwritten === 0) {
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) was left incomplete, since this run did not end with exit status 0: a replay of it warns; resume the run (ifExists "resume") or record it again.` });
   }
   return found;
 }

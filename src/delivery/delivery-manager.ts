@@ -11,7 +11,7 @@ import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
-import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
+import type { LinkCloseOptions, LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -43,6 +43,8 @@ export interface ManagerOptions {
   store?: StoreOptions;
   /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
   deferStore?: boolean;
+  /** @internal The agent's config, for the runs a record run adds to its store: a hash of its text, and where it came from. */
+  configHash?: string;
 }
 
 const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
@@ -239,11 +241,13 @@ export class DistillDeliveryManager {
 
   /**
    * Closes the store, if the manager has one: waits until every written step is stored
-   * and releases its files or connection. Called at exit if not before; idempotent.
-   * Throws what kept a step from being written, if anything did.
+   * and releases its files or connection. A record run's rank is marked complete (its
+   * run ended as it should) unless `complete: false`, or a step was not written. Called at
+   * exit if not before (complete when the exit status is 0); idempotent. Throws what kept
+   * a step from being written, if anything did.
    */
-  close(): void {
-    const error = this.#store?.close();
+  close(options: LinkCloseOptions = {}): void {
+    const error = this.#store?.close({ complete: options.complete ?? true });
     if (error !== undefined) throw error;
   }
 
@@ -280,5 +284,6 @@ function linkStore(options: ManagerOptions, source: string, named: [string, Dist
       const target = method ? delivery.methodPath : (delivery as FunctionOutputsDelivery).funcPath;
       return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
     }),
+    { configHash: options.configHash, configSource: options.configHash === undefined ? undefined : source },
   );
 }

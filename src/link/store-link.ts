@@ -13,19 +13,24 @@
  * recorded (store-calls.ts).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { debuglog } from 'node:util';
-import { errors, storeLinkErrors, storeSubject } from '../errors.js';
-import { openStoreReader, openStoreWriter, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
+import { errors, INCOMPLETE_STORE_WARNING, storeLinkErrors, storeSubject, warnings } from '../errors.js';
+import { openStoreReader, openStoreWriter, type CloseOptions, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
 import { firstDifference, normalize } from '../store/metadata.js';
 import { parseStoreUrl } from '../store/url.js';
 import { StoredOutput } from '../values/encode.js';
 import type { DeliveryStep } from '../delivery/distill-delivery.js';
-import type { LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
+import type { LinkContext, LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
 import { fedStore, recordInto, RecordCalls, replayFrom, ReplayCalls, type Write } from './store-calls.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
 
 const debug = debuglog('delivery');
+
+/** This package's version, for the runs a record run adds to its store. */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** A record phase's place in the order steps are written. */
 interface Slot {
@@ -46,10 +51,13 @@ export class StoreLink implements LinkedStore {
   #steps = 0;
   readonly #records: Record<string, number> = {};
   #nextRead = 0;
+  /** Record: this run marked its rank complete at close; replay: the rank was complete when opened. */
+  #complete: boolean | undefined;
 
   constructor(
     private readonly options: NormalizedStore,
     private readonly members: readonly StoredDelivery[],
+    private readonly context: LinkContext = {},
   ) {
     this.mode = options.mode;
     const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check }]));
@@ -68,8 +76,9 @@ export class StoreLink implements LinkedStore {
     if (this.#closed) throw errors.config(this.#subject, 'was closed; a manager opens its store once.');
     const { url, base, rank, timeout, ifExists } = this.options;
     if (this.mode === 'record') {
-      this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout });
+      this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout, provenance: this.provenance() });
       this.#subject = this.#writer.subject;
+      this.#complete = false;
     } else {
       const reader = openStoreReader(url, { rank, base, timeout });
       this.#subject = reader.subject;
@@ -79,9 +88,26 @@ export class StoreLink implements LinkedStore {
         throw storeLinkErrors.otherDeliveries(this.#subject, found.path, found.stored, found.given);
       }
       this.#reader = reader;
+      this.#complete = reader.complete;
+      // It still replays: its record run may have been killed, or may still be writing (Redis).
+      if (!reader.complete) process.emitWarning(warnings.incompleteStore(this.#subject, reader.lastStep + 1), { type: 'DistillDeliveryWarning', code: INCOMPLETE_STORE_WARNING });
     }
     closeAtExit(this);
     debug('store %s: opened to %s', this.#subject, this.mode);
+  }
+
+  /** Where this record run came from, kept with its run of the store (store info shows it). */
+  private provenance(): Record<string, unknown> {
+    return {
+      node: process.versions.node,
+      package: VERSION,
+      script: process.argv[1] ?? null,
+      host: hostname(),
+      pid: process.pid,
+      // The agent's whole config text, else (a manager built in code) the deliveries' hash.
+      configHash: this.context.configHash ?? this.metadata.hash,
+      config: this.context.configSource ?? 'DistillDeliveryManager',
+    };
   }
 
   /** A record phase starts (before its steps open, so a step the store cannot give fails the phase before anything runs). */
@@ -214,17 +240,23 @@ export class StoreLink implements LinkedStore {
     for (const w of writes) this.#records[w.delivery]!++;
   }
 
-  /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
-  close(): unknown {
+  /**
+   * Flushes and closes the store (idempotent); returns what went wrong, if anything. A
+   * record run's rank is marked complete with `complete: true`, unless a step could not be
+   * written or a record phase had not been written yet.
+   */
+  close(options: CloseOptions = {}): unknown {
     if (this.#closed) return this.#failure;
     this.#closed = true;
+    const complete = options.complete === true && this.#failure === undefined && this.#slots.length === 0;
     try {
-      this.#writer?.close();
+      this.#writer?.close({ complete });
+      if (this.#writer !== undefined) this.#complete = complete;
       this.#reader?.close();
     } catch (error) {
       this.#failure ??= error;
     }
-    debug('store %s: closed after %d step(s)', this.#subject, this.#steps);
+    debug('store %s: closed after %d step(s)%s', this.#subject, this.#steps, this.#writer !== undefined && complete ? ', complete' : '');
     return this.#failure;
   }
 
@@ -238,6 +270,7 @@ export class StoreLink implements LinkedStore {
       lastStep: this.#reader?.lastStep,
       records: { ...this.#records },
       unwritten: this.#slots.length,
+      complete: this.#complete,
       error: failure === undefined ? undefined : `${failure.code ?? 'Error'}: ${failure.message ?? String(failure)}`,
     };
   }

@@ -10,6 +10,7 @@ import { storeErrors, type DeliveryError } from '../errors.js';
 import type { Bridge, BridgeMessage, PostedStep } from './bridge.js';
 import { stepRecords } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
+import { isComplete, type RunRecord } from './runs.js';
 import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { RedisLocation } from './url.js';
 
@@ -27,6 +28,8 @@ class RedisReader implements StoreReader {
   readonly rank: number;
   readonly metadata: unknown;
   readonly tail = undefined;
+  readonly runs: readonly RunRecord[];
+  readonly complete: boolean;
   lastStep: number;
   readonly #bridge: Bridge;
   readonly #timeout: number;
@@ -38,8 +41,9 @@ class RedisReader implements StoreReader {
   /** The step the worker reads from (-1: not reading), and the next one it will post. */
   #from = -1;
   #next = -1;
-  /** The last step before the writer's end mark, once the worker found nothing after it. */
+  /** The last step before the writer's end mark, once the worker found nothing after it (a snapshot: the last step it held). */
   #end: number | undefined;
+  #snapshot = false;
   #error: DeliveryError | undefined;
   #closed = false;
   /** The last step read() returned, for messages. */
@@ -50,6 +54,8 @@ class RedisReader implements StoreReader {
     this.rank = opened.rank;
     this.metadata = reply.metadata;
     this.lastStep = reply.lastStep as number;
+    this.runs = reply.runs as RunRecord[];
+    this.complete = isComplete(this.runs);
     this.#bridge = bridge;
     this.#timeout = opened.timeout;
   }
@@ -66,6 +72,7 @@ class RedisReader implements StoreReader {
       if (this.#end !== undefined && step > this.#end) this.#end = undefined;
     }
     if (message.end !== undefined) this.#end = message.end as number;
+    if (message.snapshot === true) this.#snapshot = true;
   }
 
   #restart(from: number): void {
@@ -95,7 +102,7 @@ class RedisReader implements StoreReader {
         this.#lastRead = step;
         return records;
       }
-      if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, 'its record run closed it there');
+      if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, this.#snapshot ? 'all it held when read' : 'its record run closed it there');
       // Before waiting: the steps before this one will not be asked for (a seek back restarts), and the worker must not wait for them to be taken.
       this.#drop(step - 1);
       this.#report();
@@ -129,6 +136,6 @@ class RedisReader implements StoreReader {
 }
 
 export function openRedisReader(opened: Opened<RedisLocation>): StoreReader {
-  const { bridge, reply } = start(opened, 'reader', {});
+  const { bridge, reply } = start(opened, 'reader', { snapshot: opened.snapshot });
   return new RedisReader(opened, bridge, reply);
 }

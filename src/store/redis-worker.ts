@@ -14,8 +14,10 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { DeliveryError, storeErrors } from '../errors.js';
 import { transferable, workerPoster, type BridgeMessage, type PostedStep } from './bridge.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
-import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, stepEntries, streamKey } from './redis-entries.js';
+import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, runsKey, stepEntries, streamKey } from './redis-entries.js';
+import { deleteStore, inspectStore } from './redis-commands.js';
 import type { Slot } from './redis-ring.js';
+import { endRun, parseRuns, serializeRuns, startRun, unended, type RunRecord } from './runs.js';
 import type { IfExists } from './types.js';
 import type { RedisLocation } from './url.js';
 
@@ -28,13 +30,18 @@ const READ_BATCH = 8 << 20;
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 interface OpenMessage {
-  role: 'writer' | 'reader';
+  role: 'writer' | 'reader' | 'admin';
   location: RedisLocation;
   rank: number;
   subject: string;
   timeout: number;
+  /** A reader that reads what the stream holds now and never waits for more (the store's tools). */
+  snapshot?: boolean;
   metadata?: unknown;
   ifExists?: IfExists;
+  provenance?: Record<string, unknown>;
+  /** A copy's runs (runs.ts). */
+  runs?: RunRecord[];
 }
 
 type Client = ReturnType<typeof createClient>;
@@ -45,6 +52,9 @@ class Session {
   client: Client | undefined;
   open: OpenMessage | undefined;
   stream = '';
+  /** A writer's rank's runs, its own last; a copy's runs as they ended. */
+  runs: RunRecord[] = [];
+  copied: RunRecord[] | undefined;
   lastWritten = -1;
   lastRead = -1;
   readonly commits = new Set<Promise<void>>();
@@ -132,7 +142,18 @@ class Session {
     }
     if (holds && message.ifExists === 'overwrite') await this.send(['DEL', this.stream]);
     this.lastWritten = message.ifExists === 'resume' ? last : -1;
+    await this.startRun(message, holds);
     this.post({ type: 'opened', metadata: stored, nextStep: this.lastWritten + 1 });
+  }
+
+  /** Adds this writer's run to the rank's runs (runs.ts), or a copy's runs. */
+  async startRun(message: OpenMessage, holds: boolean): Promise<void> {
+    const key = runsKey(message.location.key, message.rank);
+    const resume = holds && message.ifExists === 'resume';
+    const kept = resume ? parseRuns(message.subject, (await this.send<string | null>(['GET', key])) ?? undefined, key, this.lastWritten) : [];
+    this.copied = message.runs;
+    this.runs = message.runs !== undefined ? unended(message.runs) : startRun(kept, message.provenance, this.lastWritten + 1, holds && message.ifExists !== 'error' ? message.ifExists! : 'new');
+    await this.send(['SET', key, serializeRuns(this.runs)]);
   }
 
   /** Sends a step, its payloads at `slots` of the ring, atomically (one XADD, or a transaction of several, see redis-entries.ts); acknowledges it once stored. */
@@ -169,13 +190,17 @@ class Session {
     void done.finally(() => this.commits.delete(done));
   }
 
-  async closeWriter(): Promise<void> {
+  async closeWriter(complete: boolean): Promise<void> {
     await Promise.all(this.commits);
     try {
       await this.send(['XADD', this.stream, endId(this.lastWritten), 'e', '1']);
     } catch (error) {
       // The end mark of a resumed run that added no step is already there.
       if (!/equal or smaller/.test((error as Error).message)) throw error;
+    }
+    if (complete) {
+      this.runs = this.copied ?? endRun(this.runs, this.lastWritten + 1);
+      await this.send(['SET', runsKey(this.open!.location.key, this.open!.rank), serializeRuns(this.runs)]);
     }
     await this.client!.close();
     this.post({ type: 'closed' });
@@ -185,13 +210,16 @@ class Session {
     const key = metaKey(message.location.key);
     const deadline = Date.now() + message.timeout;
     let text = await this.send<string | null>(['GET', key]);
-    // A reader may start before the record run: wait for the store to appear.
-    while (text === null && Date.now() < deadline && this.generation >= 0) {
+    // A reader may start before the record run: wait for the store to appear (a snapshot takes what is there).
+    while (text === null && !message.snapshot && Date.now() < deadline && this.generation >= 0) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.send<string | null>(['GET', key]);
     }
     if (text === null) throw storeErrors.missing(message.subject, `no key "${key}" appeared within ${message.timeout} ms`);
-    this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
+    const metadata = openEnvelope(message.subject, text, key);
+    const lastStep = await this.lastStep();
+    const runs = parseRuns(message.subject, (await this.send<string | null>(['GET', runsKey(message.location.key, message.rank)])) ?? undefined, runsKey(message.location.key, message.rank), -1);
+    this.post({ type: 'opened', metadata, lastStep, runs });
   }
 
   /**
@@ -211,9 +239,18 @@ class Session {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      const reply = await this.send<[Buffer, [Buffer, Buffer[]][]][] | null>(['XREAD', 'COUNT', String(count), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.stream, cursor], true);
+      const snapshot = this.open!.snapshot === true;
+      const block = snapshot ? [] : ['BLOCK', String(BLOCK_MS)];
+      const reply = await this.send<[Buffer, [Buffer, Buffer[]][]][] | null>(['XREAD', 'COUNT', String(count), ...block, 'STREAMS', this.stream, cursor], true);
       if (mine !== this.generation) return;
       const entries = reply?.[0]?.[1] ?? [];
+      if (snapshot && entries.length === 0) {
+        // All the stream holds now: a step begun in it and not finished is damage, since a step is written whole.
+        const unfinished = assembler.unfinished();
+        if (unfinished !== undefined) throw storeErrors.corrupt(this.open!.subject, unfinished, this.lastRead);
+        this.post({ type: 'steps', generation: mine, steps: [], end: next - 1, snapshot: true });
+        return;
+      }
       const steps: PostedStep[] = [];
       let bytes = 0;
       let entryBytes = 0;
@@ -250,15 +287,20 @@ class Session {
       case 'open':
         this.open = message as unknown as OpenMessage;
         await this.connect(this.open);
+        if (this.open.role === 'admin') return this.post({ type: 'opened' });
         await (this.open.role === 'writer' ? this.openWriter(this.open) : this.openReader(this.open));
         return;
+      case 'inspect':
+        return this.post({ type: 'inspected', ...(await inspectStore((args) => this.send(args), this.open!.location.key)) });
+      case 'delete':
+        return this.post({ type: 'deleted', keys: await deleteStore((args) => this.send(args), this.open!.location.key) });
       case 'commit':
         return this.commit(message.step as number, message.heads as string, message.slots as Slot[]);
       case 'ring':
         this.ring = Buffer.from(message.buffer as SharedArrayBuffer);
         return;
       case 'close':
-        return this.closeWriter();
+        return this.closeWriter(message.complete === true);
       case 'start': {
         const mine = (this.generation = message.generation as number);
         this.ahead = 0;
