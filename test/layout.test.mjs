@@ -9,7 +9,7 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 
 // What each part of src/ may import (besides itself). "leaf" is a file directly in src/.
 // From the top: agent, link (the store's wiring), instrument, delivery, sites (how a call is
-// reached), then store and values, then the leaves.
+// reached), then store and values, then the leaves; cli (the command line) over the store.
 const ALLOWED = {
   leaf: ['leaf'],
   values: ['leaf'],
@@ -19,6 +19,8 @@ const ALLOWED = {
   instrument: ['sites', 'leaf'],
   link: ['delivery', 'sites', 'values', 'store', 'leaf'],
   agent: ['link', 'instrument', 'delivery', 'sites', 'store', 'values', 'leaf'],
+  // The command line (bin/distill-delivery.mjs): an entry over the store's library API.
+  cli: ['store', 'leaf'],
   entry: ['agent', 'link', 'instrument', 'delivery', 'sites', 'store', 'values', 'leaf'],
 };
 const ENTRIES = new Set(['index.ts', 'register.ts']);

@@ -139,8 +139,10 @@ export class Store {
     if (options.timeout !== undefined && (!Number.isSafeInteger(options.timeout) || options.timeout <= 0)) throw storeErrors.badOption('timeout', options.timeout, 'a positive whole number of milliseconds');
   }
 
-  #opened(rank: number): Opened {
-    return { location: this.#location, rank, timeout: this.#options.timeout ?? DEFAULT_TIMEOUT, subject: storeSubject(this.url, rank), snapshot: true };
+  /** A rank's place; without a rank, the store as a whole (rank 0's place, named without a rank). */
+  #opened(rank?: number): Opened {
+    const subject = rank === undefined ? `the store "${this.url}"` : storeSubject(this.url, rank);
+    return { location: this.#location, rank: rank ?? 0, timeout: this.#options.timeout ?? DEFAULT_TIMEOUT, subject, snapshot: true };
   }
 
   #reader(rank: number): StoreReader {
@@ -150,7 +152,7 @@ export class Store {
   /** The metadata and what each rank holds now; ERR_DELIVERY_STORE_END when there is no store at the url. */
   #inspect(): { exists: boolean; metadata: unknown; ranks: RankInfo[] } {
     if (this.#location.kind === 'redis') {
-      const found = inspectRedis(this.#opened(0) as Opened<RedisLocation>);
+      const found = inspectRedis(this.#opened() as Opened<RedisLocation>);
       const ranks = found.ranks.map((r): RankInfo => {
         let runs: RunRecord[] = [];
         let error: ErrorInfo | undefined;
@@ -163,7 +165,7 @@ export class Store {
       });
       return { exists: found.exists, metadata: found.metadata, ranks };
     }
-    const found = directoryMetadata(this.#opened(0) as Opened<DirectoryLocation>);
+    const found = directoryMetadata(this.#opened() as Opened<DirectoryLocation>);
     const ranks = directoryRanks(this.#location.path).map((rank): RankInfo => {
       const r = inspectDirectoryRank(this.#opened(rank) as Opened<DirectoryLocation>);
       return { rank, steps: r.lastStep + 1, lastStep: r.lastStep, bytes: r.bytes, complete: r.complete, runs: r.runs, ...(r.tail !== undefined && { tail: r.tail }), ...(r.error && { error: errorInfo(r.error) }) };
@@ -320,7 +322,7 @@ export class Store {
   /** Deletes the store: its own files or keys (a folder's other files stay). Returns how many it deleted. */
   delete(): { url: string; deleted: number } {
     this.#existing();
-    const deleted = this.#location.kind === 'directory' ? deleteDirectory(this.#opened(0) as Opened<DirectoryLocation>) : deleteRedis(this.#opened(0) as Opened<RedisLocation>);
+    const deleted = this.#location.kind === 'directory' ? deleteDirectory(this.#opened() as Opened<DirectoryLocation>) : deleteRedis(this.#opened() as Opened<RedisLocation>);
     return { url: this.url, deleted };
   }
 }

@@ -28,7 +28,9 @@ export interface RunRecord {
 
 /** The runs after a writer opened the rank: those kept (none when it overwrote), then its own. */
 export function startRun(kept: readonly RunRecord[], provenance: Record<string, unknown> | undefined, firstStep: number, opened: Opening, now = new Date()): RunRecord[] {
-  return [...kept, { ...provenance, started: now.toISOString(), opened, firstStep }];
+  const own = { started: now.toISOString(), opened, firstStep };
+  // The store's own fields first and never replaced by the caller's.
+  return [...kept, { ...own, ...provenance, ...own }];
 }
 
 /** The runs once the last one ended complete, having written up to `nextStep` (exclusive). */
