@@ -267,7 +267,11 @@ class Session {
         endBefore = undefined;
         const done = typeof entry === 'string' ? entry : assembler.add(entry);
         const wrong = typeof done === 'string' ? done : done !== undefined && done.step !== next ? `step ${done.step} follows step ${next - 1}` : undefined;
-        if (wrong !== undefined) throw storeErrors.corrupt(this.open!.subject, wrong, this.lastRead);
+        if (wrong !== undefined) {
+          // The steps before it in this reply are whole: the caller gets them, then the error.
+          if (steps.length > 0) this.post({ type: 'steps', generation: mine, steps }, transferable(steps));
+          throw storeErrors.corrupt(this.open!.subject, wrong, next - 1);
+        }
         if (done === undefined || typeof done === 'string') continue; // the step goes on in the next entries
         for (const part of done.parts) bytes += part.byteLength;
         steps.push([next++, done.heads, done.parts]);
