@@ -490,6 +490,8 @@ export const storeToolErrors = {
       'ERR_DELIVERY_STORE_CORRUPT',
       `The copy "${to}" (rank ${rank}) does not read back as it was written: ${detail}. Check the disk or server it is on, then delete the copy and copy again.`,
     ),
+  noRank: (url: string, rank: number, ranks: readonly number[]) =>
+    new DeliveryError('ERR_DELIVERY_STORE_END', `The store "${url}" has no rank ${rank}: it has ${ranks.length === 0 ? 'none' : `rank ${ranks.join(', ')}`}. Give one of those.`),
   shortOfRuns: (store: string, written: number, lastIntact: number) =>
     storeErrors.corrupt(store, `its record run wrote ${written} step(s), and ${lastIntact + 1} are there`, lastIntact),
 };

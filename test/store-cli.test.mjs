@@ -276,6 +276,29 @@ describe('on a folder', () => {
     assert.deepEqual(list.ranks.map((r) => [r.rank, r.steps.length]), [[1, 2]]);
   });
 
+  test('copy stops at a damaged step with ERR_DELIVERY_STORE_CORRUPT (exit status 1), and never copies a complete rank that lacks a step as complete', { timeout: TIMEOUT }, async () => {
+    const damaged = join(root, 'damaged-last');
+    spawnSync('cp', ['-r', store.url, damaged]);
+    // The last step's frames flipped: a replay sees two steps (the last one as a damaged tail), and the run says it wrote three.
+    const index = readFileSync(join(damaged, 'rank-0', '000000.idx'));
+    const segment = join(damaged, 'rank-0', '000000.seg');
+    const bytes = readFileSync(segment);
+    bytes[index.readDoubleLE(16 + 64 + 16) + 40] ^= 0x10;
+    writeFileSync(segment, bytes);
+    const result = await cli(['store', 'copy', damaged, join(root, 'copy-of-damaged'), '--json']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(json(result).error.code, 'ERR_DELIVERY_STORE_CORRUPT');
+    assert.match(json(result).error.message, /its record run wrote 3 step\(s\), and 2 are there/);
+  });
+
+  test('a rank the store does not have is ERR_DELIVERY_STORE_END, exit status 1', { timeout: TIMEOUT }, async () => {
+    for (const command of ['list', 'verify']) {
+      const result = await cli(['store', command, store.url, '--rank', '7']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /\[ERR_DELIVERY_STORE_END\]: The store ".+" has no rank 7: it has rank 0\./);
+    }
+  });
+
   test('delete removes the store\'s own files only: a file of the user\'s in the folder stays, and so does the folder', { timeout: TIMEOUT }, async () => {
     const url = join(root, 'shared');
     await record(url);

@@ -205,7 +205,7 @@ export class Store {
   /** Reads every byte of every rank (or of `rank`) and checks it. Never throws for damage: the report says it. */
   verify(options: { rank?: number; onProgress?: (progress: Progress) => void } = {}): VerifyReport {
     const { ranks } = this.#existing();
-    const chosen = options.rank === undefined ? ranks.map((r) => r.rank) : [options.rank];
+    const chosen = options.rank === undefined ? ranks.map((r) => r.rank) : [this.#rankOf(ranks, options.rank)];
     let done = 0;
     const verdicts = chosen.map((rank) => {
       const before = done;
@@ -250,13 +250,19 @@ export class Store {
 
   /** The steps of `rank` with their sizes and calls per delivery, read (and checked) one at a time. */
   *steps(rank = 0): Generator<StepInfo, void, undefined> {
-    this.#existing();
+    this.#rankOf(this.#existing().ranks, rank);
     const reader = this.#reader(rank);
     try {
       for (let step = 0; step <= reader.lastStep; step++) yield stepInfo(step, reader.read(step));
     } finally {
       reader.close();
     }
+  }
+
+  /** `rank`, when the store has it; ERR_DELIVERY_STORE_END otherwise. */
+  #rankOf(ranks: readonly RankInfo[], rank: number): number {
+    if (!ranks.some((r) => r.rank === rank)) throw storeToolErrors.noRank(this.url, rank, ranks.map((r) => r.rank));
+    return rank;
   }
 
   /** The store's ranks. */
@@ -280,6 +286,9 @@ export class Store {
       const source = this.#reader(rank);
       const digests: string[] = [];
       try {
+        // A complete rank missing steps its run wrote (a damaged last step) is not copied as complete.
+        const short = shortOfRuns(this.url, rank, { lastIntact: source.lastStep, lastStep: source.lastStep, bytes: 0, complete: source.complete, runs: source.runs, tail: undefined, error: undefined });
+        if (short !== undefined) throw short;
         const writer = openStoreWriter(url, { metadata, rank, base: options.base, timeout: options.timeout ?? this.#options.timeout, runs: source.runs });
         try {
           for (let step = 0; step <= source.lastStep; step++) {
