@@ -155,6 +155,11 @@ export const errors = {
       'ERR_DELIVERY_INVALID_OPTION',
       `check of ${who} must be "shape" (the default: compare each replayed call's arguments' kinds and shapes with the teacher's), "values" (also their hashes) or "off", but received ${describe(value)}.`,
     ),
+  badRandom: (who: string, value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `random of ${who} must be "advance" (the default: a replayed call draws from Math.random as many times as its recorded call did) or "off", but received ${describe(value)}.`,
+    ),
   notCallable: (who: string, option: string, value: unknown) =>
     new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `${who} expects ${option} to be a function, but received ${describe(value)}.`),
 
@@ -360,7 +365,7 @@ export const warnings = {
   allUndefined: (who: string, recorded: number) =>
     `${who}: all ${recorded} output(s) it recorded so far are undefined, so the student receives only undefined. A function that works by changing its arguments (as tf.util.shuffle shuffles its array in place) cannot be delivered by its outputs: deliver a function that returns the result instead (the shuffled array, the permutation, the random draws), or the function whose output uses it.`,
   incompleteStore: (store: string, steps: number) =>
-    `Replaying ${store}, whose record run did not finish: it holds ${steps} step(s), and the run that wrote them was killed, failed, or is still writing. The replay goes on and ends at its last step; resume the record run (ifExists "resume") to complete it, or record it again (distill-delivery store info shows its runs).`,
+    `Replaying ${store}, whose record run did not finish: it holds ${steps} step(s), and the run that wrote them was killed, failed, or is still writing. The replay goes on and ends at its last step; finish the store with a run in mode "auto" (it replays the steps there and records the rest), or record it again (distill-delivery store info shows its runs).`,
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
     `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };
@@ -447,10 +452,14 @@ export const storeErrors = {
 
 /** What deliveries say when they record to or replay from a store (src/link/store-link.ts, src/values/encode.ts). */
 export const storeLinkErrors = {
-  generator: (who: string) =>
+  /** The text of the Error a store keeps in place of a thrown value it cannot keep. */
+  thrownNotStored: (who: string, why: string) =>
+    `${who} threw a value a store cannot keep, so the replay throws this error in its place (${why})`,
+  phaseEnded: (store: string, step: number, recorded: 'threw' | 'returned', now: 'threw' | 'returned', options?: { cause?: unknown }) =>
     new DeliveryError(
-      'ERR_DELIVERY_NOT_SERIALIZABLE',
-      `Cannot store the output of ${who}: it is a generator function, whose items a store does not keep. Deliver a function that returns the items (an array, say), or run without a store.`,
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay step ${step} of ${store}: its record phase ${recorded} in the record run, and this run's ${now}${now === 'threw' ? ' (the error is the cause)' : ''}. A replay must run as the record run did, failed phases included; replay the program and inputs it was recorded with, or record the store again.`,
+      options,
     ),
   noTensorFlow: (who: string, tensors: number) =>
     new DeliveryError(

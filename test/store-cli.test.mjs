@@ -169,11 +169,11 @@ function commands(place) {
     assert.equal(result.code, 0, result.stderr);
     const { ranks } = json(result);
     assert.equal(ranks.length, 1);
-    assert.deepEqual(ranks[0].steps.map((s) => [s.step, s.records, s.calls]), [0, 1, 2].map((step) => [step, 2, { draw: 1, logits: 1 }]));
+    assert.deepEqual(ranks[0].steps.map((s) => [s.step, s.records, s.calls, s.failed]), [0, 1, 2].map((step) => [step, 2, { draw: 1, logits: 1 }, false]));
     assert.ok(ranks[0].steps.every((s) => s.bytes > 0));
     const table = await cli(['store', 'list', url, '--rank', '0']);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^rank 0: 3 step\(s\)\n {2}step +records +bytes +draw +logits\n {2}0 +2 +\d+ B +1 +1$/m);
+    assert.match(table.stdout, /^rank 0: 3 step\(s\)\n {2}step +records +bytes +draw +logits +phase\n {2}0 +2 +\d+ B +1 +1$/m);
   });
 
   test('a command on a url with no store fails with ERR_DELIVERY_STORE_END, exit status 1 (and --json says so too)', { timeout: TIMEOUT }, async () => {

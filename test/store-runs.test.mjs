@@ -215,6 +215,17 @@ describe('the agent', () => {
     });
   }
 
+  test('a run in mode "auto" finishes an incomplete store without a warning: the steps it records are a resumed run, and it ends complete', { timeout: TIMEOUT }, async () => {
+    const dir = tempDir();
+    const config = configIn(dir);
+    assert.equal((await run(config, 'record', { EXIT: '3' })).code, 3);
+    const finished = await run(config, 'auto', { STEPS: '5' });
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.doesNotMatch(finished.stderr, /STORE_INCOMPLETE/);
+    const runs = runsIn(dir);
+    assert.deepEqual(runs.map((r) => [r.opened, r.firstStep, r.steps]), [['new', 0, undefined], ['resume', 3, 2]]);
+  });
+
   test('a replay of an incomplete store warns at open with its step count, replays every step, and its report says so', { timeout: TIMEOUT }, async () => {
     const dir = tempDir();
     const config = configIn(dir);

@@ -63,7 +63,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean): string {
   const where = method || site === undefined ? undefined : retarget(site.module, members, agent.config.base);
   const paths = where === undefined ? [] : [...(where.source ? [where.source] : []), ...where.importers];
   if (paths.length === 0) {
-    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}.`;
+    return `${head}, though ${runs.record} record and ${runs.override} override phase(s) ran: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method || site?.site.onProperty ? '' : ' through this module'}.`;
   }
   return `${head}, though the phases ran: this module imports the function, so only the calls made through this module are delivered, and the phases may call it through another module; name ${paths.map((p) => `"${p}"`).join(' or ')}.`;
 }
@@ -118,13 +118,14 @@ function storeFindings(store: StoreSummary): Finding[] {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
   const held = store.lastStep === undefined ? undefined : store.lastStep + 1;
-  if (store.mode === 'replay' && held !== undefined && store.steps < held) {
-    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.steps} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  // Auto: a run that wrote nothing ended before the steps the store held ran out.
+  if ((store.mode === 'replay' || (store.mode === 'auto' && store.written === 0)) && held !== undefined && store.read < held) {
+    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.read} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
   }
   if (store.complete === false && store.mode === 'replay') {
-    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) is incomplete: its record run did not finish (it was killed or failed, or is still writing), so this replay had at most its ${held ?? 0} step(s); resume the record run (ifExists "resume") or record it again.` });
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) is incomplete: its record run did not finish (it was killed or failed, or is still writing), so this replay had at most its ${held ?? 0} step(s); finish it with a run in mode "auto", or record it again.` });
   } else if (store.complete === false && store.error === undefined && store.unwritten === 0) {
-    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) was left incomplete, since this run did not end with exit status 0: a replay of it warns; resume the run (ifExists "resume") or record it again.` });
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) was left incomplete, since this run did not end with exit status 0: a replay of it warns; finish it with a run in mode "auto", or record it again.` });
   }
   return found;
 }
@@ -146,10 +147,11 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`. */
+/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed 300 of 300 step(s) from and wrote 340 step(s) to`. */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
-  const what = store.mode === 'record' ? `wrote ${store.steps} step(s) to` : `replayed ${store.steps}${held} step(s) from`;
+  const replayed = `replayed ${store.read}${held} step(s) from`;
+  const what = store.mode === 'record' ? `wrote ${store.written} step(s) to` : store.mode === 'replay' ? replayed : `${replayed} and wrote ${store.written} step(s) to`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
   return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
 }

@@ -75,7 +75,7 @@ export function renderVerify(report: VerifyReport): string {
 export function renderSteps(rank: number, list: readonly StepInfo[], deliveries: readonly string[]): string {
   const names = [...deliveries];
   for (const s of list) for (const name of Object.keys(s.calls)) if (!names.includes(name)) names.push(name);
-  const rows = [['step', 'records', 'bytes', ...names], ...list.map((s) => [String(s.step), String(s.records), size(s.bytes), ...names.map((n) => String(s.calls[n] ?? 0))])];
+  const rows = [['step', 'records', 'bytes', ...names, 'phase'], ...list.map((s) => [String(s.step), String(s.records), size(s.bytes), ...names.map((n) => String(s.calls[n] ?? 0)), s.failed ? 'threw' : ''])];
   return `rank ${rank}: ${list.length} step(s)\n${list.length > 0 ? table(rows) : ''}`;
 }
 

@@ -7,6 +7,7 @@
  * each payload is copied in once, summed there while it is in the cache, and written
  * from there with one write per STAGE_BYTES, or per step when smaller.
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
@@ -78,7 +79,8 @@ class DirectoryWriter implements StoreWriter {
   /** Replaces runs.json whole: a reader finds the old file or the new one. */
   #writeRuns(): void {
     const path = join(this.#folder, RUNS);
-    const temp = join(this.#folder, `.${RUNS}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
+    const temp = join(this.#folder, `.${RUNS}.${process.pid}.${randomBytes(6).toString('hex')}`);
     this.#guard(() => {
       const fd = openSync(temp, 'wx');
       try {

@@ -256,11 +256,14 @@ function named(entries: unknown): DeliveryInfo[] {
 function stepInfo(step: number, records: readonly StoreRecord[]): StepInfo {
   const calls: Record<string, number> = {};
   let bytes = 0;
+  let failed = false;
   for (const r of records) {
-    calls[r.delivery] = (calls[r.delivery] ?? 0) + 1;
     bytes += r.payload.byteLength;
+    // A record named "" marks a step whose record phase threw (../link/store-link.ts).
+    if (r.delivery === '') failed = true;
+    else calls[r.delivery] = (calls[r.delivery] ?? 0) + 1;
   }
-  return { step, records: records.length, bytes, calls };
+  return { step, records: records.length, bytes, calls, failed };
 }
 
 /** A step's records, as a hash of everything they hold. */

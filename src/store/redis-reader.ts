@@ -135,7 +135,8 @@ class RedisReader implements StoreReader {
   }
 }
 
-export function openRedisReader(opened: Opened<RedisLocation>): StoreReader {
-  const { bridge, reply } = start(opened, 'reader', { snapshot: opened.snapshot });
+export function openRedisReader(opened: Opened<RedisLocation>, existing = false): StoreReader {
+  // A snapshot takes the store as it is: it never waits for it to appear either.
+  const { bridge, reply } = start(opened, 'reader', { existing: existing || opened.snapshot, snapshot: opened.snapshot });
   return new RedisReader(opened, bridge, reply);
 }

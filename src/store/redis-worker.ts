@@ -42,6 +42,8 @@ interface OpenMessage {
   provenance?: Record<string, unknown>;
   /** A copy's runs (runs.ts). */
   runs?: RunRecord[];
+  /** A reader: fail at once when the store does not exist (mode "auto", a snapshot), instead of waiting for it. */
+  existing?: boolean;
 }
 
 type Client = ReturnType<typeof createClient>;
@@ -210,12 +212,12 @@ class Session {
     const key = metaKey(message.location.key);
     const deadline = Date.now() + message.timeout;
     let text = await this.send<string | null>(['GET', key]);
-    // A reader may start before the record run: wait for the store to appear (a snapshot takes what is there).
-    while (text === null && !message.snapshot && Date.now() < deadline && this.generation >= 0) {
+    // A reader may start before the record run: wait for the store to appear.
+    while (text === null && message.existing !== true && Date.now() < deadline && this.generation >= 0) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.send<string | null>(['GET', key]);
     }
-    if (text === null) throw storeErrors.missing(message.subject, `no key "${key}" appeared within ${message.timeout} ms`);
+    if (text === null) throw storeErrors.missing(message.subject, message.existing === true ? `no key "${key}"` : `no key "${key}" appeared within ${message.timeout} ms`);
     const metadata = openEnvelope(message.subject, text, key);
     const lastStep = await this.lastStep();
     const runs = parseRuns(message.subject, (await this.send<string | null>(['GET', runsKey(message.location.key, message.rank)])) ?? undefined, runsKey(message.location.key, message.rank), -1);

@@ -95,6 +95,8 @@ export interface StepInfo {
   readonly bytes: number;
   /** Calls per delivery. */
   readonly calls: Record<string, number>;
+  /** Its record phase threw (the step holds what its calls recorded before). */
+  readonly failed: boolean;
 }
 
 export interface CopyReport {

@@ -13,7 +13,7 @@ export type { IfExists, RunRecord };
 export interface StoreRecord {
   /** The step it belongs to, counted from 0 for each rank. */
   readonly step: number;
-  /** The delivery's name. */
+  /** The delivery's name ("": the record the link marks a failed record phase's step with). */
   readonly delivery: string;
   /** Which call of the delivery in its step, from 0. */
   readonly call: number;
@@ -80,6 +80,8 @@ export interface StoreOptions {
   timeout?: number;
   /** @internal Read what the store holds now and never wait for more steps (the store's tools): a step past them is ERR_DELIVERY_STORE_END. */
   snapshot?: boolean;
+  /** Reader: fail at once (ERR_DELIVERY_STORE_END) when the store does not exist, instead of waiting for it to appear (Redis). */
+  existing?: boolean;
 }
 
 export interface WriterOptions extends StoreOptions {
