@@ -67,6 +67,8 @@ function projectLock(dependencies, tarball, manifest) {
       license: manifest.license,
       dependencies: manifest.dependencies,
       engines: manifest.engines,
+      // npm links a package's bin from its lockfile entry.
+      bin: manifest.bin,
     },
   };
   // Each dependency where Node's resolution from its dependent finds it: nested first, then up.

@@ -5,7 +5,7 @@
 // fails verify; delete asks on a terminal (a pty from script(1)) and refuses on a pipe.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { openStoreWriter } from '../dist/store/store.js';
 import { agentFixture, lines, nodeBinary, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
+import { coveredBlocks } from './helpers/readme.mjs';
 
 const TIMEOUT = 60_000;
 const bin = fileURLToPath(new URL('../bin/distill-delivery.mjs', import.meta.url));
@@ -381,6 +382,23 @@ describe('on a Redis server', needsRedis, () => {
     assert.equal(result.code, 1);
     assert.equal(json(result).error.code, 'ERR_DELIVERY_STORE_UNAVAILABLE');
   });
+});
+
+test("the README's store command, run with npx in an app where the package is installed, shows the store its record run wrote there", { timeout: TIMEOUT }, async () => {
+  const [{ commands }] = coveredBlocks(import.meta.url);
+  assert.equal(commands.length, 1);
+  const [{ program, args }] = commands;
+  assert.deepEqual([program, args.slice(0, 3)], ['npx', ['distill-delivery', 'store', 'info']]);
+  // The package installed as npm links it: its folder in node_modules, its bin in node_modules/.bin.
+  const appDir = tempDir();
+  writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
+  mkdirSync(join(appDir, 'node_modules', '.bin'), { recursive: true });
+  symlinkSync(fileURLToPath(new URL('..', import.meta.url)), join(appDir, 'node_modules', 'distill-delivery'), 'dir');
+  symlinkSync(join('..', 'distill-delivery', 'bin', 'distill-delivery.mjs'), join(appDir, 'node_modules', '.bin', 'distill-delivery'));
+  await record(join(appDir, args[3]));
+  const result = spawnSync('npx', ['--no', ...args], { cwd: appDir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: TIMEOUT });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^store "${args[3].replace(/[.]/g, '\\.')}" \\(folder\\): complete, 1 rank\\(s\\), 3 step\\(s\\)`));
 });
 
 test('the bin is a file the package ships, with a shebang', () => {
