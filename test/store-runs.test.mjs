@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DistillDeliveryManager } from 'distill-delivery';
+import { DistillDeliveryManager, openStore, RecorderManager } from 'distill-delivery';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { warningsDuring } from './helpers.mjs';
 import { agentFixture, lines, nodeVersion, runNode } from './helpers/run-node.mjs';
@@ -152,6 +152,21 @@ describe('a manager', () => {
     replayer.recordPhase(() => targets.draw(3));
     assert.equal(targets.calls.draw, before, 'the replay returned the stored output without running draw');
     replayer.close();
+  });
+
+  test("store info shows a store's recorders (name, type, target) beside its deliveries, and list counts their records", () => {
+    const url = join(tempDir(), 'outputs');
+    const recorded = require('./fixtures/recorded.cjs');
+    const recorders = new RecorderManager({ scaled: { type: 'FunctionOutputs', funcPath: './fixtures/recorded.cjs#scale', phase: 'record' } }, { base: new URL('.', import.meta.url) });
+    const manager = new DistillDeliveryManager(specs, { base, store: { url, mode: 'record' }, recorders });
+    manager.recordPhase(() => [targets.draw(3), recorded.scale(2)]);
+    manager.close();
+    const store = openStore(url);
+    const info = store.info();
+    assert.deepEqual(info.deliveries.map((d) => d.name), ['draw']);
+    assert.deepEqual(info.recorders.map((r) => [r.name, r.type]), [['scaled', 'FunctionOutputs']]);
+    assert.match(info.recorders[0].target, /recorded\.cjs#scale$/);
+    assert.deepEqual([...store.steps(0)].map((s) => s.calls), [{ draw: 1, scaled: 1 }]);
   });
 
   test('a replay of a complete rank does not warn', async () => {

@@ -12,6 +12,7 @@ import { INCOMPLETE_STORE_WARNING, UNDEFINED_OUTPUTS_WARNING } from '../errors.j
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
 import { retarget } from './hints.js';
+import { targetOf } from '../recorder/recorder-manager.js';
 
 export interface Finding {
   readonly code: string;
@@ -36,8 +37,21 @@ export interface DeliveryRow {
   readonly stored?: number;
 }
 
+export interface RecorderRow {
+  readonly name: string;
+  readonly target: string;
+  /** The phases it is active in. */
+  readonly phases: readonly ('record' | 'override')[];
+  /** Calls it recorded in all. */
+  readonly recorded: number;
+  /** Records a store gave back in a replay's record phases. */
+  readonly fromStore: number;
+}
+
 export interface Report {
   readonly deliveries: DeliveryRow[];
+  /** The config's recorders (left out when it has none). */
+  readonly recorders?: RecorderRow[];
   readonly phases: { readonly configured: { readonly record: readonly string[]; readonly override: readonly string[] }; readonly ran: { readonly record: number; readonly override: number } };
   readonly diverged: number;
   /** With a store: what was written or replayed. */
@@ -45,7 +59,7 @@ export interface Report {
   readonly findings: Finding[];
 }
 
-function targetOf(delivery: DistillDelivery): string {
+function deliveryTarget(delivery: DistillDelivery): string {
   const d = delivery as unknown as { funcPath?: string; methodPath?: string };
   return d.funcPath ?? d.methodPath!;
 }
@@ -91,10 +105,12 @@ export function buildReport(agent: Agent, strict: boolean): Report {
   for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
     const stats = delivery.stats();
     const details = delivery.details();
-    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
+    const row = { name, target: deliveryTarget(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
     deliveries.push(row);
     findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined));
   }
+  const recorders = recorderRows(agent);
+  for (const row of recorders) if (row.recorded === 0 && row.fromStore === 0) findings.push({ code: 'DISTILL_DELIVERY_RECORDER_NEVER_FIRED', message: recorderNeverFired(agent, row) });
   const { names, runs } = agent.phases;
   for (const kind of ['record', 'override'] as const) {
     if (names[kind].length > 0 && runs[kind] === 0) {
@@ -107,7 +123,21 @@ export function buildReport(agent: Agent, strict: boolean): Report {
   const diverged = runtime.seen.diverged;
   if (diverged > 0) findings.push({ code: 'DISTILL_DELIVERY_DIVERGED', message: `${diverged} replayed call(s) diverged from the teacher's (ERR_DELIVERY_DIVERGED).` });
   if (store !== undefined) findings.push(...storeFindings(store));
-  return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
+  return { deliveries, ...(recorders.length > 0 && { recorders }), phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
+}
+
+function recorderRows(agent: Agent): RecorderRow[] {
+  return Object.entries(agent.recorders.recorders).map(([name, recorder]) => ({ name, target: targetOf(recorder), phases: agent.recorders.phasesOf(recorder), ...recorder.counts() }));
+}
+
+/** Why a recorder recorded nothing (the usual reason its reader sees an empty dataBuffer). */
+function recorderNeverFired(agent: Agent, row: RecorderRow): string {
+  const head = `recorder "${row.name}" never recorded: no call reached "${row.target}" while it was active`;
+  const { names, runs } = agent.phases;
+  const during = row.phases.filter((kind) => names[kind].length > 0);
+  if (during.length === 0) return `${head}, and the config names no ${row.phases.join(' or ')} phase to activate it; name the step functions in phases, or run it in code (getRecorder("${row.name}").run(fn)).`;
+  if (during.every((kind) => runs[kind] === 0)) return `${head}, since its phases never ran (see below).`;
+  return `${head}, though its phases ran: the steps named in ${during.map((kind) => `phases.${kind}`).join(' and ')} never call it through this path; name the module where the function is used (for a function), or check the class and method (for a method).`;
 }
 
 /** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed, an incomplete store. */
@@ -140,6 +170,11 @@ export function renderReport(report: Report): string {
   const rows = [['delivery', 'target', 'recorded', 'replayed', 'left in queue', 'discarded']];
   for (const d of report.deliveries) rows.push([d.name, d.target, String(d.recorded), String(d.replayed), String(d.pending), String(d.discarded)]);
   lines.push(rows.length > 1 ? table(rows) : '(no deliveries configured)');
+  if (report.recorders !== undefined) {
+    const recorders = [['recorder', 'target', 'phases', 'recorded', 'from store']];
+    for (const r of report.recorders) recorders.push([r.name, r.target, r.phases.join(', '), String(r.recorded), String(r.fromStore)]);
+    lines.push(table(recorders));
+  }
   const { configured, ran } = report.phases;
   if (configured.record.length > 0 || configured.override.length > 0) lines.push(`phases: ${ran.record} record, ${ran.override} override`);
   if (report.store !== undefined) lines.push(storeLine(report.store));

@@ -6,6 +6,7 @@
  */
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import type { DeliveryStep, DistillDelivery } from './distill-delivery.js';
+import type { StoredRecorder } from './phase-recorders.js';
 
 /** What a store needs of each of its deliveries: its name in the manager and how messages name it. */
 export interface Linked {
@@ -77,4 +78,4 @@ export interface LinkedStore {
   summary(): StoreSummary;
 }
 
-export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], context?: LinkContext) => LinkedStore;
+export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], recorders?: readonly StoredRecorder[], context?: LinkContext) => LinkedStore;

@@ -31,6 +31,8 @@ import { fedStore, linkCalls, RecordCalls, ReplayCalls, type Write } from './sto
 import type { IfExists } from '../store/rank.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
+import type { StoredRecorder } from '../delivery/phase-recorders.js';
+import { feedRecorders, recorderMetadata, recorderWrites } from './store-recorders.js';
 
 const debug = debuglog('delivery');
 
@@ -50,6 +52,13 @@ interface Slot {
   waiting: boolean;
 }
 
+/** Metadata without its hash. */
+function withoutHash(metadata: unknown): unknown {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return metadata;
+  const { hash: _hash, ...rest } = metadata as Record<string, unknown>;
+  return rest;
+}
+
 /** A step as read: its records by delivery, and whether its record phase threw. */
 interface ReadStep {
   readonly byDelivery: Map<string, StoreRecord[]>;
@@ -58,7 +67,7 @@ interface ReadStep {
 
 export class StoreLink implements LinkedStore {
   readonly mode: StoreMode;
-  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string; random: string }>; hash: string };
+  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string; random: string }>; recorders?: Record<string, { type: string; target: string }>; hash: string };
   #subject: string;
   #writer: StoreWriter | undefined;
   #reader: StoreReader | undefined;
@@ -79,12 +88,19 @@ export class StoreLink implements LinkedStore {
   constructor(
     private readonly options: NormalizedStore,
     private readonly members: readonly StoredDelivery[],
+    /** The recorders of record phases, whose records are stored with each step (store-recorders.ts). */
+    private readonly recorders: readonly StoredRecorder[] = [],
+    /** Where the manager's config came from, for the runs a record run adds (provenance()). */
     private readonly context: LinkContext = {},
   ) {
     this.mode = options.mode;
     const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check, random: m.delivery.random }]));
-    this.metadata = { deliveries, hash: createHash('sha256').update(JSON.stringify(deliveries)).digest('hex') };
+    // Without recorders the metadata is what it was before they existed, so older stores still replay.
+    const recorded = recorders.length === 0 ? undefined : recorderMetadata(recorders);
+    const hashed = recorded === undefined ? deliveries : { deliveries, recorders: recorded };
+    this.metadata = { deliveries, ...(recorded && { recorders: recorded }), hash: createHash('sha256').update(JSON.stringify(hashed)).digest('hex') };
     this.#subject = storeSubject(parseStoreUrl(options.url, options.base).display, options.rank);
+    for (const r of recorders) this.#records[r.name] = 0;
     for (const m of members) {
       this.#records[m.name] = 0;
       linkCalls(m.delivery, m);
@@ -127,7 +143,8 @@ export class StoreLink implements LinkedStore {
     const { url, base, rank, timeout } = this.options;
     const reader = openStoreReader(url, { rank, base, timeout, existing });
     this.#subject = reader.subject;
-    const found = firstDifference(reader.metadata, normalize(this.metadata));
+    // The hash is derived from the rest: a difference there is named where it is.
+    const found = firstDifference(withoutHash(reader.metadata), withoutHash(normalize(this.metadata))) ?? firstDifference(reader.metadata, normalize(this.metadata));
     if (found !== undefined) {
       reader.close();
       throw storeLinkErrors.otherDeliveries(this.#subject, found.path, found.stored, found.given);
@@ -188,7 +205,7 @@ export class StoreLink implements LinkedStore {
       closed: (_steps, failed) => {
         slot.ended = true;
         // The step keeps its RecordCalls until an override phase drops it: the bytes go with the slot.
-        const writes = calls.flatMap((c) => c.writes.splice(0));
+        const writes = [...calls.flatMap((c) => c.writes.splice(0)), ...recorderWrites(this.recorders)];
         for (const w of writes) w.seal?.();
         if (failed) writes.push(failedPhase());
         slot.writes = writes;
@@ -206,6 +223,7 @@ export class StoreLink implements LinkedStore {
       opened: (steps) => {
         steps.forEach((s, i) => (s.store = new ReplayCalls(step, byDelivery.get(this.members[i]!.name) ?? [], this.#subject)));
         this.releaseRecordOnly(steps);
+        feedRecorders(this.recorders, byDelivery);
       },
       closed: (steps, failed, error) => {
         if (failed !== recordedFailed) {
