@@ -427,6 +427,11 @@ export const storeErrors = {
       'ERR_DELIVERY_STORE_END',
       `Cannot replay ${store}: it does not exist (${detail}). Record it first, or check its url.`,
     ),
+  writerGone: (store: string, step: number, last: number, lastRead: number, ttl: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay step ${step} from ${store}: it holds ${upTo(last)}, and no record run is writing it any more: its writer showed no sign of life for ${ttl} ms and did not close it (killed, stopped, or cut off from the server); the last step read was ${lastRead < 0 ? 'none' : lastRead}. Replay no further than that, or resume the record run (ifExists "resume") to add steps.`,
+    ),
   corrupt: (store: string, detail: string, lastGood: number) =>
     new DeliveryError(
       'ERR_DELIVERY_STORE_CORRUPT',

@@ -143,7 +143,10 @@ function recorderNeverFired(agent: Agent, row: RecorderRow): string {
 /** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed, an incomplete store. */
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
-  if (store.error !== undefined) found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}` });
+  if (store.error !== undefined) {
+    const lost = store.unstored > 0 ? ` It holds ${store.written} step(s) of this run; ${store.unstored} more were committed and never stored.` : '';
+    found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}${lost}` });
+  }
   if (store.unwritten > 0) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
@@ -182,11 +185,16 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed 300 of 300 step(s) from and wrote 340 step(s) to`. */
+/**
+ * `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed
+ * 300 of 300 step(s) from and wrote 340 step(s) to`. Written: the steps the store holds (for
+ * Redis, those the server acknowledged), then those it does not.
+ */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
   const replayed = `replayed ${store.read}${held} step(s) from`;
   const what = store.mode === 'record' ? `wrote ${store.written} step(s) to` : store.mode === 'replay' ? replayed : `${replayed} and wrote ${store.written} step(s) to`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
-  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
+  const unstored = store.unstored > 0 ? `; ${store.unstored} more step(s) were committed and never stored` : '';
+  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}${unstored}`;
 }

@@ -33,11 +33,11 @@ export interface StoreSummary {
   readonly url: string;
   readonly rank: number;
   readonly mode: StoreMode;
-  /** Steps written (record), read (replay), or both (auto). */
+  /** Steps written (record: those the store holds; for Redis, those the server acknowledged), read (replay), or both (auto). */
   readonly steps: number;
   /** Steps read: replayed in record phases, or fed to override phases. */
   readonly read: number;
-  /** Steps written. */
+  /** Steps written: those the store holds (for Redis, those the server acknowledged). */
   readonly written: number;
   /** Replay: the last complete step the store held when last looked at (-1: none). */
   readonly lastStep: number | undefined;
@@ -45,6 +45,8 @@ export interface StoreSummary {
   readonly records: Readonly<Record<string, number>>;
   /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
   readonly unwritten: number;
+  /** Record: steps committed that the store does not hold (a Redis server that died or stopped before acknowledging them). */
+  readonly unstored: number;
   /** What stopped the store, if anything ("CODE: message"). */
   readonly error: string | undefined;
   /** Record: this run marked its rank complete when it closed the store; replay: the rank was complete when opened; undefined before the store opened. */

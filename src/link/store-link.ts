@@ -78,9 +78,12 @@ export class StoreLink implements LinkedStore {
   #closed = false;
   #failure: unknown;
   readonly #slots: Slot[] = [];
+  /** Steps read (replay, auto), and written (record, auto: those the store holds, as far as it knows). */
   #read = 0;
   #written = 0;
   readonly #records: Record<string, number> = {};
+  /** Record: steps committed that the store has not yet said it holds (Redis stores them in the background), with their records by delivery. */
+  readonly #unstored: { step: number; records: Record<string, number> }[] = [];
   #nextRead = 0;
   /** Record (and auto once it records): this run marked its rank complete at close; replay: the rank was complete when opened. */
   #complete: boolean | undefined;
@@ -340,8 +343,20 @@ export class StoreLink implements LinkedStore {
       this.#failure = storeLinkErrors.failed(this.#subject, step, error);
       throw this.#failure;
     }
-    this.#written++;
-    for (const w of writes) if (w.delivery !== FAILED_PHASE) this.#records[w.delivery]!++;
+    const records: Record<string, number> = {};
+    for (const w of writes) if (w.delivery !== FAILED_PHASE) records[w.delivery] = (records[w.delivery] ?? 0) + 1;
+    this.#unstored.push({ step, records });
+    this.countStored();
+  }
+
+  /** Counts the committed steps the store now holds: a step counts once stored, so a server that died leaves the count at what it holds. */
+  private countStored(): void {
+    const stored = this.#writer?.lastStored ?? -1;
+    while (this.#unstored.length > 0 && this.#unstored[0]!.step <= stored) {
+      const { records } = this.#unstored.shift()!;
+      this.#written++;
+      for (const [name, n] of Object.entries(records)) this.#records[name]! += n;
+    }
   }
 
   /**
@@ -360,11 +375,13 @@ export class StoreLink implements LinkedStore {
     } catch (error) {
       this.#failure ??= error;
     }
+    this.countStored();
     debug('store %s: closed after %d step(s) read and %d written%s', this.#subject, this.#read, this.#written, this.#writer !== undefined && complete ? ', complete' : '');
     return this.#failure;
   }
 
   summary(): StoreSummary {
+    this.countStored();
     const failure = this.#failure as { code?: string; message?: string } | undefined;
     return {
       url: parseStoreUrl(this.options.url, this.options.base).display,
@@ -377,6 +394,7 @@ export class StoreLink implements LinkedStore {
       records: { ...this.#records },
       unwritten: this.#slots.length,
       complete: this.#complete,
+      unstored: this.#unstored.length,
       error: failure === undefined ? undefined : `${failure.code ?? 'Error'}: ${failure.message ?? String(failure)}`,
     };
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DeliveryError, storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { META, RUNS, checkLastStep, loadRank, rankFiles, rankFolder, readWhole, segmentFile, stepBytes } from './directory-layout.js';
+import { LOCK } from './directory-lock.js';
 import { readRuns } from './directory-reader.js';
 import { FILE_HEADER, checkFileHeader, parseFrames } from './frames.js';
 import { openEnvelope } from './metadata.js';
@@ -138,8 +139,9 @@ export function deleteDirectory(opened: Opened<DirectoryLocation>): number {
   let deleted = 0;
   for (const rank of directoryRanks(root)) {
     const folder = rankFolder(root, rank);
-    // The store's files, and a runs file's temporary twin left by a writer killed while replacing it.
-    for (const name of [...rankFiles(folder), ...entries(folder).filter((n) => n.startsWith(`.${RUNS}.`))]) {
+    // The store's files, its writer's lock (directory-lock.ts), and the temporary files a writer killed at the wrong moment leaves.
+    const extra = entries(folder).filter((n) => n === LOCK || n.startsWith(`.${RUNS}.`) || n.startsWith(`.${LOCK}.`));
+    for (const name of [...rankFiles(folder), ...extra]) {
       unlinkSync(join(folder, name));
       deleted++;
     }

@@ -1,10 +1,11 @@
 /**
  * What the store's tools ask of a Redis store as a whole, in the worker thread
  * (redis-worker.ts): its keys found by SCAN, never by KEYS (which blocks the server), and
- * only the keys of its layout (redis-entries.ts): `<key>:meta`, `<key>:rank-<r>`,
- * `<key>:runs-<r>`.
+ * only the keys of its layout (redis-entries.ts, redis-lock.ts): `<key>:meta`,
+ * `<key>:rank-<r>` (and its `:writer`, `:owner`, `:fenced`), `<key>:runs-<r>`.
  */
 import { lastStepOf, metaKey, runsKey, streamKey } from './redis-entries.js';
+import { asideKey, lockKey, ownerKey } from './redis-lock.js';
 
 type Send = <T>(args: string[]) => Promise<T>;
 
@@ -62,6 +63,7 @@ export async function inspectStore(send: Send, key: string): Promise<RedisInspec
 /** Deletes the store's keys; returns how many there were. */
 export async function deleteStore(send: Send, key: string): Promise<number> {
   const keys = [metaKey(key)];
-  for (const rank of await ranksOf(send, key)) keys.push(streamKey(key, rank), runsKey(key, rank));
+  // With each rank, its writer's lock and owner (redis-lock.ts), and the name a fenced stream takes for a moment.
+  for (const rank of await ranksOf(send, key)) keys.push(streamKey(key, rank), runsKey(key, rank), lockKey(key, rank), ownerKey(key, rank), asideKey(streamKey(key, rank)));
   return send<number>(['DEL', ...keys]);
 }

@@ -26,8 +26,9 @@ const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_
  * - cwd: the child's working directory (default: the script's folder).
  * - env: extra variables (a value of undefined removes one).
  * - kill: { when, signal }: sends the child `signal` once its stdout matches the RegExp `when`.
+ * - onStdout: (stdout, child): called with all of stdout so far each time more comes.
  */
-export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill } = {}) {
+export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill, onStdout } = {}) {
   const childEnv = { ...process.env };
   for (const name of CLEARED) delete childEnv[name];
   if (config !== undefined) childEnv.DISTILL_DELIVERY = typeof config === 'string' ? config : JSON.stringify(config);
@@ -44,6 +45,7 @@ export function runNode(script, { config, agent = true, cwd, env = {}, args = []
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       stdout += chunk;
       if (kill !== undefined && !killed && kill.when.test(stdout)) killed = child.kill(kill.signal);
+      onStdout?.(stdout, child);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
