@@ -426,7 +426,8 @@ describe('stores written before digests, and by other versions', () => {
       writer.append({ delivery: 'augment', call: 0, signature: sign('({imgs, labels})'), payload: encodeOutput({ lam: step }, VALUE, 'augment') });
       writer.commit();
     }
-    writer.close();
+    // A record run that ended: the store is complete (an incomplete one is said so with a warning of its own).
+    writer.close({ complete: true });
     return url;
   }
 

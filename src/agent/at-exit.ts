@@ -65,7 +65,8 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     done = true;
     // The store first, so that the report says what it holds (its error is printed where stores close: ../link/store-exit.ts).
     try {
-      agent.manager.close();
+      // A record run's rank is complete when the process ends with status 0 (not on an error, a non-zero exit or a signal).
+      agent.manager.close({ complete: 'exitCode' in ended && ended.exitCode === 0 });
     } catch {
       // in the report
     }
