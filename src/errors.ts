@@ -415,7 +415,12 @@ export const warningCodes = {
 /** The warning that every output a delivery recorded is undefined (it works by side effect). */
 export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
 
+/** The warning that a variable named like the package's (DISTILL_DELIVERY_...) is none of those it reads. */
+export const UNKNOWN_VARIABLE_WARNING = 'DISTILL_DELIVERY_UNKNOWN_VARIABLE';
+
 export const warnings = {
+  unknownVariable: (name: string, meant: string | undefined, known: readonly string[], agentOff: boolean) =>
+    `${name} is set, but distill-delivery reads no variable of that name${meant === undefined ? '' : ` (did you mean ${meant}?)`}, so it changes nothing${agentOff ? ', and DISTILL_DELIVERY is not set, so the agent is off' : ''}. The variables it reads are ${known.join(', ')}; rename or unset it.`,
   failedStep: (who: string, phase: string, dropped: number) =>
     `${who}: ${phase} threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
   tooLate: (who: string, phase: string) =>

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { instrumentSource } from '../dist/instrument/source.js';
-import { agentFixture, debugLines, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, debugLines, output, runNode, unfired } from './helpers/run-node.mjs';
 
 const dir = agentFixture('fidelity');
 const fixture = (name) => agentFixture('fidelity', name);
@@ -77,7 +77,8 @@ test('every deliverable shape is delivered by value in the student step, and run
   assert.equal(new Set(Object.values(teacher)).size, keys.length, 'every teacher call draws a fresh value');
 });
 
-const digest = (options) => ok(runNode(fixture('digest.mjs'), options));
+// No phase calls the digest's targets: the agent's warnings that they never fired are silenced.
+const digest = (options) => ok(runNode(fixture('digest.mjs'), { nodeArgs: unfired, ...options }));
 let plain;
 const withoutAgent = () => (plain ??= digest({ agent: false }));
 
@@ -92,7 +93,7 @@ function differences(a, b, path = '', out = []) {
 
 test('every module of the corpus, loaded as a bystander, observes exactly what it does without the agent', async () => {
   const config = configOf(['./elsewhere.mjs#unused']);
-  const { code, stdout, stderr } = await runNode(fixture('digest.mjs'), { config, env: { NODE_DEBUG: 'delivery' } });
+  const { code, stdout, stderr } = await runNode(fixture('digest.mjs'), { config, env: { NODE_DEBUG: 'delivery' }, nodeArgs: unfired });
   assert.equal(code, 0, stderr);
   assert.deepEqual(output(stdout), await withoutAgent());
   // The agent was active in that run, and rewrote only the module it targets.
@@ -151,7 +152,7 @@ test('every target refused as its module loads is refused with its code, and the
   // A member of a module further down an import cycle is checked once the cycle has run:
   // cycle-b.mjs loads, then the refusal is an uncaught error.
   const config = configOf([...Object.keys(refused), './cycle-a.mjs#b.bValue']);
-  const { codes, uncaught } = await ok(runNode(fixture('refusals.mjs'), { config }));
+  const { codes, uncaught } = await ok(runNode(fixture('refusals.mjs'), { config, nodeArgs: unfired }));
   assert.deepEqual(codes, { ...Object.fromEntries(Object.values(refused)), './cycle-b.mjs': 'loaded' });
   assert.deepEqual(uncaught, ['ERR_DELIVERY_NOT_A_FUNCTION']);
   const loaded = await ok(runNode(fixture('refusals.mjs'), { agent: false }));

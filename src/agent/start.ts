@@ -1,9 +1,10 @@
 /**
- * Starts the agent from DISTILL_DELIVERY in this thread: reads the config, plans and
- * installs, propagates to children, arranges the report. A bad config stops the process
- * here, before the app runs, with the error's code and the config key at fault.
- * `start` is the --import start; `startSync` the --require one, which loads the rest of
- * the agent by require() (ES modules without top-level await).
+ * Starts the agent from DISTILL_DELIVERY in this thread: warns of variables it does not
+ * know, reads the config, plans and installs, propagates to children, arranges the end
+ * (the report, or the findings as warnings, and strict mode's verdict). A bad config
+ * stops the process here, before the app runs, with the error's code and the config key
+ * at fault. `start` is the --import start; `startSync` the --require one, which loads the
+ * rest of the agent by require() (ES modules without top-level await).
  */
 import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
@@ -11,6 +12,8 @@ import { isMainThread } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError } from '../errors.js';
+import { warnUnknownVariables } from './environment.js';
+import { countOutsideCalls } from './outside-calls.js';
 import { propagate } from './propagate.js';
 import { runtime } from '../runtime.js';
 
@@ -21,12 +24,13 @@ type AtExit = typeof import('./at-exit.js');
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
   try {
+    warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    if (ending(config)) arrangeEnd(agent, config, await import('./at-exit.js'));
+    arrangeEnd(agent, config, await import('./at-exit.js'));
   } catch (error) {
     fail(error);
   }
@@ -35,13 +39,14 @@ export async function start(): Promise<void> {
 export function startSync(): void {
   if (runtime.agent !== undefined) return;
   try {
+    warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     const load = createRequire(import.meta.url);
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    if (ending(config)) arrangeEnd(agent, config, load('./at-exit.js') as AtExit);
+    arrangeEnd(agent, config, load('./at-exit.js') as AtExit);
   } catch (error) {
     fail(error);
   }
@@ -50,13 +55,10 @@ export function startSync(): void {
 const strict = (config: AgentConfig): boolean => config.strict || process.env.DISTILL_DELIVERY_STRICT === '1';
 const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
 
-/** Whether anything happens at the end of the run: a report, or strict mode's verdict. */
-function ending(config: AgentConfig): boolean {
-  return strict(config) || printed(config);
-}
-
+/** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
 function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit): void {
   installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config) });
+  countOutsideCalls(agent);
 }
 
 /** An error with its stack and causes (a resolver's error, a parse error), for NODE_DEBUG=delivery. */
