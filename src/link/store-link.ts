@@ -24,6 +24,7 @@ import type { LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../d
 import { fedStore, recordInto, RecordCalls, replayFrom, ReplayCalls, type Write } from './store-calls.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
+import { Progress } from './progress.js';
 
 const debug = debuglog('delivery');
 
@@ -46,6 +47,7 @@ export class StoreLink implements LinkedStore {
   #steps = 0;
   readonly #records: Record<string, number> = {};
   #nextRead = 0;
+  #progress: Progress | undefined;
 
   constructor(
     private readonly options: NormalizedStore,
@@ -81,6 +83,7 @@ export class StoreLink implements LinkedStore {
       this.#reader = reader;
     }
     closeAtExit(this);
+    this.#progress = Progress.start(this.mode, this.#subject, this.options.progress, this.options.rank);
     debug('store %s: opened to %s', this.#subject, this.mode);
   }
 
@@ -156,6 +159,7 @@ export class StoreLink implements LinkedStore {
     const records = this.#reader!.read(step);
     this.#nextRead = step + 1;
     this.#steps++;
+    this.#progress?.step(records, this.#reader!.lastStep);
     const byDelivery = new Map<string, StoreRecord[]>();
     for (const record of records) {
       if (!Object.hasOwn(this.#records, record.delivery)) {
@@ -212,12 +216,14 @@ export class StoreLink implements LinkedStore {
     }
     this.#steps++;
     for (const w of writes) this.#records[w.delivery]!++;
+    this.#progress?.step(writes);
   }
 
   /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
   close(): unknown {
     if (this.#closed) return this.#failure;
     this.#closed = true;
+    this.#progress?.end();
     try {
       this.#writer?.close();
       this.#reader?.close();
