@@ -26,7 +26,7 @@ import { writeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { Agent } from './agent.js';
-import { buildReport, renderReport, type Report } from './report.js';
+import { buildReport, renderReport, type Report, type Retarget } from './report.js';
 import { ReportFile } from './report-file.js';
 
 export interface EndOptions {
@@ -35,6 +35,8 @@ export interface EndOptions {
   /** Also write it as JSON here (an absolute path). */
   readonly file: string | undefined;
   readonly strict: boolean;
+  /** Where else to aim a delivery that never fired (hints.ts), when the config can have one. */
+  readonly retarget: Retarget | undefined;
 }
 
 /** The main thread of the process the user started (not a child that inherited the agent, nor a worker). */
@@ -77,7 +79,7 @@ function warnFindings(agent: Agent, report: Report): void {
 export function installEnd(agent: Agent, options: EndOptions): void {
   if (isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
   const json = (report: Report, running: boolean, strict: { failed: boolean } | undefined, ended: { exitCode: number } | null): object => ({ ...report, running, strict, ended, pid: process.pid, threadId });
-  const file = options.file === undefined ? undefined : new ReportFile(fileFor(options.file), () => json(buildReport(agent, options.strict, false), true, undefined, null), write);
+  const file = options.file === undefined ? undefined : new ReportFile(fileFor(options.file), () => json(buildReport(agent, options.strict), true, undefined, null), write);
   if (file !== undefined) agent.phases.onEnd(() => file.phaseEnded());
   process.on('exit', (exitCode: number) => {
     // The store first, so that the report says what it holds (its error is printed where stores close: ../link/store-exit.ts).
@@ -86,7 +88,7 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     } catch {
       // in the report
     }
-    const report = buildReport(agent, options.strict);
+    const report = buildReport(agent, options.strict, options.retarget);
     const judged = first() || active(report);
     const failed = options.strict && report.findings.length > 0 && judged;
     const printed = options.print || failed;

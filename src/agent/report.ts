@@ -11,7 +11,9 @@ import type { StoreSummary } from '../delivery/linked-store.js';
 import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
-import { retarget } from './hints.js';
+
+/** hints.ts's retarget(), given by the agent's start where it may be needed (it loads the parser). */
+export type Retarget = typeof import('./hints.js').retarget;
 
 export interface Finding {
   readonly code: string;
@@ -55,10 +57,10 @@ const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).
 /**
  * Why a delivery never fired, and what to do: name the phases; run the phase that never
  * ran; call it inside the steps, when every call came outside them (a data loader called
- * between steps); aim it at the module the steps call it through (`hints`: looked for in
- * the run's files, at the end only).
+ * between steps); aim it at the module the steps call it through (`retarget`: looked for
+ * in the run's files, at the end only).
  */
-function neverFired(agent: Agent, row: DeliveryRow, method: boolean, hints: boolean): string {
+function neverFired(agent: Agent, row: DeliveryRow, method: boolean, retarget: Retarget | undefined): string {
   const { names: configured, runs } = agent.phases;
   const head = `delivery "${row.name}" never fired: no call reached "${row.target}" during a phase or run()`;
   if (!agent.phases.configured) return `${head}, and the config has no phases; name the teacher's and the student's step functions in phases.record and phases.override.`;
@@ -67,7 +69,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean, hints: bool
   const outside = site?.site.outside ?? 0;
   const nested = site?.site.nested ?? 0;
   const members = row.target.slice(row.target.lastIndexOf('#') + 1).split('.');
-  const where = method || site === undefined || !hints ? undefined : retarget(site.module, members, agent.config.base);
+  const where = method || site === undefined || retarget === undefined ? undefined : retarget(site.module, members, agent.config.base);
   const paths = where === undefined ? [] : [...(where.source ? [where.source] : []), ...where.importers];
   const ran = `${runs.record} record and ${runs.override} override phase(s) ran`;
   if (nested > 0) {
@@ -84,11 +86,11 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean, hints: bool
   return `${head}, though ${ran}, nor any call outside them: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}; name the function as the module that calls it in the steps imports it, or one the steps call.`;
 }
 
-function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, hints: boolean): Finding[] {
+function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, retarget: Retarget | undefined): Finding[] {
   const found: Finding[] = [];
   const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
   if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL); that error says why and what to do.`);
-  else if (row.recorded === 0 && row.replayed === 0 && !row.stored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, hints));
+  else if (row.recorded === 0 && row.replayed === 0 && !row.stored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, retarget));
   if (row.recorded > 0 && row.undefinedOutputs === row.recorded) {
     add(UNDEFINED_OUTPUTS_WARNING, `delivery "${row.name}": all ${row.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
   }
@@ -100,8 +102,8 @@ function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, hints
   return found;
 }
 
-/** The report of the run so far; `hints`: look for where to aim a delivery that never fired (reads the run's files: at the end only). */
-export function buildReport(agent: Agent, strict: boolean, hints = true): Report {
+/** The report of the run so far; with `retarget`, where to aim a delivery that never fired (it reads the run's files: at the end only). */
+export function buildReport(agent: Agent, strict: boolean, retarget?: Retarget): Report {
   const deliveries: DeliveryRow[] = [];
   const findings: Finding[] = [];
   const store = agent.manager.storeSummary();
@@ -110,7 +112,7 @@ export function buildReport(agent: Agent, strict: boolean, hints = true): Report
     const details = delivery.details();
     const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
     deliveries.push(row);
-    findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined, hints));
+    findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined, retarget));
   }
   const { names, runs } = agent.phases;
   for (const kind of ['record', 'override'] as const) {

@@ -20,6 +20,10 @@ import { runtime } from '../runtime.js';
 const debug = debuglog('delivery');
 
 type AtExit = typeof import('./at-exit.js');
+type Hints = typeof import('./hints.js');
+
+/** Whether the report may look for where else to aim a function delivery that never fired (hints.ts loads the parser). */
+const mayRetarget = (config: AgentConfig): boolean => Object.keys(config.deliveries).length > 0 && config.record.length > 0 && config.override.length > 0;
 
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
@@ -30,7 +34,7 @@ export async function start(): Promise<void> {
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    arrangeEnd(agent, config, await import('./at-exit.js'));
+    arrangeEnd(agent, config, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
   } catch (error) {
     fail(error);
   }
@@ -46,7 +50,7 @@ export function startSync(): void {
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    arrangeEnd(agent, config, load('./at-exit.js') as AtExit);
+    arrangeEnd(agent, config, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
   } catch (error) {
     fail(error);
   }
@@ -56,8 +60,8 @@ const strict = (config: AgentConfig): boolean => config.strict || process.env.DI
 const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
 
 /** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
-function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit): void {
-  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config) });
+function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit, hints: Hints | undefined): void {
+  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget });
   countOutsideCalls(agent);
 }
 
