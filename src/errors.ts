@@ -221,6 +221,11 @@ export const errors = {
       'ERR_DELIVERY_INVALID_OPTION',
       `check of ${who} must be "shape" (the default: compare each replayed call's arguments' kinds and shapes with the teacher's), "values" (also their hashes) or "off", but received ${describe(value)}.`,
     ),
+  badRandom: (who: string, value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_INVALID_OPTION',
+      `random of ${who} must be "advance" (the default: a replayed call draws from Math.random as many times as its recorded call did) or "off", but received ${describe(value)}.`,
+    ),
   notCallable: (who: string, option: string, value: unknown) =>
     new DeliveryError('ERR_DELIVERY_INVALID_OPTION', `${who} expects ${option} to be a function, but received ${describe(value)}.`),
 
@@ -513,10 +518,14 @@ export const storeErrors = {
 
 /** What deliveries say when they record to or replay from a store (src/link/store-link.ts, src/values/encode.ts). */
 export const storeLinkErrors = {
-  generator: (who: string) =>
+  /** The text of the Error a store keeps in place of a thrown value it cannot keep. */
+  thrownNotStored: (who: string, why: string) =>
+    `${who} threw a value a store cannot keep, so the replay throws this error in its place (${why})`,
+  phaseEnded: (store: string, step: number, recorded: 'threw' | 'returned', now: 'threw' | 'returned', options?: { cause?: unknown }) =>
     new DeliveryError(
-      'ERR_DELIVERY_NOT_SERIALIZABLE',
-      `Cannot store the output of ${who}: it is a generator function, whose items a store does not keep. Deliver a function that returns the items (an array, say), or run without a store.`,
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay step ${step} of ${store}: its record phase ${recorded} in the record run, and this run's ${now}${now === 'threw' ? ' (the error is the cause)' : ''}. A replay must run as the record run did, failed phases included; replay the program and inputs it was recorded with, or record the store again.`,
+      options,
     ),
   noTensorFlow: (who: string, tensors: number) =>
     new DeliveryError(

@@ -5,7 +5,7 @@ import { provideStoreLink } from './delivery/delivery-manager.js';
 import { StoreLink } from './link/store-link.js';
 
 export { DeliveryError, type DeliveryErrorCode } from './errors.js';
-export { DistillDelivery, type CheckMode, type DeliveryOptions, type DeliveryStats } from './delivery/distill-delivery.js';
+export { DistillDelivery, type CheckMode, type DeliveryOptions, type DeliveryStats, type RandomMode } from './delivery/distill-delivery.js';
 export { FunctionOutputsDelivery, type FunctionOutputsOptions } from './delivery/function-outputs-delivery.js';
 export { MethodOutputsDelivery, type MethodOutputsOptions } from './delivery/method-outputs-delivery.js';
 export {

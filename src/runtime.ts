@@ -14,19 +14,24 @@ export type Part = typeof PASS | typeof RECORD | typeof OVERRIDE;
 
 /**
  * What a site needs from a delivery; both delivery classes implement it. For each call,
- * part() then, for RECORD, store() once the original has returned, or, for OVERRIDE, take().
+ * part() then, for RECORD, store() once the original has returned (threw() if it threw),
+ * or, for OVERRIDE, take().
  */
 export interface DeliveryLike {
   /** How it checks replayed calls against the teacher's: 0 off, 1 shape, 2 values (the site computes the call's signature for it). */
   readonly checkMode: number;
+  /** Whether a replayed call advances Math.random by the draws its recorded call made (`random: "advance"`): the site counts them. */
+  readonly advances: boolean;
   /** Its part in a call made in `frame`; throws where the call must not go on (a full queue). */
   part(frame: Frame | undefined): Part;
   /** OVERRIDE: the next recorded output, for the student's call whose signature is `signature` (checked against the teacher's). */
   take(signature: number | string): unknown;
-  /** RECORD: keeps the output of the call part() let run, and the call's signature. */
-  store(output: unknown, signature: number | string): void;
-  /** RECORD, for a generator function's call: a log its items go to as the teacher consumes them (undefined: not kept). */
-  storeItems(kind: 'sync' | 'async', signature: number | string): object | undefined;
+  /** RECORD: keeps the output of the call part() let run, the call's signature, and the Math.random draws it made. */
+  store(output: unknown, signature: number | string, draws: number): void;
+  /** RECORD, for a generator function's call: what watches its items as the teacher consumes them (undefined: not kept). */
+  storeItems(kind: 'sync' | 'async', signature: number | string, draws: number): object | undefined;
+  /** RECORD: the call part() let run threw `error` (nothing is kept; a store writes it down). */
+  threw(error: unknown, signature: number | string, draws: number): void;
 }
 
 /** One record phase's outputs of one delivery, replayed by the matching override phase. */

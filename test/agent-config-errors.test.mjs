@@ -192,6 +192,13 @@ for (const [what, value] of [
   });
 }
 
+test('a random option other than "advance" or "off" is refused with ERR_DELIVERY_INVALID_OPTION, naming the delivery', async () => {
+  const stderr = await refused(delivery({ random: 'sometimes' }));
+  assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_OPTION');
+  assert.match(stderr, /random of .* must be "advance"/);
+  assert.match(stderr, /deliveries\["x"\]/);
+});
+
 test("MMRazor's max_keep_data is checked the same way", async () => {
   const stderr = await refused({ deliveries: { x: { type: 'FunctionOutputs', func_path: './lib.js#f', max_keep_data: 0 } } });
   assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_OPTION');

@@ -47,6 +47,13 @@ const deliverable = {
   './cjs-accessor.cjs#plain': 2, // beside accessors Node's export lexer does not find
   './kinds.cjs#sloppy': 1, // sloppy mode
   './block-var.mjs#blockVar': 1, // a var declared in a block, exported by a list
+  './default-object-barrel.mjs#default.answer': 1, // import object from; export default object: a member importers reach through the export
+  './default-object-alias.mjs#tools.question': 1, // the same object as export { object as tools }
+  './prototypes.mjs#mixed': 1, // a function whose prototype is a mixin's (Object.setPrototypeOf)
+  './prototypes.mjs#bare': 1, // a function with a null prototype: no call, apply or bind of its own
+  './prototypes.mjs#bareArrow': 1,
+  './prototypes.mjs#classy': 1, // a function whose prototype is a class: it inherits the class's statics
+  './prototypes.mjs#boundBare': 1, // a bound function with a null prototype
 };
 /** Deliverable in the digest run only (no phase calls them): the kinds a wrapper must keep. */
 const kindTargets = ['./lazy-barrel.mjs#scale', './default-expression.mjs#made', './kinds.mjs#items', './kinds.mjs#stream', './kinds.mjs#Point', './kinds.mjs#Ctor', './kinds.mjs#thisOf', './esbuild-esm.mjs#named', './kinds.cjs#bound', './columns.mjs#arrow', './columns.mjs#default'];
@@ -148,6 +155,8 @@ test('every target refused as its module loads is refused with its code, and the
     './esbuild-esm.mjs#tools.tool': ['./esbuild-esm.mjs', 'ERR_DELIVERY_NOT_A_FUNCTION'], // an __export getter
     './cjs-values.cjs#label': ['./cjs-values.cjs', 'ERR_DELIVERY_NOT_A_FUNCTION'],
     './cjs-function.cjs#bar': ['./cjs-function.cjs', 'ERR_DELIVERY_TARGET_NOT_FOUND'], // the function's own name: "#default" names it
+    './cjs-derived.cjs#foo': ['./cjs-derived.cjs', 'ERR_DELIVERY_NOT_A_FUNCTION'], // exports.foo = root.foo + 1, though the module reads root.foo
+    './default-namespace.mjs#default.next': ['./default-namespace.mjs', 'ERR_DELIVERY_NOT_INSTRUMENTED'], // a namespace object exported as the default
   };
   // A member of a module further down an import cycle is checked once the cycle has run:
   // cycle-b.mjs loads, then the refusal is an uncaught error.
@@ -157,6 +166,23 @@ test('every target refused as its module loads is refused with its code, and the
   assert.deepEqual(uncaught, ['ERR_DELIVERY_NOT_A_FUNCTION']);
   const loaded = await ok(runNode(fixture('refusals.mjs'), { agent: false }));
   assert.ok(Object.values(loaded.codes).every((c) => c === 'loaded'), 'without the agent every module loads');
+});
+
+test('a member of the object a module exports as its default that no phase calls is reported as called only outside the phases, not as missed through this module', async () => {
+  const config = {
+    deliveries: { d0: spec('./default-object-barrel.mjs#default.answer') },
+    phases: { record: ['./default-object-idle.mjs#teacherStep'], override: ['./default-object-idle.mjs#studentStep'] },
+    report: true,
+  };
+  const { code, stdout, stderr } = await runNode(fixture('default-object-idle.mjs'), { config });
+  assert.equal(code, 0, stderr);
+  assert.match(output(stdout).outside, /^answer:outside:\d+$/);
+  const warning = stderr.split('\n').find((line) => line.includes('DISTILL_DELIVERY_NEVER_FIRED'));
+  assert.ok(warning, stderr);
+  // The member is patched on the object: a call from any module is delivered, so "through this module" would mislead.
+  assert.doesNotMatch(warning, /through this module/);
+  // Its one call (printed as "outside") came outside the phases, which the hint says (issue 20, point 3).
+  assert.match(warning, /called 1 time\(s\), each outside the phases/);
 });
 
 test('targets the source shows are no function are refused when the plan is made, before the app runs', () => {

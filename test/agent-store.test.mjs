@@ -4,10 +4,12 @@
 // delivered functions; a config or a call that differs, a step past the end, an output
 // that cannot be stored, and a record run killed mid-run (SIGKILL; SIGTERM for Redis).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { coveredBlocks } from './helpers/readme.mjs';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
 import { createClient } from '@redis/client';
@@ -200,4 +202,31 @@ describe('a Redis store', needsRedis, () => {
     assert.equal(replayed.code, 0, replayed.stderr);
     assert.deepEqual(steps(replayed.stdout), printed);
   });
+});
+
+test('the README\'s store command, in an app made of examples/mixup with the package installed, records once, then replays with the mode it names', { timeout: TIMEOUT }, async () => {
+  const [{ commands }] = coveredBlocks(import.meta.url);
+  assert.equal(commands.length, 1);
+  const [{ vars, program, args, comment }] = commands;
+  assert.equal(program, 'node');
+  const appDir = tempDir();
+  cpSync(fileURLToPath(new URL('../examples/mixup', import.meta.url)), appDir, { recursive: true });
+  mkdirSync(join(appDir, 'node_modules'));
+  symlinkSync(fileURLToPath(new URL('..', import.meta.url)), join(appDir, 'node_modules', 'distill-delivery'), 'dir');
+  // The config the command names: the example's, with a store.
+  const config = JSON.parse(readFileSync(join(appDir, 'deliveries.json'), 'utf8'));
+  writeFileSync(join(appDir, vars.DISTILL_DELIVERY), JSON.stringify({ ...config, store: { url: './outputs' } }));
+  const command = (mode) => runNode(join(appDir, args.at(-1)), { agent: false, nodeArgs: args.slice(0, -1), cwd: appDir, env: { ...vars, DISTILL_DELIVERY_STORE_MODE: mode }, timeout: TIMEOUT });
+  const recorded = await command(vars.DISTILL_DELIVERY_STORE_MODE);
+  assert.equal(recorded.code, 0, recorded.stderr);
+  assert.equal(vars.DISTILL_DELIVERY_STORE_MODE, 'record');
+  assert.match(recorded.stderr, /^store: wrote 3 step\(s\)/m);
+  // "then =replay per student": the same command with that mode.
+  const replayMode = /then =(\w+)/.exec(comment)?.[1];
+  assert.equal(replayMode, 'replay', comment);
+  const replayed = await command(replayMode);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  assert.match(replayed.stderr, /^store: replayed 3 of 3 step\(s\)/m);
+  assert.equal(replayed.stdout, recorded.stdout);
+  assert.match(replayed.stdout, /same mixed batch in 3 of 3 steps/);
 });

@@ -51,8 +51,9 @@ test('tf.util.shuffle delivered: the report, a warning with its own code and NOD
 
 test('a generator and an async generator deliver their items and return value to the student', () => {
   assert.equal(items.code, 0, items.stderr);
-  assert.deepEqual(scenario(items, 'scenario', 'generator'), { scenario: 'generator', aligned: 5, result: 3 });
-  assert.deepEqual(scenario(items, 'scenario', 'async generator'), { scenario: 'async generator', aligned: 5 });
+  // aligned: the student's items and return value (each with a draw of its own) were the teacher's.
+  assert.deepEqual(scenario(items, 'scenario', 'generator'), { scenario: 'generator', aligned: 5, count: 3 });
+  assert.deepEqual(scenario(items, 'scenario', 'async generator'), { scenario: 'async generator', aligned: 5, count: 3 });
 });
 
 test('with copy: true the teacher\'s in-place normalization does not reach the student', () => {

@@ -1,18 +1,25 @@
 // The package as a user installs it: `npm pack` run the way a publisher runs it (its
 // prepack builds dist/ and ships a package.json without the `prepare` script), from a copy
 // of this checkout's package sources, then `npm install` of the tarball into a fresh
-// project outside the repository (offline: its dependencies come from the npm cache that
-// installing this checkout filled), then used from there by its name: the agent through
+// project outside the repository, then used from there by its name: the agent through
 // `--import distill-delivery/register` and `/loader`, the library through import and
 // require(), the types through the exports map. This checks what the tarball ships
 // (`files`), and that installing it runs nothing and warns about nothing.
+//
+// The install is offline, and needs only what `npm ci` of this checkout put in the npm
+// cache: the project gets a package-lock.json that pins the tarball's dependencies to the
+// versions and integrity hashes of this checkout's lockfile, so npm takes each dependency's
+// tarball from the cache by its hash and asks the registry for nothing (without a lockfile
+// it needs each dependency's metadata, which `npm ci` does not cache: ENOTCACHED).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { coveredBlocks } from './helpers/readme.mjs';
 import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -35,20 +42,73 @@ before(() => {
   files = packed.files.map((f) => f.path);
   const tarball = join(project, packed.filename);
   manifest = JSON.parse(execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' }));
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
-  install = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project, encoding: 'utf8' });
+  const dependencies = { 'distill-delivery': `file:${packed.filename}` };
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module', dependencies }));
+  writeFileSync(join(project, 'package-lock.json'), JSON.stringify(projectLock(dependencies, tarball, manifest)));
+  install = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: project, encoding: 'utf8' });
   cpSync(join(root, 'examples', 'mixup'), join(project, 'app'), { recursive: true });
 });
+
+/**
+ * The project's lockfile: the tarball, and its dependencies as this checkout's lockfile has
+ * them (each at the same place in node_modules, with its version and integrity), so an
+ * offline install takes their tarballs from the npm cache by integrity.
+ */
+function projectLock(dependencies, tarball, manifest) {
+  const checkout = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages;
+  // The registry a lockfile without `resolved` (omit-lockfile-registry-resolved) was installed from.
+  const registry = (process.env.npm_config_registry ?? 'https://registry.npmjs.org/').replace(/\/?$/, '/');
+  const packages = {
+    '': { name: 'user-app', dependencies },
+    'node_modules/distill-delivery': {
+      version: manifest.version,
+      resolved: dependencies['distill-delivery'],
+      integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
+      license: manifest.license,
+      dependencies: manifest.dependencies,
+      engines: manifest.engines,
+    },
+  };
+  // Each dependency where Node's resolution from its dependent finds it: nested first, then up.
+  const place = (from, name) => {
+    for (let dir = from; ; ) {
+      const at = `${dir === '' ? '' : `${dir}/`}node_modules/${name}`;
+      if (at in checkout || dir === '') return at;
+      const up = dir.lastIndexOf('/node_modules/');
+      dir = up === -1 ? '' : dir.slice(0, up);
+    }
+  };
+  const visit = (from, names) => {
+    for (const name of Object.keys(names ?? {})) {
+      const at = place(from, name);
+      if (at in packages) continue;
+      const entry = checkout[at];
+      assert.ok(entry, `${name}, a dependency of ${from || 'the package'}, is not in this checkout's package-lock.json`);
+      const { dev, devOptional, peer, ...kept } = entry;
+      const base = name.slice(name.lastIndexOf('/') + 1);
+      packages[at] = { resolved: entry.resolved ?? `${registry}${name}/-/${base}-${entry.version}.tgz`, ...kept };
+      visit(at, entry.dependencies);
+    }
+  };
+  visit('node_modules/distill-delivery', manifest.dependencies);
+  return { name: 'user-app', lockfileVersion: 3, requires: true, packages };
+}
 
 after(() => {
   if (project !== undefined) rmSync(project, { recursive: true, force: true });
 });
 
 test('npm install of the tarball runs no script and prints no warning', () => {
-  assert.equal(install.status, 0, install.stderr);
+  assert.equal(install.status, 0, /ENOTCACHED/.test(install.stderr) ? `${install.stderr}\nThe npm cache lacks a dependency's tarball: run npm ci in this checkout with the same npm cache (npm_config_cache) first.` : install.stderr);
   assert.doesNotMatch(install.stderr, /npm warn/i);
   assert.equal(manifest.scripts?.prepare, undefined);
   for (const name of ['preinstall', 'install', 'postinstall']) assert.equal(manifest.scripts?.[name], undefined);
+});
+
+test('the README\'s install command installs the package this file installs: the one of that name', () => {
+  // The registry's copy cannot be installed offline; the tarball of the same name is, above.
+  const [{ commands }] = coveredBlocks(import.meta.url);
+  assert.deepEqual(commands.map(({ vars, program, args }) => ({ vars, program, args })), [{ vars: {}, program: 'npm', args: ['install', manifest.name] }]);
 });
 
 test("packing leaves the checkout's package.json as it was", () => {

@@ -1,5 +1,6 @@
 // The README's examples are run, so they cannot rot: each block after a
 // `<!-- readme-test: ... -->` comment is run, or compared with the file or output it shows,
+// or (`covered by test/x.test.mjs`) read by that test file, whose tests run or assert it;
 // and every shell block has such a comment. Commands an installed user types run in a copy
 // of an example folder where the package is installed (a link to this checkout, as `npm link`
 // makes). Its figures have a source: timings live in docs/performance.md, each under the
@@ -11,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseCommand, readmeBlocks } from './helpers/readme.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const blocks = [...readme.matchAll(/<!-- readme-test: (.+?) -->\n```(\w+)\n([\s\S]*?)```/g)].map(([, spec, lang, body]) => ({ spec, lang, body }));
+const blocks = readmeBlocks();
 
 /** The environment of a child: nothing of the test runner's or of a developer's agent settings. */
 function env() {
@@ -24,34 +26,6 @@ function env() {
   delete clean.NODE_OPTIONS;
   delete clean.NODE_DEBUG;
   return clean;
-}
-
-/** A command line as a shell splits it: `A=b node --flag 'two words' x.js  # comment`. */
-function parseCommand(line) {
-  const words = [];
-  let word;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      word = (word ?? '') + line.slice(i + 1, end);
-      i = end;
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else if (c === '#' && word === undefined) {
-      break;
-    } else {
-      word = (word ?? '') + c;
-    }
-  }
-  if (word !== undefined) words.push(word);
-  const vars = {};
-  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
-    const [name, ...value] = words.shift().split('=');
-    vars[name] = value.join('=');
-  }
-  return { vars, program: words.shift(), args: words };
 }
 
 const lines = (body) => body.split('\n').filter((line) => line.trim() !== '');
@@ -125,8 +99,10 @@ blocks.forEach(({ spec, lang, body }, index) => {
   let match;
   if ((match = /^covered by (test\/[\w.-]+\.mjs)$/.exec(spec))) {
     const [, file] = match;
-    test(`the README's ${lang} block "${lines(body)[0].replace(/\s+#.*/, '')}" is covered by ${file}`, () => {
+    test(`the README's ${lang} block "${lines(body)[0].replace(/\s+#.*/, '')}" is covered by ${file}, which reads it from the README`, () => {
       assert.ok(existsSync(join(root, file)), file);
+      // The file's tests run or assert the block's commands as the README has them (helpers/readme.mjs).
+      assert.match(readFileSync(join(root, file), 'utf8'), /\bcoveredBlocks\(import\.meta\.url\)/, `${file} does not read the README block it covers: its tests take the block's commands from coveredBlocks(import.meta.url) and run or assert them`);
     });
   } else if (spec === 'node commands pass') {
     test(`the README's commands "${lines(body).join('; ')}" pass`, async () => {

@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager } from 'distill-delivery';
+import { runNode } from './helpers/run-node.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
@@ -31,6 +32,35 @@ const spec = (name, extra = {}) => ({ type: 'FunctionOutputs', funcPath: `./targ
 /** A manager over `specs` with a store at `url` in `mode`; closed by the caller (close()). */
 const managerOf = (specs, url, mode, store = {}) => new DistillDeliveryManager(specs, { base, store: { url, mode, ...store } });
 const ran = () => ({ ...targets.calls });
+const random = Math.random;
+/** mulberry32: a seeded Math.random such as scripts install. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+/** Every item of a generator, and its return value. */
+const collect = (generator) => {
+  const values = [];
+  for (;;) {
+    const { value, done } = generator.next();
+    if (done) return { values, result: value };
+    values.push(value);
+  }
+};
+const collectAsync = async (generator) => {
+  const values = [];
+  for (;;) {
+    const { value, done } = await generator.next();
+    if (done) return { values, result: value };
+    values.push(value);
+  }
+};
 const code = (error) => error.code;
 
 test('values of every kind structured clone keeps are replayed exactly, shared references and cycles included', () => {
@@ -57,7 +87,7 @@ test('values of every kind structured clone keeps are replayed exactly, shared r
   replayer.close();
 });
 
-test('a promise is stored by its settled value and replayed as a promise that settles the same way', async () => {
+test('a promise is stored by its settled value and replayed as a promise that settles the same way, a phase that rejected in its turn', async () => {
   const url = storeDir();
   const specs = { later: spec('later') };
   const recorder = managerOf(specs, url, 'record');
@@ -72,10 +102,105 @@ test('a promise is stored by its settled value and replayed as a promise that se
   const replayer = managerOf(specs, url, 'replay');
   const calls = targets.calls.later;
   assert.deepEqual(await replayer.recordPhase(async () => targets.later(1)), value);
-  // The phase that threw was not written: the next step is the one whose rejection was caught.
-  const replayed = replayer.recordPhase(() => targets.later('reject'));
-  await assert.rejects(replayed, (error) => error instanceof TypeError && error.message === 'rejected on purpose');
+  // The phase that rejected is step 1: replayed in its turn, its call's promise rejects as it did.
+  await assert.rejects(replayer.recordPhase(async () => {
+    const rejected = targets.later('reject');
+    await rejected.catch(() => {});
+    return rejected;
+  }), (error) => error instanceof TypeError && error.message === 'rejected on purpose');
+  // Step 2: the phase that caught the rejection.
+  assert.equal(await replayer.recordPhase(async () => targets.later('reject').catch((error) => error.message)), 'rejected on purpose');
   assert.equal(targets.calls.later, calls);
+  assert.equal(replayer.storeSummary().read, 3);
+  replayer.close();
+});
+
+test('a record phase that threw is a step of the store, replayed in its turn: the phases after it get their own steps', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const recorder = managerOf(specs, url, 'record');
+  // The script catches a step that throws (a bad batch) and goes on.
+  const teacher = (i) => {
+    try {
+      return recorder.recordPhase(() => {
+        const out = targets.draw(2);
+        if (i === 1) throw new RangeError('bad batch');
+        return out;
+      });
+    } catch (error) {
+      return error.message;
+    }
+  };
+  const recorded = [0, 1, 2, 3].map(teacher);
+  recorder.close();
+  assert.equal(recorded[1], 'bad batch');
+  const replayer = managerOf(specs, url, 'replay');
+  const calls = targets.calls.draw;
+  const replayed = [0, 1, 2, 3].map((i) => {
+    try {
+      return replayer.recordPhase(() => {
+        const out = targets.draw(2);
+        if (i === 1) throw new RangeError('bad batch');
+        return out;
+      });
+    } catch (error) {
+      return error.message;
+    }
+  });
+  assert.deepEqual(replayed, recorded);
+  assert.equal(targets.calls.draw, calls);
+  // No step is left over, none is missing.
+  assert.deepEqual([replayer.storeSummary().read, replayer.storeSummary().lastStep], [4, 3]);
+  replayer.close();
+});
+
+test('a delivered call that threw while recorded throws the same error at the same call of the replay', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw'), fails: spec('fails') };
+  const recorder = managerOf(specs, url, 'record');
+  const teacher = () => {
+    const first = targets.draw(1);
+    let error;
+    try {
+      targets.fails('no');
+    } catch (e) {
+      error = e;
+    }
+    return { first, error, second: targets.draw(1) };
+  };
+  const recorded = recorder.recordPhase(teacher);
+  recorder.close();
+  assert.ok(recorded.error instanceof TypeError);
+  const replayer = managerOf(specs, url, 'replay');
+  const calls = targets.calls.fails;
+  const replayed = replayer.recordPhase(teacher);
+  assert.equal(targets.calls.fails, calls, 'the failing function did not run');
+  assert.ok(replayed.error instanceof TypeError);
+  assert.equal(replayed.error.message, recorded.error.message);
+  assert.deepEqual([replayed.first, replayed.second], [recorded.first, recorded.second]);
+  replayer.close();
+});
+
+test('a replay whose phase ends otherwise than the recorded one (threw, returned) fails with ERR_DELIVERY_STORE_MISMATCH naming the step', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const recorder = managerOf(specs, url, 'record');
+  recorder.recordPhase(() => targets.draw(1));
+  assert.throws(() => recorder.recordPhase(() => {
+    targets.draw(1);
+    throw new RangeError('bad batch');
+  }), RangeError);
+  recorder.close();
+  let replayer = managerOf(specs, url, 'replay');
+  replayer.recordPhase(() => targets.draw(1));
+  assert.throws(() => replayer.recordPhase(() => targets.draw(1)), (error) => error.code === 'ERR_DELIVERY_STORE_MISMATCH' && /step 1 .*its record phase threw in the record run, and this run's returned/.test(error.message));
+  replayer.close();
+  replayer = managerOf(specs, url, 'replay');
+  const thrown = new SyntaxError('only in the replay');
+  assert.throws(() => replayer.recordPhase(() => {
+    targets.draw(1);
+    throw thrown;
+  }), (error) => error.code === 'ERR_DELIVERY_STORE_MISMATCH' && /step 0 .*returned in the record run, and this run's threw/.test(error.message) && error.cause === thrown);
   replayer.close();
 });
 
@@ -102,14 +227,61 @@ test('steps are written in the order their record phases started, whichever ends
 
 test('an output that cannot be stored fails its call with ERR_DELIVERY_NOT_SERIALIZABLE, naming the delivery and the path', () => {
   const url = storeDir();
-  const recorder = managerOf({ widget: spec('widget'), items: spec('items') }, url, 'record');
+  const recorder = managerOf({ widget: spec('widget') }, url, 'record');
   assert.throws(() => recorder.recordPhase(() => targets.widget()), (error) => code(error) === 'ERR_DELIVERY_NOT_SERIALIZABLE' && /delivery "widget"/.test(error.message) && /its \.parts\[1\]\.widget is an instance of Widget/.test(error.message));
-  // A generator's items are not stored: refused at the call, before the generator runs.
-  const items = targets.calls.items;
-  assert.throws(() => recorder.recordPhase(() => [...targets.items()]), (error) => code(error) === 'ERR_DELIVERY_NOT_SERIALIZABLE' && /delivery "items".*generator function/.test(error.message));
-  assert.equal(targets.calls.items, items);
-  assert.equal(recorder.storeSummary().steps, 0);
   recorder.close();
+});
+
+test('a generator\'s items, their draws and its return value are stored, and replayed as a generator of the same kind; pulling more fails', async () => {
+  const url = storeDir();
+  const specs = { items: spec('items'), asyncItems: spec('asyncItems') };
+  const recorder = managerOf(specs, url, 'record');
+  const teacher = async () => ({ sync: collect(targets.items(3)), async: await collectAsync(targets.asyncItems(2)) });
+  const recorded = await recorder.recordPhase(teacher);
+  recorder.close();
+  assert.deepEqual(recorded.sync.result, 'done after 3');
+  const replayer = managerOf(specs, url, 'replay');
+  const calls = [targets.calls.items, targets.calls.asyncItems];
+  const replayed = await replayer.recordPhase(teacher);
+  assert.deepStrictEqual(replayed, recorded);
+  assert.deepEqual([targets.calls.items, targets.calls.asyncItems], calls, 'no generator ran');
+  // The override phase gets the items and the return value too.
+  assert.deepEqual(await replayer.overridePhase(teacher), recorded);
+  replayer.close();
+});
+
+test('a student that pulls more items than the record run\'s teacher did fails as in one process (ERR_DELIVERY_QUEUE_EMPTY)', () => {
+  const url = storeDir();
+  const specs = { items: spec('items') };
+  const teacher = () => {
+    const generator = targets.items(3);
+    return [generator.next().value, generator.next().value];
+  };
+  const student = () => [...targets.items(3)];
+  const recorder = managerOf(specs, url, 'record');
+  recorder.recordPhase(teacher);
+  assert.throws(() => recorder.overridePhase(student), (error) => code(error) === 'ERR_DELIVERY_QUEUE_EMPTY' && /yielded only 2/.test(error.message));
+  recorder.close();
+  const replayer = managerOf(specs, url, 'replay');
+  replayer.recordPhase(teacher);
+  assert.throws(() => replayer.overridePhase(student), (error) => code(error) === 'ERR_DELIVERY_QUEUE_EMPTY' && /yielded only 2/.test(error.message));
+  replayer.close();
+});
+
+test('an item that cannot be stored fails the teacher\'s pull; a generator the teacher left open is replayed open', () => {
+  const url = storeDir();
+  const recorder = managerOf({ items: spec('items') }, url, 'record');
+  assert.throws(() => recorder.recordPhase(() => [...targets.items(1, true)]), (error) => code(error) === 'ERR_DELIVERY_NOT_SERIALIZABLE' && /delivery "items"/.test(error.message));
+  const first = recorder.recordPhase(() => targets.items(3).next().value);
+  recorder.close();
+  const replayer = managerOf({ items: spec('items') }, url, 'replay');
+  assert.throws(() => replayer.recordPhase(() => [...targets.items(1, true)]), (error) => code(error) === 'ERR_DELIVERY_QUEUE_EMPTY' || code(error) === 'ERR_DELIVERY_STORE_MISMATCH');
+  assert.throws(() => replayer.recordPhase(() => {
+    const generator = targets.items(3);
+    assert.deepEqual(generator.next().value, first);
+    generator.next();
+  }), (error) => code(error) === 'ERR_DELIVERY_QUEUE_EMPTY' && /yielded only 1 by then/.test(error.message));
+  replayer.close();
 });
 
 test('tensors are replayed as tensors of the same dtype, shape and values, shared ones shared, none leaked', () => {
@@ -245,10 +417,103 @@ test('a record run does not overwrite a store unless told to, and a replay sees 
   replayer.close(); // idempotent
 });
 
+test('a replay run draws from Math.random what the record run drew: each stored call advances it by the draws its recorded call made', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw'), items: spec('items') };
+  /** A script's shape: its own draws between teacher and student steps, a seeded Math.random of its own. */
+  const script = (manager) => {
+    Math.random = seeded(3);
+    try {
+      const own = [];
+      for (const n of [2, 0, 3]) {
+        own.push(Math.random());
+        manager.recordPhase(() => [targets.draw(n), collect(targets.items(n))]);
+        own.push(Math.random());
+        manager.overridePhase(() => [targets.draw(n), collect(targets.items(n))]);
+      }
+      return own;
+    } finally {
+      Math.random = random;
+    }
+  };
+  const recorder = managerOf(specs, url, 'record');
+  const recorded = script(recorder);
+  recorder.close();
+  const replayer = managerOf(specs, url, 'replay');
+  assert.deepEqual(script(replayer), recorded);
+  replayer.close();
+});
+
+test('mode "auto" records a store that does not exist, and replays the steps a store holds, then records the steps after them', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const first = managerOf(specs, url, 'auto');
+  const recorded = [0, 1].map(() => first.recordPhase(() => targets.draw(2)));
+  assert.deepEqual([first.storeSummary().read, first.storeSummary().written], [0, 2]);
+  first.close();
+  const second = managerOf(specs, url, 'auto');
+  const calls = targets.calls.draw;
+  const outputs = [0, 1, 2].map(() => second.recordPhase(() => targets.draw(2)));
+  assert.deepEqual(outputs.slice(0, 2), recorded);
+  assert.equal(targets.calls.draw, calls + 1, 'only the step the store did not hold ran');
+  assert.deepEqual([second.storeSummary().read, second.storeSummary().written, second.storeSummary().lastStep], [2, 1, 1]);
+  second.close();
+  const replayer = managerOf(specs, url, 'replay');
+  assert.deepEqual([0, 1, 2].map(() => replayer.recordPhase(() => targets.draw(2))), outputs);
+  replayer.close();
+  // Another program's store is not replayed, nor written to.
+  assert.throws(() => managerOf({ draw: spec('shape') }, url, 'auto'), (error) => code(error) === 'ERR_DELIVERY_STORE_MISMATCH' && /"metadata\.deliveries\.draw\.target"/.test(error.message));
+});
+
+test('mode "auto" does not record after steps another writer added since it opened the store (ERR_DELIVERY_STORE_EXISTS), and the run\'s end fails', async () => {
+  // In a child: a store that stopped makes the process's exit status 1.
+  const { code: status, stdout, stderr } = await runNode(new URL('./fixtures/store-wiring/auto-grew.mjs', import.meta.url).pathname, { agent: false, args: [storeDir()] });
+  assert.deepEqual(JSON.parse(stdout), { codes: ['none', 'ERR_DELIVERY_STORE_EXISTS', 'ERR_DELIVERY_STORE_EXISTS'], close: 'ERR_DELIVERY_STORE_EXISTS' });
+  assert.equal(status, 1);
+  assert.match(stderr, /another writer is writing the same rank \(it held 1 step\(s\) when this run opened it and 2 when this run began to record\)/);
+});
+
+test('mode "auto" comes from DISTILL_DELIVERY_STORE_MODE too; a student-only run in mode "auto" replays the steps the store holds and no more', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const recorder = managerOf(specs, url, 'record');
+  const recorded = recorder.recordPhase(() => targets.draw(1));
+  recorder.close();
+  process.env.DISTILL_DELIVERY_STORE_MODE = 'auto';
+  let student;
+  try {
+    student = managerOf(specs, url, 'record');
+  } finally {
+    delete process.env.DISTILL_DELIVERY_STORE_MODE;
+  }
+  assert.equal(student.storeSummary().mode, 'auto');
+  assert.deepEqual(student.overridePhase(() => targets.draw(1)), recorded);
+  assert.throws(() => student.overridePhase(() => targets.draw(1)), (error) => code(error) === 'ERR_DELIVERY_STORE_END');
+  student.close();
+});
+
+test('a student-only replay skips the steps whose record phase threw, as the record run\'s override phases did', () => {
+  const url = storeDir();
+  const specs = { draw: spec('draw') };
+  const recorder = managerOf(specs, url, 'record');
+  const first = recorder.recordPhase(() => targets.draw(1));
+  assert.throws(() => recorder.recordPhase(() => {
+    targets.draw(1);
+    throw new RangeError('bad batch');
+  }), RangeError);
+  const third = recorder.recordPhase(() => targets.draw(1));
+  const students = [recorder.overridePhase(() => targets.draw(1)), recorder.overridePhase(() => targets.draw(1))];
+  recorder.close();
+  assert.deepEqual(students, [first, third]);
+  const student = managerOf(specs, url, 'replay');
+  assert.deepEqual([student.overridePhase(() => targets.draw(1)), student.overridePhase(() => targets.draw(1))], [first, third]);
+  student.close();
+});
+
 test('a manager without a store leaves its deliveries\' call path as the class defines it', () => {
   const manager = new DistillDeliveryManager({ draw: spec('draw') }, { base });
   const delivery = manager.deliveries.draw;
-  for (const method of ['part', 'take', 'store', 'storeItems']) assert.equal(Object.hasOwn(delivery, method), false, method);
+  for (const method of ['part', 'take', 'store', 'storeItems', 'threw']) assert.equal(Object.hasOwn(delivery, method), false, method);
   manager.recordPhase(() => targets.draw(1));
   manager.overridePhase(() => targets.draw(1));
   assert.equal(manager.storeSummary(), undefined);

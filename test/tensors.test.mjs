@@ -7,6 +7,7 @@ import test from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager, FunctionOutputsDelivery, MethodOutputsDelivery } from 'distill-delivery';
+import { warningsDuring } from './helpers.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
@@ -140,19 +141,21 @@ test('a frozen output holding a tensor is rebuilt with its getters as they are, 
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('outputs an override phase leaves unreplayed free their kept tensors when they are discarded', () => {
+test('outputs an override phase leaves unreplayed free their kept tensors when they are discarded, with a DISTILL_DELIVERY_LEFTOVER warning', async () => {
   const manager = new DistillDeliveryManager({ mixup: { type: 'MethodOutputs', methodPath: './fixtures/values/tensors.cjs#Mixup.call', maxKeepData: 2 } }, { base });
   const mixup = new targets.Mixup();
   const xs = tf.tensor1d([1, 2, 3]);
   const before = tf.memory().numTensors;
-  const warned = new Promise((resolve) => process.once('warning', resolve));
-  manager.recordPhase(() => tf.tidy(() => { mixup.call(xs, xs); mixup.call(xs, xs); }));
-  assert.equal(tf.memory().numTensors, before + 4);
-  manager.overridePhase(() => tf.tidy(() => { mixup.call(xs, xs); }));
+  const warnings = await warningsDuring(() => {
+    manager.recordPhase(() => tf.tidy(() => { mixup.call(xs, xs); mixup.call(xs, xs); }));
+    assert.equal(tf.memory().numTensors, before + 4);
+    manager.overridePhase(() => tf.tidy(() => { mixup.call(xs, xs); }));
+  });
   assert.equal(tf.memory().numTensors, before);
   assert.equal(manager.stats().mixup.discarded, 1);
   xs.dispose();
-  return warned;
+  assert.deepEqual(warnings.map((w) => w.code), ['DISTILL_DELIVERY_LEFTOVER']);
+  assert.match(warnings[0].message, /delivery "mixup"/);
 });
 
 test('a tensor the teacher\'s function had already disposed fails the replay with ERR_DELIVERY_OUTPUT_DISPOSED, naming the delivery', () => {

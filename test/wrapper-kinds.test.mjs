@@ -115,6 +115,49 @@ test('a delivered bound function has no prototype of its own and constructs its 
   assert.equal(new wrapper(4).x, 4);
 });
 
+const prototypes = require('./fixtures/prototypes.cjs');
+
+test('a delivered function keeps a prototype other than Function.prototype (a mixin\'s, none, a class\'s, a bound function\'s), through every activation', async () => {
+  const cases = {
+    mixed: (f) => assert.equal(f.describe(), 'helper of mixed'), // inherited through the prototype
+    bare: (f) => assert.equal(f.call, undefined),
+    bareAsync: (f) => assert.equal(f.call, undefined),
+    classy: (f) => assert.equal(f.kind(), 'base'), // the class's static, inherited
+    boundMixed: (f) => assert.equal(f.describe(), 'helper of bound mixed'),
+    boundBare: (f) => assert.equal(f.bind, undefined),
+    boundClassy: (f) => assert.equal(f.kind(), 'base'),
+  };
+  for (const [name, inherits] of Object.entries(cases)) {
+    const original = prototypes[name];
+    const delivery = new FunctionOutputsDelivery({ funcPath: `./fixtures/prototypes.cjs#${name}`, base });
+    // Each run() installs the wrapper and takes it off again: the second one installs it anew.
+    const teacher = await delivery.run(() => prototypes[name](1));
+    const wrapper = delivery.run(() => prototypes[name]);
+    assert.notEqual(wrapper, original, name);
+    assert.equal(Object.getPrototypeOf(wrapper), Object.getPrototypeOf(original), name);
+    inherits(wrapper);
+    delivery.overrideData = true;
+    assert.deepEqual(await delivery.run(() => prototypes[name](2)), teacher, name);
+    assert.equal(prototypes[name], original, `${name} is restored`);
+  }
+});
+
+test('a static method a subclass inherits is delivered on the subclass, with the subclass as `this`, and the parent\'s stays as it is', () => {
+  const { Base, Child } = prototypes;
+  const make = Base.make;
+  const delivery = new FunctionOutputsDelivery({ funcPath: './fixtures/prototypes.cjs#Child.make', base });
+  const teacher = delivery.run(() => {
+    assert.equal(Base.make, make, 'the parent\'s own method is not patched');
+    assert.notEqual(Child.make, make);
+    return Child.make(1);
+  });
+  assert.equal(teacher.by, 'Child');
+  delivery.overrideData = true;
+  assert.deepEqual(delivery.run(() => Child.make(2)), teacher);
+  assert.equal(Object.hasOwn(Child, 'make'), false, 'restored: the subclass inherits it again');
+  assert.notEqual(Base.make(3).n, teacher.n);
+});
+
 test('a delivered generator decides when it is called: a full queue throws at the call, not at the first next()', () => {
   const delivery = at('items');
   delivery.run(() => {

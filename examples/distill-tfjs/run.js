@@ -48,7 +48,7 @@ const conditions = [
 
 /** Runs train.js once for `seed` in `condition`; its result without what only the store mode reads. */
 async function trainIn(seed, condition) {
-  const { stderr, wallSeconds, studentSeed, teacherEpochs, cpuSeconds, ...result } = await train(`seed ${seed}, ${condition.label}`, {
+  const { stderr, wallSeconds, studentSeed, teacherEpochs, cpuSeconds, batchDigests, fedDigests, ...result } = await train(`seed ${seed}, ${condition.label}`, {
     nodeArgs: condition.nodeArgs,
     env: { SEED: String(seed), ...condition.env },
     quick: args.quick,

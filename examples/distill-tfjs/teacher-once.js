@@ -11,8 +11,11 @@
 //              no teacher forward pass, no mixup draws; the student's own training as usual.
 // The teacher's seed (data, teacher, batch order, mixup draws) is 1 throughout; a student
 // seed changes only the student's initial weights. Checks that every replayed student ends
-// with exactly the accuracy (the whole curve) of the ordinary run with its seed, and writes
-// <out>/store.md, <out>/store.svg and <out>/store.json.
+// with exactly the accuracy (the whole curve) of the ordinary run with its seed, and that
+// at every step its loader gave the batch the record run's did (the loader shares
+// Math.random with the mixup, which does not run in a replay: the agent advances
+// Math.random by the draws each recorded call made), and was fed what the record run's
+// student was; writes <out>/store.md, <out>/store.svg and <out>/store.json.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,6 +82,10 @@ function check(studentSeeds, ordinary, record, students) {
   studentSeeds.forEach((s, i) => {
     const student = students[i];
     if (!same(student, ordinary[i])) problems.push(`student seed ${s}: the replayed student's accuracy ${JSON.stringify(student.studentCurve)} differs from the ordinary run's ${JSON.stringify(ordinary[i].studentCurve)}`);
+    const batch = firstDifference(student.batchDigests, record.batchDigests);
+    if (batch !== undefined) problems.push(`student seed ${s}: at step ${batch} the replay's loader gave another batch than the record run's (${sameSteps(student.batchDigests, record.batchDigests)} of ${record.batchDigests.length} steps the same)`);
+    const fed = firstDifference(student.fedDigests, record.fedDigests);
+    if (fed !== undefined) problems.push(`student seed ${s}: at step ${fed} the replayed student was fed another mixed batch than the record run's student`);
     if (student.alignedBatches !== student.batches) problems.push(`student seed ${s}: ${student.alignedBatches} of ${student.batches} replayed batches were the same for teacher and student`);
     if (!student.report?.store?.startsWith(`replayed ${batches} of ${batches} step(s)`)) problems.push(`student seed ${s}: the report says "${student.report?.store}", expected ${batches} of ${batches} steps replayed`);
     if (student.teacherEpochs !== 0) problems.push(`student seed ${s}: the teacher trained for ${student.teacherEpochs} epochs`);
@@ -86,8 +93,30 @@ function check(studentSeeds, ordinary, record, students) {
   return problems;
 }
 
+/** The first step at which two lists of per-step digests differ (in length too), or undefined. */
+function firstDifference(a, b) {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return undefined;
+}
+
+/** How many steps two lists of per-step digests share. */
+function sameSteps(a, b) {
+  return a.filter((x, i) => x === b[i]).length;
+}
+
 function summarize(studentSeeds, ordinary, record, students, storeBytes) {
-  const run = (r) => ({ wallSeconds: r.wallSeconds, cpuSeconds: r.cpuSeconds, studentAccuracy: r.studentAccuracy, studentCurve: r.studentCurve, teacherEpochs: r.teacherEpochs, batches: r.batches, report: r.report });
+  const run = (r) => ({
+    wallSeconds: r.wallSeconds,
+    cpuSeconds: r.cpuSeconds,
+    studentAccuracy: r.studentAccuracy,
+    studentCurve: r.studentCurve,
+    teacherEpochs: r.teacherEpochs,
+    batches: r.batches,
+    // Steps whose batch (as the loader gave it) and whose student's mixed batch were the record run's.
+    sameBatches: sameSteps(r.batchDigests, record.batchDigests),
+    sameFed: sameSteps(r.fedDigests, record.fedDigests),
+    report: r.report,
+  });
   return {
     teacherSeed: Number(TEACHER_SEED),
     studentSeeds,
@@ -133,7 +162,7 @@ ${table(r)}
 
 Together the record run and the ${r.students.length} student runs took ${ratio('wallSeconds')}× the wall time and ${ratio('cpuSeconds')}× the CPU time of the ${r.ordinary.length} ordinary runs.
 
-${problems.length ? `Checks that failed:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : `Checks: every replayed student reached exactly (bit for bit, every epoch) the accuracy of the ordinary run with its seed, and the record run's student that of the first; each report said ${r.record.batches} steps written, and ${r.record.batches} of ${r.record.batches} replayed.\n`}
+${problems.length ? `Checks that failed:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : `Checks: every replayed student reached exactly (bit for bit, every epoch) the accuracy of the ordinary run with its seed, and the record run's student that of the first; at each of the ${r.record.batches} steps, each replayed student's loader gave the record run's batch (${r.students.map((s) => `${s.sameBatches}/${r.record.batches}`).join(', ')}) and the student was fed the record run's mixed batch (${r.students.map((s) => `${s.sameFed}/${r.record.batches}`).join(', ')}); each report said ${r.record.batches} steps written, and ${r.record.batches} of ${r.record.batches} replayed.\n`}
 All ${r.ordinary.length + 1 + r.students.length} runs took ${seconds.toFixed(0)} s.
 
 ![wall time per run, and student accuracy per epoch](store.svg)

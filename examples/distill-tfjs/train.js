@@ -10,12 +10,14 @@
 //
 // Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
 // batch order and Math.random (replaced at start by a seeded generator, so the mixup's
-// draws repeat too); STUDENT_SEED (default SEED) seeds the student's initial weights
+// draws repeat too, and again as the student's stage starts: there the loader shuffles
+// from Math.random, which it shares with the mixup); STUDENT_SEED (default SEED) seeds the student's initial weights
 // alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
 // of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
 // the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains
 // (0 when its outputs come from a store, see store.json); QUICK=1 makes a tiny run for tests.
-// Prints progress per epoch, then one JSON line with the results.
+// Prints progress per epoch, then one JSON line with the results, among them a digest of
+// each distillation step's batch (as the loader gave it) and of what the student was fed.
 import * as tf from '@tensorflow/tfjs';
 import { Mixup } from './augments.js';
 import { mulberry32, spirals } from './data.js';
@@ -77,13 +79,18 @@ function accuracy(model, split) {
   });
 }
 
-/** A checksum of the exact bits of what a model was fed (mixed inputs and mixed labels). */
-function digest(...tensors) {
+/** A checksum of the exact bits of typed arrays. */
+function digestOf(...arrays) {
   let h = 0x811c9dc5;
-  for (const t of tensors) {
-    for (const word of new Uint32Array(t.dataSync().slice().buffer)) h = Math.imul(h ^ word, 0x01000193);
+  for (const a of arrays) {
+    for (const word of new Uint32Array(a.slice().buffer)) h = Math.imul(h ^ word, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** A checksum of the exact bits of what a model was fed (mixed inputs and mixed labels). */
+function digest(...tensors) {
+  return digestOf(...tensors.map((t) => t.dataSync()));
 }
 
 class Distiller {
@@ -158,22 +165,32 @@ for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
 }
 const teacherAccuracy = accuracy(teacher, data.test);
 
-// 2. The student, distilled from the teacher on mixup batches.
+// 2. The student, distilled from the teacher on mixup batches. This stage seeds
+// Math.random again as it starts (as scripts that seed each stage do), so it draws the
+// same whether or not the teacher trained in this process, and its loader shuffles from
+// Math.random, which it shares with the mixup: a mixup call that does not run must still
+// draw (a replayed one does: the agent advances Math.random by its recorded draws), or
+// the next epoch's batches are other ones.
+Math.random = mulberry32(seed * 7919 + 18);
 const student = mlp([16, 16], studentSeed * 1000 + 500);
 const distiller = new Distiller({ teacher, student, mixup });
 const curve = [];
 let batchCount = 0;
 let alignedCount = 0;
 let tensorsAtStart;
+const batchDigests = [];
+const fedDigests = [];
 for (let epoch = 1; epoch <= settings.studentEpochs; epoch++) {
   let total = 0;
   let count = 0;
   let aligned = 0;
-  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+  for (const [xs, labels, n] of batches(data.train, () => Math.random())) {
+    batchDigests.push(digestOf(xs, labels));
     const xsTensor = tf.tensor2d(xs, [n, data.dims]);
     const labelsTensor = tf.tensor1d(labels, 'int32');
     total += distiller.step(xsTensor, labelsTensor);
     tf.dispose([xsTensor, labelsTensor]);
+    fedDigests.push(distiller.fed.student);
     count++;
     if (distiller.fed.teacher === distiller.fed.student) aligned++;
   }
@@ -198,5 +215,7 @@ console.log(JSON.stringify({
   studentCurve: curve,
   batches: batchCount,
   alignedBatches: alignedCount,
+  batchDigests,
+  fedDigests,
   tensors: { afterFirstEpoch: tensorsAtStart, atEnd: tf.memory().numTensors },
 }));

@@ -122,7 +122,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
 function storeOf(raw: unknown, source: string, base: string): StoreOptions | undefined {
   const mode = envStoreMode();
   if (raw === undefined) {
-    if (mode !== undefined) throw errors.config(STORE_MODE_VARIABLE, `is set to "${mode}", but ${source} has no "store" to ${mode === 'record' ? 'record into' : 'replay from'}; add "store": {"url": "./teacher-outputs"} to the config, or unset ${STORE_MODE_VARIABLE}.`);
+    if (mode !== undefined) throw errors.config(STORE_MODE_VARIABLE, `is set to "${mode}", but ${source} has no "store" to ${mode === 'record' ? 'record into' : mode === 'replay' ? 'replay from' : 'replay from and record into'}; add "store": {"url": "./teacher-outputs"} to the config, or unset ${STORE_MODE_VARIABLE}.`);
     return undefined;
   }
   const { mode: normalized } = normalizeStore(raw, `${source} store`, base);

@@ -83,7 +83,7 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean, retarget: R
   if (outside > 0) {
     return `${head}, though ${ran}: ${called}, and only calls made while a phase function runs are delivered; make the call inside the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}), or deliver the function that makes it there.`;
   }
-  return `${head}, though ${ran}, nor any call outside them: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method ? '' : ' through this module'}; name the function as the module that calls it in the steps imports it, or one the steps call.`;
+  return `${head}, though ${ran}, nor any call outside them: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method || site?.site.onProperty ? '' : ' through this module'}; name the function as the module that calls it in the steps imports it, or one the steps call.`;
 }
 
 function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, retarget: Retarget | undefined): Finding[] {
@@ -137,8 +137,9 @@ function storeFindings(store: StoreSummary): Finding[] {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
   const held = store.lastStep === undefined ? undefined : store.lastStep + 1;
-  if (store.mode === 'replay' && held !== undefined && store.steps < held) {
-    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.steps} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  // Auto: a run that wrote nothing ended before the steps the store held ran out.
+  if ((store.mode === 'replay' || (store.mode === 'auto' && store.written === 0)) && held !== undefined && store.read < held) {
+    found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.read} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
   }
   return found;
 }
@@ -160,10 +161,11 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`. */
+/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed 300 of 300 step(s) from and wrote 340 step(s) to`. */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
-  const what = store.mode === 'record' ? `wrote ${store.steps} step(s) to` : `replayed ${store.steps}${held} step(s) from`;
+  const replayed = `replayed ${store.read}${held} step(s) from`;
+  const what = store.mode === 'record' ? `wrote ${store.written} step(s) to` : store.mode === 'replay' ? replayed : `${replayed} and wrote ${store.written} step(s) to`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
   return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
 }

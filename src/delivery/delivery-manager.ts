@@ -9,6 +9,7 @@ import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
 import { baseRelativeTo } from '../target-path.js';
+import type { RandomMode } from '../values/draws.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
 import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
@@ -26,6 +27,8 @@ export interface DeliverySpec {
   copy?: boolean;
   /** How replayed calls are compared with the teacher's: "shape" (default), "values" or "off". */
   check?: CheckMode;
+  /** "advance" (default): a replayed call advances Math.random by the draws its recorded call made; "off": it draws nothing. */
+  random?: RandomMode;
   /** With a store: its outputs are only written to the store (record) and returned from it in record phases (replay); override phases leave its calls alone. */
   recordOnly?: boolean;
   /** MMRazor's spellings, accepted so its configs port as they are. */
@@ -45,8 +48,8 @@ export interface ManagerOptions {
   deferStore?: boolean;
 }
 
-const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
-const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'recordOnly'];
+const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'random', 'recordOnly'];
+const METHOD_KEYS = ['type', 'methodPath', 'method_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'random', 'recordOnly'];
 const TYPES: Record<string, 'function' | 'method'> = {
   FunctionOutputs: 'function',
   FunctionOutputsDelivery: 'function',
@@ -92,7 +95,8 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
 /**
  * Record phases open a step per delivery; override phases replay the oldest unclaimed one.
  * A teacher step that throws (or rejects) will have no student step: its outputs are
- * dropped, so the next student replays the next teacher step, not this one's remains.
+ * dropped, so the next student replays the next teacher step, not this one's remains
+ * (a store still writes it, marked failed, so that a replay's phase reads it in its turn).
  */
 function recordSteps(notes?: PhaseNotes, store?: LinkedStore): Phase {
   let stored: StorePhase | undefined;
@@ -103,10 +107,10 @@ function recordSteps(notes?: PhaseNotes, store?: LinkedStore): Phase {
       stored?.opened(steps);
       return steps;
     },
-    close: (members, steps, failed) => {
+    close: (members, steps, failed, error) => {
       (members as DistillDelivery[]).forEach((d, i) => (failed ? d.discardStep(steps[i] as Step) : d.closeStep(steps[i] as Step)));
       notes?.ended?.(steps as Step[], failed);
-      stored?.closed(steps as DeliveryStep[], failed);
+      stored?.closed(steps as DeliveryStep[], failed, error);
     },
   };
 }

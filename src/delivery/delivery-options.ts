@@ -4,9 +4,10 @@
  */
 import { errors, subject } from '../errors.js';
 import { parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
+import { RANDOM_MODES, type RandomMode } from '../values/draws.js';
 import { CHECK_MODES, type CheckMode } from '../values/signature.js';
 
-export type { CheckMode };
+export type { CheckMode, RandomMode };
 
 export interface DeliveryOptions {
   /** How many outputs may wait in the queue: a positive integer, default 1. */
@@ -19,6 +20,8 @@ export interface DeliveryOptions {
   copy?: boolean;
   /** How each replayed call is compared with the teacher's call: "shape" (default), "values" or "off". */
   check?: CheckMode;
+  /** "advance" (default): a replayed call advances Math.random by the draws its recorded call made; "off": it draws nothing. */
+  random?: RandomMode;
 }
 
 /** Normalized constructor options. */
@@ -29,6 +32,7 @@ export interface NormalizedOptions {
   readonly base: Base;
   readonly copy: boolean;
   readonly check: CheckMode;
+  readonly random: RandomMode;
 }
 
 const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'methodPath', max_keep_data: 'maxKeepData' };
@@ -36,7 +40,7 @@ const SNAKE: Record<string, string> = { func_path: 'funcPath', method_path: 'met
 /** Validates a constructor's options; accepts MMRazor's snake_case spellings too. */
 export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' | 'methodPath'): NormalizedOptions {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.optionsNotObject(who, raw);
-  const known = [pathKey, 'maxKeepData', 'name', 'base', 'copy', 'check'];
+  const known = [pathKey, 'maxKeepData', 'name', 'base', 'copy', 'check', 'random'];
   const aliases = Object.keys(SNAKE).filter((alias) => known.includes(SNAKE[alias]!));
   const options: Record<string, unknown> = {};
   const given = new Set<string>();
@@ -65,5 +69,7 @@ export function normalizeOptions(who: string, raw: unknown, pathKey: 'funcPath' 
   if (typeof copy !== 'boolean') throw errors.notBooleanOption(whoNow, 'copy', copy);
   const check = options.check === undefined ? 'shape' : options.check;
   if (!CHECK_MODES.includes(check as CheckMode)) throw errors.badCheck(whoNow, check);
-  return { path, maxKeepData, name: name as string | undefined, base: toBase(options.base), copy, check: check as CheckMode };
+  const random = options.random === undefined ? 'advance' : options.random;
+  if (!RANDOM_MODES.includes(random as RandomMode)) throw errors.badRandom(whoNow, random);
+  return { path, maxKeepData, name: name as string | undefined, base: toBase(options.base), copy, check: check as CheckMode, random: random as RandomMode };
 }

@@ -56,7 +56,8 @@ export class DeliveryQueue<T> {
 /**
  * The signatures of the calls whose outputs wait in a queue, in the same order, run-length
  * encoded: the calls of a step nearly always share one signature, so keeping them costs
- * a compare per call and no memory per output.
+ * a compare per call and no memory per output. The same for their Math.random draws
+ * (most functions draw none, or always as many).
  */
 export class SignatureRuns<S> {
   private signatures: S[] = [];
@@ -79,6 +80,13 @@ export class SignatureRuns<S> {
 
   shift(): void {
     if (--this.counts[this.head]! === 0) this.nextRun();
+  }
+
+  /** The oldest waiting call's value, removed; the caller checks the queue's size first. */
+  take(): S {
+    const value = this.signatures[this.head]!;
+    this.shift();
+    return value;
   }
 
   private nextRun(): void {

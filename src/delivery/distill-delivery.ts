@@ -12,11 +12,12 @@ import type { NormalizedOptions } from './delivery-options.js';
 import { errors, subject, UNDEFINED_OUTPUTS_WARNING, warningCodes, warnings, type StepFacts } from '../errors.js';
 import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
 import type { Base, TargetPath } from '../target-path.js';
-import { ItemLog, type ItemsKind } from '../values/generator.js';
-import { handOut, keepOutput, release } from '../values/keep.js';
+import { advanceDraws, type RandomMode } from '../values/draws.js';
+import { ItemLog, type ItemObserver, type ItemsKind } from '../values/generator.js';
+import { handOut, keepOutput, release, type Held } from '../values/keep.js';
 import { CHECK_OFF, checkModeOf, forgetLastThis, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
 
-export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions } from './delivery-options.js';
+export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions, type RandomMode } from './delivery-options.js';
 
 const debug = debuglog('delivery');
 
@@ -37,9 +38,16 @@ export interface DeliveryStats {
   undefinedOutputs: number;
 }
 
-/** A step as a delivery keeps it: its outputs, and the signatures of the calls that made them. */
+/** A step as a delivery keeps it: its outputs, the signatures of the calls that made them, and their Math.random draws. */
 export interface DeliveryStep extends Step {
   readonly signatures: SignatureRuns<Signature>;
+  /**
+   * With `random: "advance"`: how many times each recorded call drew from Math.random, in
+   * queue order, from the output numbered `drawn` on (the outputs before it drew nothing,
+   * so a delivery whose calls never draw never touches it); -1: none yet.
+   */
+  readonly draws: SignatureRuns<number>;
+  drawn: number;
   /** What a store keeps of this step (store-link.ts); undefined without a store. */
   store: StepStore | undefined;
 }
@@ -54,6 +62,8 @@ function newStep(number: number, recorder: string | undefined, missing = false):
   return {
     queue: new DeliveryQueue<unknown>(),
     signatures: new SignatureRuns<Signature>(),
+    draws: new SignatureRuns<number>(),
+    drawn: -1,
     recorded: 0,
     replayed: 0,
     closed: missing,
@@ -91,11 +101,15 @@ export abstract class DistillDelivery implements Member {
   readonly copy: boolean;
   /** How each replayed call is compared with the teacher's. */
   readonly check: CheckMode;
+  /** Whether a replayed call advances Math.random by the draws its recorded call made. */
+  readonly random: RandomMode;
   /** The target path as given. */
   protected readonly target: TargetPath;
   protected readonly base: Base;
   /** @internal `check` as a number for the call path (DeliveryLike.checkMode). */
   readonly checkMode: number;
+  /** @internal `random` as a boolean for the call path (DeliveryLike.advances). */
+  readonly advances: boolean;
   readonly #who: string;
 
   #override = false;
@@ -130,8 +144,10 @@ export abstract class DistillDelivery implements Member {
     this.base = options.base;
     this.copy = options.copy;
     this.check = options.check;
+    this.random = options.random;
     this.#who = subject(this.target.raw, this.name);
     this.checkMode = checkModeOf(options.check);
+    this.advances = options.random === 'advance';
   }
 
   /** Finds the site of the target: the agent's, or a property patched after load. */
@@ -281,6 +297,8 @@ export abstract class DistillDelivery implements Member {
   take(signature: Signature): unknown {
     const step = this.#call;
     if (step.queue.size === 0 || this.checkMode !== CHECK_OFF) this.beforeReplay(step, signature);
+    // The draws of the output about to be taken (number `replayed`), if it is one that has them.
+    if (step.drawn !== -1 && step.replayed >= step.drawn && this.advances) advanceDraws(step.draws.take());
     step.replayed++;
     this.#pending--;
     this.#replayed++;
@@ -300,35 +318,51 @@ export abstract class DistillDelivery implements Member {
     return stored === null || stored === undefined ? stored : handOut(stored, this.#who);
   }
 
-  /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature. */
-  store(output: unknown, signature: Signature): void {
+  /** @internal Keeps the output of a call part() said to record, once the original has returned, with its call's signature and draws. */
+  store(output: unknown, signature: Signature, draws: number): void {
     if (this.#callLate) return this.discard();
     if (output === undefined) this.#undefinedOutputs++;
-    this.push(this.copy || (typeof output === 'object' && output !== null) ? this.keepOutput(output) : output, signature);
+    this.push(this.copy || (typeof output === 'object' && output !== null) ? this.keepOutput(output) : output, signature, draws);
   }
+
+  /** @internal Keeps what a store gave for a call part() said to record, as it is (a stored generator's items, handed out fresh). */
+  storeHeld(held: Held, signature: Signature, draws: number): void {
+    if (this.#callLate) return this.discard();
+    this.push(held, signature, draws);
+  }
+
+  /** @internal A call part() said to record threw: nothing is kept (a store writes it down). */
+  threw(_error: unknown, _signature: Signature, _draws: number): void {}
 
   private keepOutput(output: unknown): unknown {
     return keepOutput(output, this.copy, this.#who);
   }
 
   /** @internal For a generator function's call part() said to record: the log of its items. */
-  storeItems(kind: ItemsKind, signature: Signature): ItemLog | undefined {
+  storeItems(kind: ItemsKind, signature: Signature, draws: number): ItemObserver | undefined {
     if (this.#callLate) {
       this.discard();
       return undefined;
     }
-    const log = new ItemLog(kind, this.copy, this.#who);
-    this.push(log, signature);
+    const log = new ItemLog(kind, this.copy, this.#who, this.advances);
+    this.push(log, signature, draws);
     return log;
   }
 
-  private push(kept: unknown, signature: Signature): void {
+  private push(kept: unknown, signature: Signature, draws: number): void {
     const step = this.#call;
     if (this.checkMode !== CHECK_OFF) step.signatures.push(signature);
+    if ((draws !== 0 || step.drawn !== -1) && this.advances) this.pushDraws(step, draws);
     step.queue.push(kept);
     step.recorded++;
     this.#pending++;
     this.#recorded++;
+  }
+
+  /** The draws of the output about to be pushed (number `recorded`): the first that drew starts the list. */
+  private pushDraws(step: DeliveryStep, draws: number): void {
+    if (step.drawn === -1) step.drawn = step.recorded;
+    step.draws.push(draws);
   }
 
   /** Compares the student's call with the teacher's call whose output it is about to get. */
@@ -442,18 +476,19 @@ export abstract class DistillDelivery implements Member {
 
   /**
    * @internal A step read from a store, for an override phase that has no record phase to
-   * replay (a student-only replay): its outputs (Held values that decode when handed out)
-   * and their calls' signatures as text.
+   * replay (a student-only replay): its outputs (Held values that decode when handed out),
+   * their calls' signatures as text, and their draws.
    */
-  feedStep(number: number, label: string, outputs: readonly unknown[], signatures: readonly string[], store: StepStore): void {
+  feedStep(number: number, label: string, outputs: readonly unknown[], signatures: readonly string[], draws: readonly number[], store: StepStore): void {
     const step = newStep(number, label);
     step.store = store;
     step.closed = true;
     for (let i = 0; i < outputs.length; i++) {
       if (this.checkMode !== CHECK_OFF) step.signatures.push(signatures[i]!);
+      if ((draws[i] !== 0 || step.drawn !== -1) && this.advances) this.pushDraws(step, draws[i]!);
       step.queue.push(outputs[i]);
+      step.recorded++;
     }
-    step.recorded = outputs.length;
     this.#pending += outputs.length;
     this.#recorded += outputs.length;
     this.#steps.push(step);
@@ -506,6 +541,8 @@ export abstract class DistillDelivery implements Member {
     for (let n = left; n > 0; n--) release(step.queue.shift());
     step.queue.clear();
     (step as DeliveryStep).signatures.clear();
+    (step as DeliveryStep).draws.clear();
+    (step as DeliveryStep).drawn = -1;
     this.#pending -= left;
     this.#discarded += left;
     this.#discardedBy[cause] += left;

@@ -21,10 +21,10 @@ export interface StoredDelivery extends Linked {
   readonly target: string;
 }
 
-/** What a record phase tells its store: its steps, once opened, and its end. */
+/** What a record phase tells its store: its steps, once opened, and its end (`error`: what it threw or rejected with). */
 export interface StorePhase {
   opened(steps: readonly DeliveryStep[]): void;
-  closed(steps: readonly DeliveryStep[], failed: boolean): void;
+  closed(steps: readonly DeliveryStep[], failed: boolean, error?: unknown): void;
 }
 
 /** What the report says of a store. */
@@ -32,8 +32,12 @@ export interface StoreSummary {
   readonly url: string;
   readonly rank: number;
   readonly mode: StoreMode;
-  /** Steps written (record) or read (replay). */
+  /** Steps written (record), read (replay), or both (auto). */
   readonly steps: number;
+  /** Steps read: replayed in record phases, or fed to override phases. */
+  readonly read: number;
+  /** Steps written. */
+  readonly written: number;
   /** Replay: the last complete step the store held when last looked at (-1: none). */
   readonly lastStep: number | undefined;
   /** Records written or read, by delivery name. */

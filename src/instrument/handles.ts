@@ -182,12 +182,26 @@ export class TargetHandle {
     try {
       this.patch(() => module.exports, true, 0);
     } catch (error) {
-      if (used) return;
+      // The module's own uses of the name are delivered, so its exports need not have it;
+      // but an export of that name that holds a value, and no function, is refused all the same.
+      if (used && !((error as { code?: unknown }).code === 'ERR_DELIVERY_NOT_A_FUNCTION' && this.holdsValue(module.exports))) return;
       if (typeof module.exports === 'function' && (error as { code?: unknown }).code === 'ERR_DELIVERY_TARGET_NOT_FOUND') {
         throw errors.targetNotFound(this.who, this.members.join('.'), `the exports of ${this.url} (module.exports is the function itself, which "#default" names)`, ['default']);
       }
       throw error;
     }
+  }
+
+  /** Whether the property path holds a value other than undefined and null on `root` (read without getters). */
+  private holdsValue(root: unknown): boolean {
+    let value = root;
+    for (const key of this.members) {
+      if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+      const own = Object.getOwnPropertyDescriptor(value, key);
+      if (own === undefined || !('value' in own)) return false;
+      value = own.value;
+    }
+    return value !== undefined && value !== null;
   }
 
   /**

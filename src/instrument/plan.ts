@@ -39,14 +39,14 @@ export function planTarget(r: Rewrite, target: SourceTarget, i: number): void {
   // member of module objects, or an export only.
   const { scan, format } = r;
   const alias = scan.localExports.get(root);
-  if (alias !== undefined && scan.bindings.has(alias.local) && alias.local !== root) {
+  if (alias !== undefined && scan.bindings.has(alias.local) && alias.local !== root && !exportedModuleObject(r, alias.local, rest)) {
     return planTarget(r, { ...target, members: [alias.local, ...rest] }, i);
   }
   if (root === 'default' && format === 'module') {
     const declaration = scan.program.body.find((s: AnyNode) => s.type === 'ExportDefaultDeclaration')?.declaration;
     const name: string | undefined = declaration?.id?.name ?? (declaration?.type === 'Identifier' && scan.bindings.has(declaration.name) ? declaration.name : undefined);
     // `export default f` of a name the module declares: the name is the target, so both exports stay one function.
-    if (name !== undefined) return planTarget(r, { ...target, members: [name, ...rest] }, i);
+    if (name !== undefined && !exportedModuleObject(r, name, rest)) return planTarget(r, { ...target, members: [name, ...rest] }, i);
     if (planDefault(r, target, i, rest)) return;
   }
   const found = rest.length === 0 && planImportedAs(r, target, i, root);
@@ -63,6 +63,18 @@ export function planTarget(r: Rewrite, target: SourceTarget, i: number): void {
     return;
   }
   throw errors.targetNotFound(`"${target.label}"`, target.members.join('.'), r.where, r.available());
+}
+
+/**
+ * `E.m` where export E is `local`, an object the module imports whole (a default or
+ * namespace import, a required module): `local.m` would name only this module's own uses,
+ * but calls reach E.m through the export (`import idx from './index.js'; idx.answer()`), so
+ * it is patched on the object the export holds (refused if that is a namespace object).
+ */
+function exportedModuleObject(r: Rewrite, local: string, rest: readonly string[]): boolean {
+  const binding = r.scan.bindings.get(local);
+  if (rest.length === 0 || binding === undefined) return false;
+  return (binding.kind === 'import' && (binding.importedName === '*' || binding.importedName === 'default')) || (binding.kind === 'variable' && binding.moduleObject === true);
 }
 
 /** `X.m` (or longer) where X is a top-level name of the module. */

@@ -1,7 +1,8 @@
 /**
  * One line of progress on stderr while a store is recorded or replayed: the steps, the
  * bytes and the rate, and in a replay how far through the store (the reader's last
- * step, which grows while a Redis store is still being recorded):
+ * step, which grows while a Redis store is still being recorded); a run in mode "auto"
+ * says both (`replayed 120 of 120 steps, then recorded 30 steps`):
  *
  *   distill-delivery: recorded 1200 steps (356.2 MB) to the store "./outputs" (rank 0), 41.3 steps/s, 12.2 MB/s
  *   distill-delivery: replayed 1200 of 5000 steps (24%, 356.2 MB) from the store "./outputs" (rank 0), 95.0 steps/s, 28.2 MB/s
@@ -28,43 +29,59 @@ function size(bytes: number): string {
 }
 
 export class Progress {
-  #steps = 0;
+  #read = 0;
+  #written = 0;
   #bytes = 0;
+  /** The store's last complete step as the reader last knew it (-1: none, or no reader). */
+  #lastStep = -1;
   #first = 0;
   #shown = -Infinity;
   /** The length of the line on screen, to blank what a shorter one leaves. */
   #width = 0;
 
-  private constructor(
-    private readonly mode: 'record' | 'replay',
-    private readonly subject: string,
-  ) {}
+  private constructor(private readonly subject: string) {}
 
-  /** A progress line for a store opened to `mode`, or undefined where it is not shown. */
-  static start(mode: 'record' | 'replay', subject: string, setting: boolean | undefined, rank: number): Progress | undefined {
+  /** A progress line for a store, or undefined where it is not shown. */
+  static start(subject: string, setting: boolean | undefined, rank: number): Progress | undefined {
     const shown = setting ?? (isMainThread && rank === 0 && isatty(2));
-    return shown ? new Progress(mode, subject) : undefined;
+    return shown ? new Progress(subject) : undefined;
   }
 
-  /** A step was written or read: its records' payloads, and in a replay the store's last step. */
-  step(records: readonly { readonly payload?: Uint8Array | undefined }[], lastStep?: number): void {
+  /** A step was read: its records, and the store's last complete step. */
+  read(records: readonly { readonly payload: Uint8Array }[], lastStep: number): void {
+    this.#read++;
+    this.#lastStep = lastStep;
+    this.step(records);
+  }
+
+  /** A step was written: its records. */
+  wrote(records: readonly { readonly payload?: Uint8Array | undefined }[]): void {
+    this.#written++;
+    this.step(records);
+  }
+
+  private step(records: readonly { readonly payload?: Uint8Array | undefined }[]): void {
     const now = performance.now();
-    if (this.#steps === 0) this.#first = now;
-    this.#steps++;
+    if (this.#read + this.#written === 1) this.#first = now;
     for (const record of records) this.#bytes += record.payload?.byteLength ?? 0;
     if (now - this.#shown < EVERY_MS) return;
     this.#shown = now;
-    this.show(this.line(now, lastStep));
+    this.show(this.line(now));
   }
 
-  private line(now: number, lastStep: number | undefined): string {
-    const seconds = (now - this.#first) / 1000;
-    const rate = seconds > 0 && this.#steps > 1 ? `, ${((this.#steps - 1) / seconds).toFixed(1)} steps/s, ${size(this.#bytes / seconds)}/s` : '';
+  private line(now: number): string {
     const steps = (n: number): string => `${n} step${n === 1 ? '' : 's'}`;
-    if (this.mode === 'record') return `distill-delivery: recorded ${steps(this.#steps)} (${size(this.#bytes)}) to ${this.subject}${rate}`;
-    if (lastStep === undefined || lastStep < 0) return `distill-delivery: replayed ${steps(this.#steps)} (${size(this.#bytes)}) from ${this.subject}${rate}`;
-    const held = lastStep + 1;
-    return `distill-delivery: replayed ${this.#steps} of ${steps(held)} (${Math.floor((100 * this.#steps) / held)}%, ${size(this.#bytes)}) from ${this.subject}${rate}`;
+    const done = this.#read + this.#written;
+    const seconds = (now - this.#first) / 1000;
+    const rate = seconds > 0 && done > 1 ? `, ${((done - 1) / seconds).toFixed(1)} steps/s, ${size(this.#bytes / seconds)}/s` : '';
+    const held = this.#lastStep + 1;
+    const replayed = this.#read === 0 ? '' : held > 0 ? `replayed ${this.#read} of ${steps(held)}` : `replayed ${steps(this.#read)}`;
+    if (this.#written === 0) {
+      const share = held > 0 ? `${Math.floor((100 * this.#read) / held)}%, ` : '';
+      return `distill-delivery: ${replayed} (${share}${size(this.#bytes)}) from ${this.subject}${rate}`;
+    }
+    const recorded = `recorded ${steps(this.#written)}`;
+    return `distill-delivery: ${replayed === '' ? recorded : `${replayed}, then ${recorded}`} (${size(this.#bytes)}) to ${this.subject}${rate}`;
   }
 
   private show(text: string): void {

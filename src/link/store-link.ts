@@ -1,32 +1,43 @@
 /**
  * A manager's store: record runs write each record phase as one step of the store, replay
  * runs read step n for the n-th record phase (or, in a student-only run, for the n-th
- * override phase that has no record phase to replay).
+ * override phase that has no record phase to replay), and "auto" runs replay the steps
+ * the store holds for their rank, then record what follows into it.
  *
- * Record: a step is committed when its record phase has ended without throwing and the
- * promises it recorded have settled, in the order the record phases started; one that
- * threw is not written. A step that cannot be written (its I/O, a promise's value that
- * cannot be stored) stops the writing: the error fails the phase that ends then, or the
- * next record phase, and the run's end; the store holds the steps before it.
+ * Record: a step is committed when its record phase has ended and the promises it
+ * recorded have settled, in the order the record phases started. A phase that threw is
+ * written too, marked failed, with what its calls recorded before it threw (a call that
+ * threw as what it threw), so a replay's phases read the steps in their turn. A step
+ * that cannot be written (its I/O, a promise's value that cannot be stored) stops the
+ * writing: the error fails the phase that ends then, or the next record phase, and the
+ * run's end; the store holds the steps before it.
  * Replay: the store must have been recorded with the same deliveries (names, types,
- * targets, check), compared when it is opened, and each replayed call must be the one
- * recorded (store-calls.ts).
+ * targets, check, random), compared when it is opened, each replayed call must be the one
+ * recorded (store-calls.ts), and each phase must end as the recorded one did (returned,
+ * or threw).
  */
 import { createHash } from 'node:crypto';
 import { debuglog } from 'node:util';
-import { errors, storeLinkErrors, storeSubject } from '../errors.js';
+import { DeliveryError, errors, storeErrors, storeLinkErrors, storeSubject } from '../errors.js';
 import { openStoreReader, openStoreWriter, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
 import { firstDifference, normalize } from '../store/metadata.js';
 import { parseStoreUrl } from '../store/url.js';
-import { StoredOutput } from '../values/encode.js';
+import { encodeOutput, payloadDraws, StoredOutput, THREW } from '../values/encode.js';
 import type { DeliveryStep } from '../delivery/distill-delivery.js';
 import type { LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
-import { fedStore, recordInto, RecordCalls, replayFrom, ReplayCalls, type Write } from './store-calls.js';
+import { fedStore, linkCalls, RecordCalls, ReplayCalls, type Write } from './store-calls.js';
+import type { IfExists } from '../store/rank.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
 import { Progress } from './progress.js';
 
 const debug = debuglog('delivery');
+
+/**
+ * The record of a step whose record phase threw: its delivery is "", which no delivery
+ * can be named. A step without it is one whose phase returned.
+ */
+const FAILED_PHASE = '';
 
 /** A record phase's place in the order steps are written. */
 interface Slot {
@@ -35,16 +46,27 @@ interface Slot {
   waiting: boolean;
 }
 
+/** A step as read: its records by delivery, and whether its record phase threw. */
+interface ReadStep {
+  readonly byDelivery: Map<string, StoreRecord[]>;
+  readonly failed: boolean;
+}
+
 export class StoreLink implements LinkedStore {
   readonly mode: StoreMode;
-  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string }>; hash: string };
+  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string; random: string }>; hash: string };
   #subject: string;
   #writer: StoreWriter | undefined;
   #reader: StoreReader | undefined;
+  /** Record phases replay from the reader (replay, and auto while the store holds their step). */
+  #reading = false;
+  /** Auto: the steps the store held for this rank when it was opened. */
+  #held = 0;
   #closed = false;
   #failure: unknown;
   readonly #slots: Slot[] = [];
-  #steps = 0;
+  #read = 0;
+  #written = 0;
   readonly #records: Record<string, number> = {};
   #nextRead = 0;
   #progress: Progress | undefined;
@@ -54,43 +76,81 @@ export class StoreLink implements LinkedStore {
     private readonly members: readonly StoredDelivery[],
   ) {
     this.mode = options.mode;
-    const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check }]));
+    const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check, random: m.delivery.random }]));
     this.metadata = { deliveries, hash: createHash('sha256').update(JSON.stringify(deliveries)).digest('hex') };
     this.#subject = storeSubject(parseStoreUrl(options.url, options.base).display, options.rank);
     for (const m of members) {
       this.#records[m.name] = 0;
-      if (this.mode === 'record') recordInto(m.delivery, m);
-      else replayFrom(m.delivery, m);
+      linkCalls(m.delivery, m);
     }
   }
 
   /** Opens the store (once): creates it or checks it was recorded with these deliveries. */
   open(): void {
-    if (this.#writer !== undefined || this.#reader !== undefined) return;
+    if (this.#writer !== undefined || this.#reader !== undefined || this.#failure !== undefined) return;
     if (this.#closed) throw errors.config(this.#subject, 'was closed; a manager opens its store once.');
-    const { url, base, rank, timeout, ifExists } = this.options;
-    if (this.mode === 'record') {
-      this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout });
-      this.#subject = this.#writer.subject;
-    } else {
-      const reader = openStoreReader(url, { rank, base, timeout });
-      this.#subject = reader.subject;
-      const found = firstDifference(reader.metadata, normalize(this.metadata));
-      if (found !== undefined) {
-        reader.close();
-        throw storeLinkErrors.otherDeliveries(this.#subject, found.path, found.stored, found.given);
-      }
-      this.#reader = reader;
-    }
+    if (this.mode === 'record') this.openWriter(this.options.ifExists);
+    else if (this.mode === 'replay') this.openReader(false);
+    else this.openAuto();
     closeAtExit(this);
-    this.#progress = Progress.start(this.mode, this.#subject, this.options.progress, this.options.rank);
-    debug('store %s: opened to %s', this.#subject, this.mode);
+    this.#progress = Progress.start(this.#subject, this.options.progress, this.options.rank);
+    debug('store %s: opened to %s%s', this.#subject, this.mode, this.mode === 'auto' ? ` (${this.#held} step(s) to replay)` : '');
+  }
+
+  private openWriter(ifExists: IfExists | undefined): void {
+    const { url, base, rank, timeout } = this.options;
+    this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout });
+    this.#subject = this.#writer.subject;
+  }
+
+  private openReader(existing: boolean): void {
+    const { url, base, rank, timeout } = this.options;
+    const reader = openStoreReader(url, { rank, base, timeout, existing });
+    this.#subject = reader.subject;
+    const found = firstDifference(reader.metadata, normalize(this.metadata));
+    if (found !== undefined) {
+      reader.close();
+      throw storeLinkErrors.otherDeliveries(this.#subject, found.path, found.stored, found.given);
+    }
+    this.#reader = reader;
+    this.#reading = true;
+  }
+
+  /** Auto: a store that does not exist is recorded; one that does is replayed up to the steps it holds now. */
+  private openAuto(): void {
+    try {
+      this.openReader(true);
+    } catch (error) {
+      // Before a step is read, the only ERR_DELIVERY_STORE_END is a store that does not exist.
+      if ((error as { code?: unknown }).code !== 'ERR_DELIVERY_STORE_END') throw error;
+      this.openWriter(undefined);
+      return;
+    }
+    this.#held = this.#reader!.lastStep + 1;
+    if (this.#held === 0) this.recordFromHere();
+  }
+
+  /** Auto: the store holds no more steps; record the rest, appending after them. What fails here stops the store for good. */
+  private recordFromHere(): void {
+    this.#reader!.close();
+    this.#reader = undefined;
+    this.#reading = false;
+    try {
+      this.openWriter('resume');
+      const next = this.#writer!.nextStep;
+      debug('store %s: replayed %d step(s), recording from step %d', this.#subject, this.#held, next);
+      if (next !== this.#held) throw storeErrors.otherWriter(this.#subject, `it held ${this.#held} step(s) when this run opened it and ${next} when this run began to record`);
+    } catch (error) {
+      this.#failure = error;
+      throw error;
+    }
   }
 
   /** A record phase starts (before its steps open, so a step the store cannot give fails the phase before anything runs). */
   recordPhase(): StorePhase {
     this.open();
-    if (this.mode === 'replay') return this.replayPhase();
+    if (this.#reading && this.mode === 'auto' && this.#nextRead >= this.#held) this.recordFromHere();
+    if (this.#reading) return this.replayPhase();
     if (this.#failure !== undefined) throw this.#failure;
     const slot: Slot = { ended: false, writes: undefined, waiting: false };
     this.#slots.push(slot);
@@ -103,7 +163,10 @@ export class StoreLink implements LinkedStore {
       closed: (_steps, failed) => {
         slot.ended = true;
         // The step keeps its RecordCalls until an override phase drops it: the bytes go with the slot.
-        slot.writes = failed ? undefined : calls.flatMap((c) => c.writes.splice(0));
+        const writes = calls.flatMap((c) => c.writes.splice(0));
+        for (const w of writes) w.seal?.();
+        if (failed) writes.push(failedPhase());
+        slot.writes = writes;
         // A phase that threw keeps its own error; a step that cannot be written is kept in #failure.
         if (failed) this.drainLater();
         else this.drain();
@@ -113,13 +176,19 @@ export class StoreLink implements LinkedStore {
 
   private replayPhase(): StorePhase {
     const step = this.#nextRead;
-    const byDelivery = this.read(step);
+    const { byDelivery, failed: recordedFailed } = this.read(step);
     return {
       opened: (steps) => {
         steps.forEach((s, i) => (s.store = new ReplayCalls(step, byDelivery.get(this.members[i]!.name) ?? [], this.#subject)));
         this.releaseRecordOnly(steps);
       },
-      closed: (steps, failed) => {
+      closed: (steps, failed, error) => {
+        if (failed !== recordedFailed) {
+          // A call that did not match the recorded one, or another error of the replay itself, already says why the phase threw.
+          if (failed && (error instanceof DeliveryError || steps.some((s) => (s.store as ReplayCalls).failed))) return;
+          const ended = (threw: boolean): 'threw' | 'returned' => (threw ? 'threw' : 'returned');
+          throw storeLinkErrors.phaseEnded(this.#subject, step, ended(recordedFailed), ended(failed), failed ? { cause: error } : undefined);
+        }
         if (failed) return;
         steps.forEach((s, i) => {
           const calls = s.store as ReplayCalls;
@@ -138,30 +207,45 @@ export class StoreLink implements LinkedStore {
 
   /**
    * Replay: an override phase starts; with no record phase waiting to be replayed, it
-   * replays the store's next step (a student-only run). Only deliveries that override
-   * phases replay count: with recordOnly ones alone, override phases read nothing.
+   * replays the store's next step whose record phase returned (a student-only run: the
+   * record run's override phases never replayed a failed one). Only deliveries that
+   * override phases replay count: with recordOnly ones alone, override phases read nothing.
    */
   overridePhase(): void {
+    if (this.mode === 'record') return;
     const replayed = this.members.filter((m) => !m.recordOnly);
-    if (this.mode !== 'replay' || replayed.length === 0 || replayed.some((m) => m.delivery.hasWaitingStep())) return;
+    if (replayed.length === 0 || replayed.some((m) => m.delivery.hasWaitingStep())) return;
     this.open();
-    const step = this.#nextRead;
-    const byDelivery = this.read(step);
+    if (!this.#reading) return;
+    let step: number;
+    let read: ReadStep;
+    do {
+      step = this.#nextRead;
+      // Auto reads only the steps the store held (a Redis reader would wait for more).
+      if (this.mode === 'auto' && step >= this.#held) throw storeErrors.end(this.#subject, step, this.#held - 1, 'a student-only run in mode "auto" has no record phase to record the rest');
+      read = this.read(step);
+    } while (read.failed);
     for (const m of replayed) {
-      const records = byDelivery.get(m.name) ?? [];
-      const outputs = records.map((r) => new StoredOutput(r.payload));
-      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), fedStore(this.#subject, step));
+      const records = read.byDelivery.get(m.name) ?? [];
+      const outputs = records.map((r) => new StoredOutput(r.payload, m.delivery.advances));
+      const draws = records.map((r) => payloadDraws(r.payload));
+      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), draws, fedStore(this.#subject, step));
     }
   }
 
   /** Reads `step`, grouped by delivery; a record of a delivery this run does not have is a mismatch. */
-  private read(step: number): Map<string, StoreRecord[]> {
+  private read(step: number): ReadStep {
     const records = this.#reader!.read(step);
     this.#nextRead = step + 1;
-    this.#steps++;
-    this.#progress?.step(records, this.#reader!.lastStep);
+    this.#read++;
+    this.#progress?.read(records, this.#reader!.lastStep);
     const byDelivery = new Map<string, StoreRecord[]>();
+    let failed = false;
     for (const record of records) {
+      if (record.delivery === FAILED_PHASE) {
+        failed = true;
+        continue;
+      }
       if (!Object.hasOwn(this.#records, record.delivery)) {
         throw storeLinkErrors.otherDeliveries(this.#subject, `step ${step}`, record.delivery, Object.keys(this.#records).join(', '));
       }
@@ -170,7 +254,7 @@ export class StoreLink implements LinkedStore {
       if (list === undefined) byDelivery.set(record.delivery, (list = []));
       list.push(record);
     }
-    return byDelivery;
+    return { byDelivery, failed };
   }
 
   /** Writes every step whose record phase has ended, in the order the phases started. */
@@ -214,9 +298,9 @@ export class StoreLink implements LinkedStore {
       this.#failure = storeLinkErrors.failed(this.#subject, step, error);
       throw this.#failure;
     }
-    this.#steps++;
-    for (const w of writes) this.#records[w.delivery]!++;
-    this.#progress?.step(writes);
+    this.#written++;
+    for (const w of writes) if (w.delivery !== FAILED_PHASE) this.#records[w.delivery]!++;
+    this.#progress?.wrote(writes);
   }
 
   /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
@@ -230,7 +314,7 @@ export class StoreLink implements LinkedStore {
     } catch (error) {
       this.#failure ??= error;
     }
-    debug('store %s: closed after %d step(s)', this.#subject, this.#steps);
+    debug('store %s: closed after %d step(s) read and %d written', this.#subject, this.#read, this.#written);
     return this.#failure;
   }
 
@@ -240,11 +324,18 @@ export class StoreLink implements LinkedStore {
       url: parseStoreUrl(this.options.url, this.options.base).display,
       rank: this.options.rank,
       mode: this.mode,
-      steps: this.#steps,
-      lastStep: this.#reader?.lastStep,
+      steps: this.#read + this.#written,
+      read: this.#read,
+      written: this.#written,
+      lastStep: this.mode === 'auto' ? this.#held - 1 : this.#reader?.lastStep,
       records: { ...this.#records },
       unwritten: this.#slots.length,
       error: failure === undefined ? undefined : `${failure.code ?? 'Error'}: ${failure.message ?? String(failure)}`,
     };
   }
+}
+
+/** The record that marks a step whose record phase threw. */
+function failedPhase(): Write {
+  return { delivery: FAILED_PHASE, call: 0, signature: '', payload: encodeOutput(null, THREW, 'a record phase'), settled: undefined, error: undefined };
 }

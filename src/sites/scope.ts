@@ -55,8 +55,8 @@ export function deactivateAll(members: readonly Member[]): void {
 /** How a phase opens its per-delivery steps after activation, and closes them at its end. */
 export interface Phase {
   open(members: readonly Member[]): readonly (Step | undefined)[];
-  /** `failed`: fn threw, or the promise it returned rejected. */
-  close(members: readonly Member[], steps: readonly (Step | undefined)[], failed: boolean): void;
+  /** `failed`: fn threw, or the promise it returned rejected, with `error`. */
+  close(members: readonly Member[], steps: readonly (Step | undefined)[], failed: boolean, error?: unknown): void;
 }
 
 /**
@@ -83,10 +83,10 @@ export function runScope<T>(
     throw error;
   }
   const frame: Frame = { members, override, steps, parent, asyncId: executionAsyncId(), live: true };
-  const end = (failed: boolean): void => {
+  const end = (failed: boolean, error?: unknown): void => {
     frame.live = false;
     deactivateAll(members);
-    if (steps !== undefined) phase!.close(members, steps, failed);
+    if (steps !== undefined) phase!.close(members, steps, failed, error);
   };
   const previous = state.syncFrame;
   state.syncFrame = frame;
@@ -96,7 +96,7 @@ export function runScope<T>(
     result = state.als.run(frame, fn);
     if (isThenable(result) && !(result instanceof Promise)) result = state.als.run(frame, adopt, result) as T;
   } catch (error) {
-    end(true);
+    end(true, error);
     throw error;
   } finally {
     state.syncDepth--;
@@ -107,9 +107,9 @@ export function runScope<T>(
     return result;
   }
   state.asyncLive++;
-  const settle = (failed: boolean): void => {
+  const settle = (failed: boolean, error?: unknown): void => {
     state.asyncLive--;
-    end(failed);
+    end(failed, error);
   };
   return result.then(
     (value) => {
@@ -117,7 +117,7 @@ export function runScope<T>(
       return value;
     },
     (error: unknown) => {
-      settle(true);
+      settle(true, error);
       throw error;
     },
   ) as T;

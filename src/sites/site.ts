@@ -14,11 +14,14 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
 import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
-import { generatorKind, observeItems, type ItemLog } from '../values/generator.js';
+import { countDraws, drawsSince } from '../values/draws.js';
+import { generatorKind, observeItems, type ItemObserver } from '../values/generator.js';
 import { CHECK_OFF, CHECK_VALUES, shapeSignature, signatureOf, type Signature } from '../values/signature.js';
 import { adoptConstructor, copyIdentity, deliveryWrapper, kindOf, phaseWrapper, type PhaseRunner } from './wrappers.js';
 
 const state = runtime.state;
+/** A call whose draws are not counted (no recording delivery advances them). */
+const NOT_COUNTED = -1;
 
 export type { PhaseRunner };
 
@@ -38,6 +41,8 @@ export class Site {
   private readonly recorders: DeliveryLike[] = [];
   /** Scratch for dispatch(): the signatures of the call for those `recorders`. */
   private readonly signatures: Signature[] = [];
+  /** Whether installOn put this site's wrapper on a property: calls reach it from any module, not only through one. */
+  onProperty = false;
   /**
    * Calls that reached dispatch() outside every phase and run(), and calls made while
    * another delivered call was being recorded (which pass through, part of that call):
@@ -113,10 +118,12 @@ export class Site {
    * A call while some delivery in the process is active. Each attached delivery, the
    * outermost first, says its part: the first that overrides gives the output, and every
    * one before it that records keeps that output; if none overrides, the original runs
-   * (once) and the recording ones keep what it returns. Each delivery that checks gets
-   * the call's signature, taken before the original runs. The original is applied in one
-   * place only, and `args` is only read by index or applied (never passed on as an array
-   * on the common path), so V8 passes the arguments through without building an array.
+   * (once) and the recording ones keep what it returns, with the Math.random draws it
+   * made (counted while it runs, for deliveries that advance them). Each delivery that
+   * checks gets the call's signature, taken before the original runs. The original is
+   * applied in one place only, and `args` is only read by index or applied (never passed
+   * on as an array on the common path), so V8 passes the arguments through without
+   * building an array.
    */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
@@ -136,21 +143,26 @@ export class Site {
         // The arguments are read one by one: only a call the integer form cannot encode passes them on.
         let sig: Signature = delivery.checkMode === CHECK_OFF ? 0 : shapeSignature(delivery.checkMode, thisArg, args.length, args[0], args[1], args[2], args[3]);
         if (sig === -1) sig = signatureOf(thisArg, args, delivery.checkMode === CHECK_VALUES);
-        if (part === OVERRIDE) return this.keep(recorder, signature, inner, delivery.take(sig), original);
+        if (part === OVERRIDE) return recorder === undefined ? delivery.take(sig) : this.keepTaken(recorder, signature, inner, delivery, sig, original);
         if (recorder === undefined) {
           recorder = delivery;
           signature = sig;
         } else inner = this.alsoRecords(delivery, sig, inner);
       }
     } else this.nested++;
-    if (recorder !== undefined) state.recording++;
+    if (recorder === undefined) return Reflect.apply(original, thisArg, args);
+    state.recording++;
+    const mark = recorder.advances || inner > 0 ? countDraws() : NOT_COUNTED;
     let output: unknown;
     try {
       output = Reflect.apply(original, thisArg, args);
-    } finally {
-      if (recorder !== undefined) state.recording--;
+    } catch (error) {
+      state.recording--;
+      this.threw(recorder, signature, inner, error, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+      throw error;
     }
-    return this.keep(recorder, signature, inner, output, original);
+    state.recording--;
+    return this.keep(recorder, signature, inner, output, original, mark === NOT_COUNTED ? 0 : drawsSince(mark));
   }
 
   /** Another delivery records the call too (several on one target): it goes to the scratch lists. */
@@ -160,12 +172,24 @@ export class Site {
     return inner + 1;
   }
 
-  /** The recording delivery of a call, if any, keeps its output (the common case, kept small so that V8 inlines it). */
-  private keep(recorder: DeliveryLike | undefined, signature: Signature, inner: number, output: unknown, original: Function): unknown {
-    if (recorder === undefined) return output;
-    if (inner > 0 || (typeof output === 'object' && output !== null)) return this.keepAll(recorder, signature, inner, output, original);
-    recorder.store(output, signature);
+  /** The recording deliveries of a call keep its output (the common case, kept small so that V8 inlines it). */
+  private keep(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function, draws: number): unknown {
+    if (inner > 0 || (typeof output === 'object' && output !== null)) return this.keepAll(recorder, signature, inner, output, original, draws);
+    recorder.store(output, signature, draws);
     return output;
+  }
+
+  /** An inner delivery overrides a call that outer ones record: they keep its output, and the draws its replay advanced. */
+  private keepTaken(recorder: DeliveryLike, signature: Signature, inner: number, delivery: DeliveryLike, sig: Signature, original: Function): unknown {
+    const mark = countDraws();
+    let output: unknown;
+    try {
+      output = delivery.take(sig);
+    } catch (error) {
+      drawsSince(mark);
+      throw error;
+    }
+    return this.keep(recorder, signature, inner, output, original, drawsSince(mark));
   }
 
   /**
@@ -173,17 +197,23 @@ export class Site {
    * function's output is its items: the teacher gets a generator that records each item
    * as it is consumed.
    */
-  private keepAll(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function): unknown {
+  private keepAll(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function, draws: number): unknown {
     const kind = typeof output === 'object' && output !== null ? generatorKind(original) : undefined;
     if (kind !== undefined) {
       const logs: (object | undefined)[] = [];
-      for (let i = inner - 1; i >= 0; i--) logs.push(this.recorders[i]!.storeItems(kind, this.signatures[i]!));
-      logs.push(recorder.storeItems(kind, signature));
-      return observeItems(kind, output as object, logs.filter((log): log is ItemLog => log !== undefined));
+      for (let i = inner - 1; i >= 0; i--) logs.push(this.recorders[i]!.storeItems(kind, this.signatures[i]!, draws));
+      logs.push(recorder.storeItems(kind, signature, draws));
+      return observeItems(kind, output as object, logs.filter((log): log is ItemObserver => log !== undefined));
     }
-    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.store(output, this.signatures[i]!);
-    recorder.store(output, signature);
+    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.store(output, this.signatures[i]!, draws);
+    recorder.store(output, signature, draws);
     return output;
+  }
+
+  /** The call threw: each recording delivery is told (nothing is kept; a store writes it down). */
+  private threw(recorder: DeliveryLike, signature: Signature, inner: number, error: unknown, draws: number): void {
+    for (let i = inner - 1; i >= 0; i--) this.recorders[i]!.threw(error, this.signatures[i]!, draws);
+    recorder.threw(error, signature, draws);
   }
 
   /**
@@ -200,6 +230,7 @@ export class Site {
       adoptConstructor(wrapper, current);
     }
     sitesOf(owner).set(key, this);
+    this.onProperty = true;
   }
 }
 
@@ -214,6 +245,8 @@ const ours = new WeakSet<Function>();
 
 let shimmer: typeof import('shimmer') | undefined;
 
+const hasPropertyIsEnumerable = (o: object): boolean => typeof (o as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function';
+
 /** Sets owner[key] = value keeping enumerability, through shimmer where the owner allows it. */
 function defineValue(owner: object, key: PropertyKey, value: Function): void {
   ours.add(value);
@@ -222,7 +255,9 @@ function defineValue(owner: object, key: PropertyKey, value: Function): void {
     (owner as Record<PropertyKey, unknown>)[key] = value;
     return;
   }
-  if (typeof key === 'string' && typeof (owner as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
+  // shimmer calls propertyIsEnumerable on the owner, and on the wrapper once it carries shimmer's
+  // marks (a second activation): a function of another prototype (null, a bare object) may lack it.
+  if (typeof key === 'string' && hasPropertyIsEnumerable(owner) && hasPropertyIsEnumerable(value)) {
     // shimmer also marks the wrapper (__original, __unwrap, __wrapped), which other
     // shimmer-based instrumentation (OpenTelemetry) reads to avoid wrapping twice.
     // Loaded on first use: start-up with the agent pays for it only if a property is patched.

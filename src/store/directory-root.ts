@@ -3,6 +3,7 @@
  * meta.json written once for every rank (the first writer links it in; the others
  * compare theirs with it).
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
@@ -12,7 +13,8 @@ import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
 /** Reads meta.json, or writes it when it is absent (link: only one writer wins), then compares. */
 export function settleMetadata(subject: string, root: string, metadata: unknown, replace: boolean): unknown {
   const path = join(root, META);
-  const temp = join(root, `.${META}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
+  const temp = join(root, `.${META}.${process.pid}.${randomBytes(6).toString('hex')}`);
   const text = envelope(metadata);
   const fd = openSync(temp, 'wx');
   try {

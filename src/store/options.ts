@@ -1,6 +1,7 @@
 /**
  * The `store` option of a manager (and key of the agent's config): where the store is,
- * whether this run records into it or replays from it, and what the backend needs.
+ * whether this run records into it, replays from it, or replays what it holds and
+ * records what follows ("auto"), and what the backend needs.
  * DISTILL_DELIVERY_STORE_MODE, when set, gives the mode (so one config serves the record
  * run and the replay runs); DISTILL_DELIVERY_RANK the rank; DISTILL_DELIVERY_PROGRESS
  * whether the progress line shows (../link/progress.ts). Every problem is an
@@ -10,14 +11,14 @@ import { errors, describe, didYouMean, knownNames, DeliveryError } from '../erro
 import { storeRank, type IfExists } from './rank.js';
 import { parseStoreUrl } from './url.js';
 
-export type StoreMode = 'record' | 'replay';
+export type StoreMode = 'record' | 'replay' | 'auto';
 
 export interface StoreOptions {
   /** A folder (`./teacher-outputs`, resolved against the manager's base), a `file:` URL, or `redis://host:port/key`. */
   url: string | URL;
-  /** Default: DISTILL_DELIVERY_STORE_MODE; one of the two is needed. */
+  /** Default: DISTILL_DELIVERY_STORE_MODE; one of the two is needed. "auto": replay the steps the store holds for this rank, then record what follows. */
   mode?: StoreMode;
-  /** Record: what to do when the store already holds steps of this rank (default "error"). */
+  /** Record: what to do when the store already holds steps of this rank (default "error"); "auto" always resumes after them. */
   ifExists?: IfExists;
   /** Redis: how long to wait for a step, a reply or a connection, in ms (default 60000). */
   timeout?: number;
@@ -42,14 +43,14 @@ export interface NormalizedStore {
 export const STORE_MODE_VARIABLE = 'DISTILL_DELIVERY_STORE_MODE';
 export const PROGRESS_VARIABLE = 'DISTILL_DELIVERY_PROGRESS';
 const KEYS = ['url', 'mode', 'ifExists', 'timeout', 'rank', 'progress'];
-const MODES: readonly string[] = ['record', 'replay'];
+const MODES: readonly string[] = ['record', 'replay', 'auto'];
 const IF_EXISTS: readonly string[] = ['error', 'overwrite', 'resume'];
 
 /** The mode DISTILL_DELIVERY_STORE_MODE gives, or undefined when it is unset or blank. */
 export function envStoreMode(env: NodeJS.ProcessEnv = process.env): StoreMode | undefined {
   const text = env[STORE_MODE_VARIABLE]?.trim();
   if (text === undefined || text === '') return undefined;
-  if (!MODES.includes(text)) throw errors.config(STORE_MODE_VARIABLE, `must be "record" or "replay", but received ${describe(text)}${didYouMean(text, MODES)}.`);
+  if (!MODES.includes(text)) throw errors.config(STORE_MODE_VARIABLE, `must be "record", "replay" or "auto", but received ${describe(text)}${didYouMean(text, MODES)}.`);
   return text as StoreMode;
 }
 
@@ -65,7 +66,7 @@ export function envProgress(env: NodeJS.ProcessEnv = process.env): boolean | und
 /** Validates a `store` option; `where` names it in messages (`DISTILL_DELIVERY (file /x.json) store`). */
 export function normalizeStore(raw: unknown, where: string, base: string | URL | undefined, env: NodeJS.ProcessEnv = process.env): NormalizedStore {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw errors.config(where, `expected {"url": "./teacher-outputs", "mode": "record" or "replay"}, but received ${describe(raw)}.`);
+    throw errors.config(where, `expected {"url": "./teacher-outputs", "mode": "record", "replay" or "auto"}, but received ${describe(raw)}.`);
   }
   const options = raw as Record<string, unknown>;
   for (const key of Object.keys(options)) {
@@ -79,7 +80,7 @@ export function normalizeStore(raw: unknown, where: string, base: string | URL |
   }
   const mode = envStoreMode(env) ?? options.mode;
   if (typeof mode !== 'string' || !MODES.includes(mode)) {
-    throw errors.config(`${where}.mode`, `must be "record" or "replay" (or set ${STORE_MODE_VARIABLE}), but received ${describe(mode)}${didYouMean(mode, MODES)}.`);
+    throw errors.config(`${where}.mode`, `must be "record", "replay" or "auto" (or set ${STORE_MODE_VARIABLE}), but received ${describe(mode)}${didYouMean(mode, MODES)}.`);
   }
   const ifExists = options.ifExists;
   if (ifExists !== undefined && (typeof ifExists !== 'string' || !IF_EXISTS.includes(ifExists))) {

@@ -128,7 +128,7 @@ class RedisReader implements StoreReader {
   }
 }
 
-export function openRedisReader(opened: Opened<RedisLocation>): StoreReader {
-  const { bridge, reply } = start(opened, 'reader', {});
+export function openRedisReader(opened: Opened<RedisLocation>, existing = false): StoreReader {
+  const { bridge, reply } = start(opened, 'reader', { existing });
   return new RedisReader(opened, bridge, reply);
 }

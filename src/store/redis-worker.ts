@@ -35,6 +35,8 @@ interface OpenMessage {
   timeout: number;
   metadata?: unknown;
   ifExists?: IfExists;
+  /** A reader: fail at once when the store does not exist (mode "auto"), instead of waiting for it. */
+  existing?: boolean;
 }
 
 type Client = ReturnType<typeof createClient>;
@@ -186,11 +188,11 @@ class Session {
     const deadline = Date.now() + message.timeout;
     let text = await this.send<string | null>(['GET', key]);
     // A reader may start before the record run: wait for the store to appear.
-    while (text === null && Date.now() < deadline && this.generation >= 0) {
+    while (text === null && message.existing !== true && Date.now() < deadline && this.generation >= 0) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.send<string | null>(['GET', key]);
     }
-    if (text === null) throw storeErrors.missing(message.subject, `no key "${key}" appeared within ${message.timeout} ms`);
+    if (text === null) throw storeErrors.missing(message.subject, message.existing === true ? `no key "${key}"` : `no key "${key}" appeared within ${message.timeout} ms`);
     this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
   }
 

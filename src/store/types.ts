@@ -12,7 +12,7 @@ import type { StoreLocation } from './url.js';
 export interface StoreRecord {
   /** The step it belongs to, counted from 0 for each rank. */
   readonly step: number;
-  /** The delivery's name. */
+  /** The delivery's name ("": the record the link marks a failed record phase's step with). */
   readonly delivery: string;
   /** Which call of the delivery in its step, from 0. */
   readonly call: number;
@@ -63,6 +63,8 @@ export interface StoreOptions {
   rank?: number;
   /** Redis: how long to wait for a step, a reply or a connection, in ms (default 60000). */
   timeout?: number;
+  /** Reader: fail at once (ERR_DELIVERY_STORE_END) when the store does not exist, instead of waiting for it to appear (Redis). */
+  existing?: boolean;
 }
 
 export interface WriterOptions extends StoreOptions {

@@ -3,14 +3,21 @@
  * the store's encoding) or rebuild the containers around its tensors (`copy: false`).
  *
  * A copy follows structured clone (what `structuredClone` and `v8.serialize` keep): plain
- * objects and arrays, Maps and Sets, typed arrays, ArrayBuffers and DataViews, Buffers,
- * Dates, RegExps, wrapper objects and the built-in errors; shared references and cycles
- * stay shared. Tensors become what `onTensor` returns. Anything else (functions, symbols,
- * promises, class instances whose class a copy would lose, shared memory) fails with
- * ERR_DELIVERY_NOT_SERIALIZABLE, naming the path inside the value (`[1].fn`).
+ * objects and arrays (an own `__proto__` key stays a key; an array's holes stay holes and
+ * its named properties are kept), Maps and Sets, typed arrays, ArrayBuffers and DataViews,
+ * Buffers, Dates, RegExps, wrapper objects and the built-in errors (a `cause` walked as any
+ * value); shared references and cycles stay shared. Views (typed arrays, DataViews, Buffers)
+ * keep only the bytes they view, not their whole backing buffer (views.ts). Tensors become
+ * what `onTensor` returns. Anything else (functions, symbols, promises, class instances
+ * whose class a copy would lose, shared memory) fails with ERR_DELIVERY_NOT_SERIALIZABLE,
+ * naming the path inside the value (`[1].fn`).
+ *
+ * Arrays are walked by their own keys, not from 0 to length: a sparse array of length
+ * 2^27 with three elements takes three steps.
  */
 import { errors, describe } from '../errors.js';
 import { isTensor, type TensorLike } from './tensor.js';
+import { isCopiedView, ViewCopies } from './views.js';
 
 export interface WalkOptions {
   /** true: copy everything, fail on what cannot be copied; false: rebuild only arrays, plain objects, Maps and Sets, and keep every other value by reference. */
@@ -25,22 +32,22 @@ export interface WalkOptions {
 /** Where a tensor's replacement was put: `[container, key]` pairs; container undefined for the value itself. */
 export type Slots = unknown[];
 
-const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const CLONED_AS_IS = new Set<object>([
-  Date.prototype,
-  RegExp.prototype,
-  Boolean.prototype,
-  Number.prototype,
-  String.prototype,
-  BigInt.prototype,
-  Error.prototype,
-  EvalError.prototype,
-  RangeError.prototype,
-  ReferenceError.prototype,
-  SyntaxError.prototype,
-  TypeError.prototype,
-  URIError.prototype,
-]);
+/** The built-in errors' prototypes, and their constructors (not read from the prototype, which a program may change). */
+const ERRORS = new Map<object, ErrorConstructor>([Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => [E.prototype, E]));
+const CLONED_AS_IS = new Set<object>([Date.prototype, RegExp.prototype, Boolean.prototype, Number.prototype, String.prototype, BigInt.prototype, ...ERRORS.keys()]);
+
+/** The element `key` names in an array, or -1 when it names another property. */
+function indexOf(key: string | symbol): number {
+  if (typeof key !== 'string') return -1;
+  const i = Number(key);
+  return i >>> 0 === i && i !== 0xffffffff && String(i) === key ? i : -1;
+}
+
+/** `out[key] = value` as a data property: an own `__proto__` key stays a key, it does not become the prototype. */
+function put(out: object, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+  else (out as Record<string, unknown>)[key] = value;
+}
 
 type Key = { readonly in: 'index' | 'key' | 'mapKey' | 'mapValue' | 'set'; readonly key: unknown };
 
@@ -62,6 +69,11 @@ class Walker {
   readonly keys: Key[] = [];
   /** Set when the value just walked was a tensor, so its container records a slot. */
   hit = false;
+  /** Set when the value just walked became a view's copy, which may move when the walk ends (views.ts). */
+  viewHit = false;
+  views: ViewCopies | undefined;
+  /** The errors whose cause is being walked. */
+  causes: Set<object> | undefined;
 
   constructor(readonly options: WalkOptions, readonly slots: Slots | undefined) {}
 
@@ -86,12 +98,19 @@ class Walker {
       this.hit = false;
       if (container !== undefined) this.slots?.push(container, slotKey);
     }
+    if (this.viewHit) {
+      this.viewHit = false;
+      if (container !== undefined) this.views!.placed(container as object, slotKey);
+    }
     return out;
   }
 
   object(v: object): unknown {
     if (this.seen.has(v)) {
+      // V8 cannot read back an error met again inside its own cause (structuredClone fails on it too).
+      if (this.causes?.has(v)) this.fail(v, 'an error inside its own cause');
       this.hit = isTensor(v);
+      this.viewHit = this.options.deep && ArrayBuffer.isView(v);
       return this.seen.get(v);
     }
     if (isTensor(v)) {
@@ -109,11 +128,41 @@ class Walker {
     return this.leaf(v, proto);
   }
 
+  /**
+   * An array: the elements it has, holes left as holes, then its other own properties
+   * (own enumerable string keys in a copy, as structured clone; in a rebuild, every own
+   * property but `length`, when it has enumerable or symbol ones).
+   */
   array(v: unknown[]): unknown[] {
-    const out = new Array<unknown>(v.length);
+    const n = v.length;
+    const out = new Array<unknown>(n);
     this.seen.set(v, out);
-    for (let i = 0; i < v.length; i++) if (i in v) out[i] = this.child(out, 'index', i, v[i]);
+    let present = 0;
+    for (let i = 0, holes = 0; i < n; i++) {
+      if (i in v) {
+        out[i] = this.child(out, 'index', i, v[i]);
+        present++;
+      } else if (++holes > 64) {
+        // Sparse: the rest by own keys, which are few (2^27 holes are not walked one by one).
+        for (const key of this.options.deep ? Object.keys(v) : Reflect.ownKeys(v)) {
+          const index = indexOf(key);
+          if (index > i) out[index] = this.child(out, 'index', index, v[index]);
+          else if (index < 0) this.property(out, v, key);
+        }
+        return out;
+      }
+    }
+    // Object.values costs little more than the elements; the keys of a large array cost far more, so only when needed.
+    if (Object.values(v).length !== present || (!this.options.deep && Object.getOwnPropertySymbols(v).length !== 0)) {
+      for (const key of this.options.deep ? Object.keys(v) : Reflect.ownKeys(v)) if (indexOf(key) < 0) this.property(out, v, key);
+    }
     return out;
+  }
+
+  /** An array's property that is not an element. */
+  property(out: unknown[], v: unknown[], key: string | symbol): void {
+    if (this.options.deep) put(out, key as string, this.child(out, 'key', key, (v as unknown as Record<string, unknown>)[key as string]));
+    else if (key !== 'length') this.keep(out, v, key);
   }
 
   plain(v: Record<string, unknown>, proto: object | null): Record<string, unknown> {
@@ -121,22 +170,23 @@ class Walker {
     this.seen.set(v, out);
     if (this.options.deep) {
       // As structured clone: own enumerable string keys, getters read.
-      for (const key of Object.keys(v)) out[key] = this.child(out, 'key', key, v[key]);
+      for (const key of Object.keys(v)) put(out, key, this.child(out, 'key', key, v[key]));
       return out;
     }
-    // A rebuild keeps every own property as it is (getters are not called), walking data values only.
-    const descriptors = Object.getOwnPropertyDescriptors(v);
-    for (const key of Reflect.ownKeys(descriptors)) {
-      const descriptor = descriptors[key as string]!;
-      if ('value' in descriptor) {
-        const slots = this.slots?.length;
-        descriptor.value = this.child(out, 'key', key, descriptor.value);
-        // A tensor's place is written again when it is handed out, even in a frozen object.
-        if (this.slots?.length !== slots) descriptor.configurable = true;
-      }
-      Object.defineProperty(out, key, descriptor);
-    }
+    for (const key of Reflect.ownKeys(v)) this.keep(out, v, key);
     return out;
+  }
+
+  /** A rebuild keeps an own property as it is (a getter is not called), walking a data value. */
+  keep(out: object, v: object, key: PropertyKey): void {
+    const descriptor = Object.getOwnPropertyDescriptor(v, key)!;
+    if ('value' in descriptor) {
+      const slots = this.slots?.length;
+      descriptor.value = this.child(out, 'key', key, descriptor.value);
+      // A tensor's place is written again when it is handed out, even in a frozen object.
+      if (this.slots?.length !== slots) descriptor.configurable = true;
+    }
+    Object.defineProperty(out, key, descriptor);
   }
 
   map(v: Map<unknown, unknown>): Map<unknown, unknown> {
@@ -149,7 +199,7 @@ class Walker {
         this.keys.push({ in: 'mapKey', key: i });
         this.fail(key, 'a tensor used as a Map key');
       }
-      const k = this.options.deep ? this.child(undefined, 'mapKey', i, key) : key;
+      const k = this.options.deep ? this.child(out, 'mapKey', i, key) : key;
       i++;
       out.set(k, this.child(out, 'mapValue', key, value, k));
     }
@@ -169,6 +219,10 @@ class Walker {
         this.hit = false;
         this.slots?.push(out, copy);
       }
+      if (this.viewHit) {
+        this.viewHit = false;
+        this.views!.placed(out, copy);
+      }
     }
     return out;
   }
@@ -178,23 +232,34 @@ class Walker {
     let out: unknown;
     if (ArrayBuffer.isView(v)) {
       if (v.buffer instanceof SharedArrayBuffer) return this.fail(v, 'shared memory, which a copy would no longer share');
-      // One copy of each buffer, so that views of one buffer still share it.
-      const buffer = (this.seen.get(v.buffer) as ArrayBuffer | undefined) ?? v.buffer.slice(0);
-      this.seen.set(v.buffer, buffer);
-      if (Buffer.isBuffer(v)) out = Buffer.from(buffer, v.byteOffset, v.byteLength);
-      else if (proto === DataView.prototype) out = new DataView(buffer, v.byteOffset, v.byteLength);
-      else if (proto !== null && Object.getPrototypeOf(proto) === TYPED_ARRAY) {
-        const View = (v as unknown as { constructor: new (b: ArrayBuffer, o: number, n: number) => unknown }).constructor;
-        out = new View(buffer, v.byteOffset, (v as unknown as { length: number }).length);
-      } else return this.fail(v);
+      if (!isCopiedView(v, proto)) return this.fail(v);
+      out = (this.views ??= new ViewCopies()).view(v);
+      this.viewHit = true;
     } else if (v instanceof ArrayBuffer && proto === ArrayBuffer.prototype) {
-      out = v.slice(0);
+      out = (this.views ??= new ViewCopies()).buffer(v);
+    } else if (proto !== null && ERRORS.has(proto) && Object.hasOwn(v, 'cause')) {
+      return this.error(v as Error, proto);
     } else if (proto !== null && CLONED_AS_IS.has(proto)) {
       out = structuredClone(v);
     } else {
       return this.fail(v);
     }
     this.seen.set(v, out);
+    return out;
+  }
+
+  /** An error with a cause: its class, message and stack as structured clone copies them, its cause walked as any value (a view in it keeps its own bytes only). */
+  error(v: Error, proto: object): Error {
+    const out = new (ERRORS.get(proto)!)();
+    this.seen.set(v, out);
+    const message = Object.getOwnPropertyDescriptor(v, 'message');
+    if (message !== undefined && 'value' in message) Object.defineProperty(out, 'message', { value: String(message.value), writable: true, configurable: true });
+    const stack: unknown = v.stack;
+    if (typeof stack === 'string') Object.defineProperty(out, 'stack', { value: stack, writable: true, configurable: true });
+    else delete out.stack;
+    (this.causes ??= new Set()).add(v);
+    Object.defineProperty(out, 'cause', { value: this.child(out, 'key', 'cause', v.cause), writable: true, configurable: true });
+    this.causes.delete(v);
     return out;
   }
 
@@ -209,8 +274,9 @@ class Walker {
  */
 export function walkValue(value: unknown, options: WalkOptions, slots?: Slots): unknown {
   const walker = new Walker(options, slots);
-  const out = walker.value(value);
+  let out = walker.value(value);
   if (walker.hit) slots?.push(undefined, undefined);
+  if (walker.views !== undefined) out = walker.views.settle(out, slots);
   return out;
 }
 
@@ -232,6 +298,12 @@ function dataValues(v: object): unknown[] {
   return values;
 }
 
+/** The elements of an array for a scan: the array itself, or its own keys' values when it has many holes (a sparse array's keys are few). */
+function elements(v: unknown[]): unknown[] {
+  for (let i = 0, holes = 0; i < v.length; i++) if (!(i in v) && ++holes > 64) return Object.keys(v).map((key) => v[key as unknown as number]);
+  return v;
+}
+
 /** true: a tensor; false: none; undefined: out of budget. */
 function scan(v: object, seen: Set<object> | undefined): boolean | undefined {
   if (seen === undefined) {
@@ -243,7 +315,7 @@ function scan(v: object, seen: Set<object> | undefined): boolean | undefined {
   if (isTensor(v)) return true;
   const proto = Object.getPrototypeOf(v) as object | null;
   let children: Iterable<unknown>;
-  if (Array.isArray(v) && proto === Array.prototype) children = v;
+  if (Array.isArray(v) && proto === Array.prototype) children = elements(v);
   else if (proto === Object.prototype || proto === null) children = dataValues(v);
   else if (proto === Map.prototype) children = (v as Map<unknown, unknown>).values();
   else if (proto === Set.prototype) children = v as Set<unknown>;

@@ -172,9 +172,21 @@ export function storeContract(options, place) {
   test('records are checked before they are taken', () => {
     const writer = openStoreWriter(place(), { ...options, metadata });
     const good = { delivery: 'd', call: 0, signature: '', payload: new Uint8Array(1) };
-    for (const bad of [{ ...good, delivery: '' }, { ...good, call: -1 }, { ...good, call: 1.5 }, { ...good, signature: 3 }, { ...good, payload: [1, 2] }]) {
+    for (const bad of [{ ...good, delivery: 3 }, { ...good, call: -1 }, { ...good, call: 1.5 }, { ...good, signature: 3 }, { ...good, payload: [1, 2] }]) {
       assert.throws(() => writer.append(bad), { code: 'ERR_DELIVERY_INVALID_OPTION' });
     }
     writer.close();
+  });
+
+  test('a record named "" (the link marks a failed record phase\'s step with it) is kept and read back', () => {
+    const url = place();
+    const writer = openStoreWriter(url, { ...options, metadata });
+    writer.append({ delivery: 'd', call: 0, signature: 's', payload: Uint8Array.of(1) });
+    writer.append({ delivery: '', call: 0, signature: '', payload: Uint8Array.of(2) });
+    writer.commit();
+    writer.close();
+    const reader = open(url);
+    assert.deepEqual(reader.read(0).map((r) => [r.delivery, r.call, r.signature, [...r.payload]]), [['d', 0, 's', [1]], ['', 0, '', [2]]]);
+    reader.close();
   });
 }
