@@ -95,3 +95,22 @@ describe('on a pipe', () => {
     assert.match(progress(stderr)[0], /^distill-delivery: recorded 1 step /);
   });
 });
+
+test('a run in mode "auto" says both what it replayed and what it then recorded', async () => {
+  // The line module alone, forced on, in a child whose stderr is a pipe: a step read, then,
+  // once the quarter second between two updates has certainly passed, a step written.
+  const script = `
+    import { Progress } from ${JSON.stringify(new URL('../dist/link/progress.js', import.meta.url).href)};
+    import { setTimeout as sleep } from 'node:timers/promises';
+    const progress = Progress.start('the store "./s" (rank 0)', true, 0);
+    progress.read([{ payload: new Uint8Array(10) }], 2);
+    await sleep(300);
+    progress.wrote([{ payload: new Uint8Array(5) }]);
+    progress.end();
+  `;
+  const { stderr } = await promisify(execFile)(nodeBinary, ['--input-type=module', '-e', script]);
+  assert.deepEqual(progress(stderr).map((line) => line.replace(/, [\d.]+ steps\/s.*$/, '')), [
+    'distill-delivery: replayed 1 of 3 steps (33%, 10 B) from the store "./s" (rank 0)',
+    'distill-delivery: replayed 1 of 3 steps, then recorded 1 step (15 B) to the store "./s" (rank 0)',
+  ]);
+});
