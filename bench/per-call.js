@@ -26,6 +26,10 @@
  * (d) phases: the sync cycles as a manager's recordPhase() and overridePhase(), a manager
  *     with no store: the path the store was wired into (docs/store.md), whose calls must
  *     cost what they did before it, against the same ring buffer;
+ * (e) recorded: the sync cycles' calls with a FunctionOutputsRecorder (and, apart, a
+ *     FunctionInputsRecorder) active instead of the delivery: two sync run()s of 1e5 calls
+ *     each, every call's output (arguments) kept, against the delivered sync cycle (the
+ *     goal: a recorded call within 2x a delivered one) and the ring buffer;
  * peers: sinon.spy and node:test's mock.fn around the same function, 5e4 calls a round
  *     (both keep every call's arguments and a stack), against the closure wrapper.
  *
@@ -37,7 +41,7 @@
 import { createRequire } from 'node:module';
 import { mock } from 'node:test';
 import sinon from 'sinon';
-import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
+import { DistillDeliveryManager, FunctionInputsRecorder, FunctionOutputsDelivery, FunctionOutputsRecorder } from 'distill-delivery';
 import { fileURLToPath } from 'node:url';
 import { fixtures, loopFor, median, ratio, rounds, runChild, selfSpawn, time, timeAsync } from './lib.js';
 
@@ -94,6 +98,8 @@ async function main() {
   const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK, check: checkMode });
   const delivery4 = new FunctionOutputsDelivery({ funcPath: './target.cjs#f4', base: fixtures, maxKeepData: BLOCK, check: checkMode });
   const manager = new DistillDeliveryManager({ f: { type: 'FunctionOutputs', funcPath: './target.cjs#f', maxKeepData: BLOCK, check: checkMode } }, { base: fixtures });
+  const recorder = new FunctionOutputsRecorder({ funcPath: './target.cjs#f', base: fixtures });
+  const inputsRecorder = new FunctionInputsRecorder({ funcPath: './target.cjs#f', base: fixtures });
   const spy = sinon.spy(original);
   const mockFn = mock.fn(original);
 
@@ -105,6 +111,8 @@ async function main() {
     sync4: loopFor('sync4', 'i, 1, 2, 3'),
     async: loopFor('async'),
     phases: loopFor('phases'),
+    recorded: loopFor('recorded'),
+    recordedInputs: loopFor('recorded inputs'),
     ring: loopFor('ring'),
     sinon: loopFor('sinon'),
     mockFn: loopFor('mock.fn'),
@@ -124,6 +132,14 @@ async function main() {
     }
   };
   const expected4 = expected + 5 * BLOCK;
+  // Two run()s of a block with a recorder active, as many calls as a delivered cycle; each run() clears the last one's records.
+  const recordCycles = (r, loop) => {
+    for (let c = 0; c < CYCLES; c++) {
+      check('recorded', r.run(() => loop(delivered, BLOCK)));
+      check('recorded', r.run(() => loop(delivered, BLOCK)));
+      if (r.dataBuffer.length !== BLOCK) throw new Error(`the recorder kept ${r.dataBuffer.length} records of ${BLOCK} calls`);
+    }
+  };
 
   flagState.active = 1;
   loops.flag(flag, 1000);
@@ -164,6 +180,8 @@ async function main() {
           check('phase override', manager.overridePhase(() => loops.phases(delivered, BLOCK)));
         }
       }),
+    recorded: () => time(() => recordCycles(recorder, loops.recorded)),
+    recordedInputs: () => time(() => recordCycles(inputsRecorder, loops.recordedInputs)),
     ring: () =>
       time(() => {
         for (let c = 0; c < CYCLES; c++) {
@@ -211,6 +229,8 @@ async function main() {
         ...(off && { syncOff: off.ns.sync, sync4Off: off.ns.sync4 }),
         async: perCall('async', CALLS),
         phases: perCall('phases', CALLS),
+        recorded: perCall('recorded', CALLS),
+        recordedInputs: perCall('recordedInputs', CALLS),
         ring: perCall('ring', CALLS),
         sinon: perCall('sinon', PEER_CALLS),
         mockFn: perCall('mockFn', PEER_CALLS),
@@ -229,6 +249,9 @@ async function main() {
         }),
         async: ratio(samples, 'async', 'ring'),
         phases: ratio(samples, 'phases', 'ring'),
+        recorded: ratio(samples, 'recorded', 'ring'),
+        recordedVsDelivered: ratio(samples, 'recorded', 'sync'),
+        recordedInputsVsDelivered: ratio(samples, 'recordedInputs', 'sync'),
         sinon: peerRatio('sinon'),
         mockFn: peerRatio('mockFn'),
       },

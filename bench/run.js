@@ -58,6 +58,8 @@ const ROWS = [
   ['  check "shape" vs "off", `f4(i, 1, 2, 3)`', (r) => `${x(r.perCall.ratio.checkShape4)} (${ns(r.perCall.ns.sync4)} vs ${ns(r.perCall.ns.sync4Off)})`, '≤ 1.50×', (r) => r.perCall.ratio.checkShape4 <= 1.5],
   ['(c) async `run()` cycle (AsyncLocalStorage), vs ring buffer', (r) => `${x(r.perCall.ratio.async)} (${ns(r.perCall.ns.async)})`],
   ['(d) sync phase cycle (`recordPhase` + `overridePhase`, no store), vs ring buffer', (r) => `${x(r.perCall.ratio.phases)} (${ns(r.perCall.ns.phases)})`],
+  ['(e) sync `run()` cycle with a FunctionOutputsRecorder, vs the delivered cycle (b)', (r) => `${x(r.perCall.ratio.recordedVsDelivered)} (${ns(r.perCall.ns.recorded)})`, '≤ 2.00×', (r) => r.perCall.ratio.recordedVsDelivered <= 2],
+  ['  the same with a FunctionInputsRecorder (an array kept per call), vs (b)', (r) => `${x(r.perCall.ratio.recordedInputsVsDelivered)} (${ns(r.perCall.ns.recordedInputs)})`],
   ['  peer: `sinon.spy`, vs closure', (r) => `${Math.round(r.perCall.ratio.sinon)}× (${ns(r.perCall.ns.sinon)})`],
   ['  peer: `node:test` `mock.fn`, vs closure', (r) => `${Math.round(r.perCall.ratio.mockFn)}× (${ns(r.perCall.ns.mockFn)})`],
   ['**Queue** (record then replay, per item)'],

@@ -21,6 +21,9 @@ export type DeliveryErrorCode =
   | 'ERR_DELIVERY_OUTPUT_DISPOSED'
   | 'ERR_DELIVERY_DIVERGED'
   | 'ERR_DELIVERY_NOT_SERIALIZABLE'
+  // Recorders (src/recorder/).
+  | 'ERR_DELIVERY_RECORD_INDEX'
+  | 'ERR_DELIVERY_RECORDER_NOT_FOUND'
   // The store (src/store/).
   | 'ERR_DELIVERY_STORE_MISMATCH'
   | 'ERR_DELIVERY_STORE_EXISTS'
@@ -490,6 +493,11 @@ export const storeErrors = {
       'ERR_DELIVERY_STORE_END',
       `Cannot replay ${store}: it does not exist (${detail}). Record it first, or check its url.`,
     ),
+  writerGone: (store: string, step: number, last: number, lastRead: number, ttl: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay step ${step} from ${store}: it holds ${upTo(last)}, and no record run is writing it any more: its writer showed no sign of life for ${ttl} ms and did not close it (killed, stopped, or cut off from the server); the last step read was ${lastRead < 0 ? 'none' : lastRead}. Replay no further than that, or resume the record run (ifExists "resume") to add steps.`,
+    ),
   corrupt: (store: string, detail: string, lastGood: number) =>
     new DeliveryError(
       'ERR_DELIVERY_STORE_CORRUPT',
@@ -548,5 +556,67 @@ export const storeLinkErrors = {
       cause instanceof DeliveryError ? cause.code : 'ERR_DELIVERY_STORE_UNAVAILABLE',
       `Could not write step ${step} to ${store}: ${cause instanceof Error ? cause.message : String(cause)} No later step is written, so the store holds the steps before it; fix the cause, then record again.`,
       { cause },
+    ),
+};
+
+/** `recorder "feat" ("./model.js#MLP.features")`, or just the quoted path when unnamed. */
+export function recorderSubject(path: string, name?: string): string {
+  return name === undefined ? `recorder "${path}"` : `recorder "${name}" ("${path}")`;
+}
+
+/** How far apart two names are (edits of one character), for the closest names first. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** `names` quoted, the closest to `name` first. */
+function closestFirst(name: string, names: readonly string[]): string {
+  const sorted = [...names].sort((x, y) => distance(name.toLowerCase(), x.toLowerCase()) - distance(name.toLowerCase(), y.toLowerCase()));
+  return list(sorted.map((n) => JSON.stringify(n)));
+}
+
+/** What recorders say (src/recorder/). */
+export const recorderErrors = {
+  badIndex: (who: string, option: 'recordIdx' | 'dataIdx', value: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORD_INDEX',
+      `Cannot read ${who}: ${option} must be a non-negative integer, but received ${describe(value)}.`,
+    ),
+  recordOutOfRange: (who: string, recordIdx: number, records: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORD_INDEX',
+      records === 0
+        ? `Cannot read record ${recordIdx} of ${who}: it holds none, since no call reached its target while it was active (since it was last entered or cleared). Name the module where the function is used, and check that the phase or run() that activates it calls it.`
+        : `Cannot read record ${recordIdx} of ${who}: it holds ${records} record(s), one per call since it was last entered or cleared. Read a record from 0 to ${records - 1}.`,
+    ),
+  notAList: (who: string, recordIdx: number, dataIdx: number, record: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORD_INDEX',
+      `Cannot read item ${dataIdx} of record ${recordIdx} of ${who}: that record is ${describe(record)}, not an array. Leave dataIdx out to get the whole record.`,
+    ),
+  dataOutOfRange: (who: string, recordIdx: number, dataIdx: number, length: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORD_INDEX',
+      `Cannot read item ${dataIdx} of record ${recordIdx} of ${who}: that record is an array of ${length}${length === 0 ? '' : `. Read an item from 0 to ${length - 1}`}.`,
+    ),
+  notFound: (name: unknown, where: string, names: readonly string[]) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORDER_NOT_FOUND',
+      typeof name !== 'string'
+        ? `getRecorder() takes a recorder's name, a string, but received ${describe(name)}.${names.length > 0 ? ` ${cap(where)} has ${closestFirst('', names)}.` : ''}`
+        : names.length === 0
+          ? `There is no recorder ${JSON.stringify(name)}: ${where} has no recorders. Add it under "recorders", such as {"${name}": {"type": "MethodOutputs", "methodPath": "./model.js#MLP.features"}}.`
+          : `There is no recorder ${JSON.stringify(name)} in ${where}, which has ${closestFirst(name, names)}. Use one of these names, or add it under "recorders".`,
+    ),
+  noAgent: (name: unknown) =>
+    new DeliveryError(
+      'ERR_DELIVERY_RECORDER_NOT_FOUND',
+      `There is no recorder ${typeof name === 'string' ? JSON.stringify(name) : describe(name)}: getRecorder() gives the agent's recorders, and no agent runs in this process. Start node with --import distill-delivery/register and DISTILL_DELIVERY listing it under "recorders", or make a RecorderManager (or a recorder) in code.`,
     ),
 };

@@ -15,6 +15,14 @@ export {
   type ManagerOptions,
 } from './delivery/delivery-manager.js';
 export { deliveries } from './delivery/process-manager.js';
+export { BaseRecorder } from './recorder/base-recorder.js';
+export { FunctionOutputsRecorder } from './recorder/function-outputs-recorder.js';
+export { FunctionInputsRecorder } from './recorder/function-inputs-recorder.js';
+export { MethodOutputsRecorder } from './recorder/method-outputs-recorder.js';
+export { MethodInputsRecorder } from './recorder/method-inputs-recorder.js';
+export { RecorderManager, type RecorderManagerOptions, type RecorderPhase, type RecorderSpec, type RecorderType } from './recorder/recorder-manager.js';
+export type { FunctionRecorderOptions, MethodRecorderOptions, RecorderOptions } from './recorder/recorder-options.js';
+export { getRecorder } from './recorder/process-recorders.js';
 
 // A manager given a `store` option needs the store's link; the agent loads it only when its config has a store.
 provideStoreLink(StoreLink);

@@ -57,11 +57,11 @@ export interface Step {
 }
 
 /**
- * One activation by `run()` or by a phase: the deliveries it activates, the mode it
- * forces (undefined: each delivery's `overrideData`), and per member the phase step.
+ * One activation by `run()` or by a phase: the deliveries (or recorders) it activates, the
+ * mode it forces (undefined: each delivery's `overrideData`), and per member the phase step.
  */
 export interface Frame {
-  readonly members: readonly DeliveryLike[];
+  readonly members: readonly object[];
   readonly override: boolean | undefined;
   readonly steps: readonly (Step | undefined)[] | undefined;
   readonly parent: Frame | undefined;
@@ -94,6 +94,8 @@ export interface Runtime {
   readonly plannedModules: Map<string, unknown>;
   /** The process-wide manager (`deliveries` export). */
   manager: unknown;
+  /** The agent's recorders (`getRecorder()`): its config's `recorders`; undefined without the agent. */
+  recorders: unknown;
   /** Set by the agent when it started in this thread. */
   agent: unknown;
   /** The agent's phase functions, by the config's names, for messages; undefined without the agent. */
@@ -116,6 +118,7 @@ function create(): Runtime {
     propertySites: new WeakMap(),
     plannedModules: new Map(),
     manager: undefined,
+    recorders: undefined,
     agent: undefined,
     phases: undefined,
     seen: { diverged: 0 },

@@ -23,10 +23,11 @@ import { runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../sites/resolve-target.js';
 import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 import { Phases, type PhaseKind } from './phases.js';
+import { RecorderManager } from '../recorder/recorder-manager.js';
 
 const debug = debuglog('delivery');
 
-type Role = 'delivery' | 'record' | 'override' | 'instrument';
+type Role = 'delivery' | 'recorder' | 'record' | 'override' | 'instrument';
 
 interface Entry {
   readonly path: TargetPath;
@@ -40,6 +41,8 @@ interface Entry {
 export interface Agent {
   readonly config: AgentConfig;
   readonly manager: DistillDeliveryManager;
+  /** The config's recorders (getRecorder()), run with the manager's phases. */
+  readonly recorders: RecorderManager;
   /** The paths of every site, with their role, for the report. */
   readonly sites: ReadonlyArray<{ label: string; key: string; role: Role; site: Site; module: string }>;
   readonly phases: Phases;
@@ -54,7 +57,7 @@ function specPath(spec: unknown): { path: unknown; option: string; kind: 'functi
   const s = spec as Record<string, unknown>;
   const kind = typeof s.type === 'string' && s.type.startsWith('Method') ? 'method' : 'function';
   const option = kind === 'method' ? 'methodPath' : 'funcPath';
-  const path = s[option] ?? s[kind === 'method' ? 'method_path' : 'func_path'];
+  const path = s[option] ?? s[kind === 'method' ? 'method_path' : 'func_path'] ?? s.source; // source: MMRazor's recorders' key
   return path === undefined ? undefined : { path, option, kind };
 }
 
@@ -76,6 +79,18 @@ function collectEntries(config: AgentConfig): Entry[] {
     const base = (spec as { base?: unknown }).base;
     // A relative base resolves against the config's own (the config file's folder), as the manager's does.
     entries.push({ path, key, role: 'delivery', kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
+  }
+  for (const [name, spec] of Object.entries(config.recorders)) {
+    const found = specPath(spec);
+    if (found === undefined || typeof found.path !== 'string') continue; // the RecorderManager reports it
+    let path: TargetPath;
+    try {
+      path = parseTargetPath(found.option, found.path);
+    } catch {
+      continue; // the RecorderManager reports it, naming the recorder
+    }
+    const base = (spec as { base?: unknown }).base;
+    entries.push({ path, key: `${config.source} recorders[${JSON.stringify(name)}]`, role: 'recorder', kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
   }
   for (const t of config.record) entries.push({ path: t.path, key: t.key, role: 'record', kind: 'function', base: config.base });
   for (const t of config.override) entries.push({ path: t.path, key: t.key, role: 'override', kind: 'function', base: config.base });
@@ -159,7 +174,8 @@ function placeSites(entries: Entry[], modules: { module: ResolvedModule; files: 
     if (existing !== undefined) {
       const existingPhase = existing.role === 'record' || existing.role === 'override';
       if (existing.role !== entry.role && (phase || existingPhase)) {
-        throw errors.config(entry.key, `"${entry.path.raw}" is already a ${existing.role === 'delivery' || existing.role === 'instrument' ? 'delivery target' : `${existing.role} phase`}; a function can be one of a record phase, an override phase or a delivery target.`);
+        const was = existing.role === 'delivery' || existing.role === 'instrument' ? 'delivery target' : existing.role === 'recorder' ? 'recorder target' : `${existing.role} phase`;
+        throw errors.config(entry.key, `"${entry.path.raw}" is already a ${was}; a function can be one of a record phase, an override phase or a target of deliveries and recorders.`);
       }
       return;
     }
@@ -241,14 +257,17 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
   // a process it was passed on to (a worker, a child) opens it at its first phase, if it runs one.
   const first = isMainThread && (process.env.DISTILL_DELIVERY_FIRST_PID ?? String(process.pid)) === String(process.pid);
   if (config.store !== undefined && isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first });
+  const recorders = new RecorderManager(config.recorders as never, { base: config.base, source: config.source });
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, recorders });
   runtime.manager = manager;
+  runtime.recorders = recorders;
   patchBuiltins(builtins);
   installHooks(plans);
 
   const agent: Agent = {
     config,
     manager,
+    recorders,
     sites,
     phases,
     resolved,

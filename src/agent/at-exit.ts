@@ -44,10 +44,15 @@ function first(): boolean {
   return isMainThread && process.env.DISTILL_DELIVERY_FIRST_PID === String(process.pid);
 }
 
-/** Whether anything reached the agent in this thread: a phase, or a call to a target. */
+/** Whether anything reached the agent in this thread: a phase, or a call to a delivery's or recorder's target. */
 function active(report: Report): boolean {
   const { ran } = report.phases;
-  return ran.record + ran.override > 0 || report.deliveries.some((d) => d.recorded + d.replayed + d.refused > 0) || (report.store?.steps ?? 0) > 0;
+  return (
+    ran.record + ran.override > 0 ||
+    report.deliveries.some((d) => d.recorded + d.replayed + d.refused > 0) ||
+    (report.recorders ?? []).some((r) => r.recorded + r.fromStore > 0) ||
+    (report.store?.steps ?? 0) > 0
+  );
 }
 
 /** Children and worker threads inherit the config: each writes its own file next to the first process's. */

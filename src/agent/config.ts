@@ -17,6 +17,8 @@ export interface PhaseTarget {
 export interface AgentConfig {
   /** Named specs, validated by the manager that builds them. */
   readonly deliveries: Record<string, unknown> | unknown[];
+  /** Named recorder specs, validated by the RecorderManager that builds them. */
+  readonly recorders: Record<string, unknown>;
   readonly record: PhaseTarget[];
   readonly override: PhaseTarget[];
   readonly instrument: PhaseTarget[];
@@ -35,7 +37,7 @@ export interface AgentConfig {
 }
 
 const NAME = 'DISTILL_DELIVERY';
-const KEYS = ['deliveries', 'phases', 'instrument', 'report', 'strict', 'store'];
+const KEYS = ['deliveries', 'recorders', 'phases', 'instrument', 'report', 'strict', 'store'];
 const PHASE_KEYS = ['record', 'override'];
 
 function paths(source: string, key: string, value: unknown): PhaseTarget[] {
@@ -59,7 +61,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
   }
   if (Array.isArray(raw)) {
-    return { deliveries: raw, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
+    return { deliveries: raw, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   if (raw === null || typeof raw !== 'object') {
     throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
@@ -74,7 +76,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
         throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)} nor a delivery spec with a "type"; use ${knownNames(key, KEYS)}.`);
       }
     }
-    return { deliveries: object, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
+    return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   for (const key of keys) {
     if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)}; use ${knownNames(key, KEYS)}.`);
@@ -82,6 +84,19 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
   const deliveries = object.deliveries ?? {};
   if (deliveries === null || typeof deliveries !== 'object') {
     throw errors.config(`${source} deliveries`, `expected an object of named specs or an array of specs, but received ${describe(deliveries)}.`);
+  }
+  const recorders = object.recorders ?? {};
+  if (recorders === null || typeof recorders !== 'object' || Array.isArray(recorders)) {
+    throw errors.config(`${source} recorders`, `expected an object of named recorder specs, such as {"feat": {"type": "MethodOutputs", "methodPath": "./model.js#MLP.features", "phase": "record"}}, but received ${describe(recorders)}.`);
+  }
+  // The deliveries' names: an array's by spec.name or index, as the manager names them.
+  const deliveryNames = Array.isArray(deliveries)
+    ? deliveries.map((spec: unknown, i) => (spec !== null && typeof spec === 'object' && typeof (spec as { name?: unknown }).name === 'string' ? (spec as { name: string }).name : String(i)))
+    : Object.keys(deliveries);
+  for (const name of Object.keys(recorders)) {
+    if (deliveryNames.includes(name)) {
+      throw errors.config(`${source} recorders[${JSON.stringify(name)}]`, `has the name of a delivery; give each delivery and recorder its own name (a store keeps their records by name).`);
+    }
   }
   let record: PhaseTarget[] = [];
   let override: PhaseTarget[] = [];
@@ -105,6 +120,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
   const store = storeOf(object.store, source, base);
   return {
     deliveries: deliveries as Record<string, unknown> | unknown[],
+    recorders: recorders as Record<string, unknown>,
     record,
     override,
     instrument: paths(source, 'instrument', object.instrument),

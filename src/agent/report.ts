@@ -11,6 +11,7 @@ import type { StoreSummary } from '../delivery/linked-store.js';
 import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
+import { targetOf } from '../recorder/recorder-manager.js';
 
 /** hints.ts's retarget(), given by the agent's start where it may be needed (it loads the parser). */
 export type Retarget = typeof import('./hints.js').retarget;
@@ -38,8 +39,21 @@ export interface DeliveryRow {
   readonly stored?: number;
 }
 
+export interface RecorderRow {
+  readonly name: string;
+  readonly target: string;
+  /** The phases it is active in. */
+  readonly phases: readonly ('record' | 'override')[];
+  /** Calls it recorded in all. */
+  readonly recorded: number;
+  /** Records a store gave back in a replay's record phases. */
+  readonly fromStore: number;
+}
+
 export interface Report {
   readonly deliveries: DeliveryRow[];
+  /** The config's recorders (left out when it has none). */
+  readonly recorders?: RecorderRow[];
   readonly phases: { readonly configured: { readonly record: readonly string[]; readonly override: readonly string[] }; readonly ran: { readonly record: number; readonly override: number } };
   readonly diverged: number;
   /** With a store: what was written or replayed. */
@@ -47,7 +61,7 @@ export interface Report {
   readonly findings: Finding[];
 }
 
-function targetOf(delivery: DistillDelivery): string {
+function deliveryTarget(delivery: DistillDelivery): string {
   const d = delivery as unknown as { funcPath?: string; methodPath?: string };
   return d.funcPath ?? d.methodPath!;
 }
@@ -110,10 +124,12 @@ export function buildReport(agent: Agent, strict: boolean, retarget?: Retarget):
   for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
     const stats = delivery.stats();
     const details = delivery.details();
-    const row = { name, target: targetOf(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
+    const row = { name, target: deliveryTarget(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
     deliveries.push(row);
     findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined, retarget));
   }
+  const recorders = recorderRows(agent);
+  for (const row of recorders) if (row.recorded === 0 && row.fromStore === 0) findings.push({ code: 'DISTILL_DELIVERY_RECORDER_NEVER_FIRED', message: recorderNeverFired(agent, row) });
   const { names, runs } = agent.phases;
   for (const kind of ['record', 'override'] as const) {
     if (names[kind].length > 0 && runs[kind] === 0) {
@@ -126,13 +142,30 @@ export function buildReport(agent: Agent, strict: boolean, retarget?: Retarget):
   const diverged = runtime.seen.diverged;
   if (diverged > 0) findings.push({ code: 'DISTILL_DELIVERY_DIVERGED', message: `${diverged} replayed call(s) diverged from the teacher's (ERR_DELIVERY_DIVERGED); make the student call it as the teacher does, or set check: "off" if the difference is intended.` });
   if (store !== undefined) findings.push(...storeFindings(store));
-  return { deliveries, phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
+  return { deliveries, ...(recorders.length > 0 && { recorders }), phases: { configured: names, ran: { ...runs } }, diverged, store, findings };
+}
+
+function recorderRows(agent: Agent): RecorderRow[] {
+  return Object.entries(agent.recorders.recorders).map(([name, recorder]) => ({ name, target: targetOf(recorder), phases: agent.recorders.phasesOf(recorder), ...recorder.counts() }));
+}
+
+/** Why a recorder recorded nothing (the usual reason its reader sees an empty dataBuffer). */
+function recorderNeverFired(agent: Agent, row: RecorderRow): string {
+  const head = `recorder "${row.name}" never recorded: no call reached "${row.target}" while it was active`;
+  const { names, runs } = agent.phases;
+  const during = row.phases.filter((kind) => names[kind].length > 0);
+  if (during.length === 0) return `${head}, and the config names no ${row.phases.join(' or ')} phase to activate it; name the step functions in phases, or run it in code (getRecorder("${row.name}").run(fn)).`;
+  if (during.every((kind) => runs[kind] === 0)) return `${head}, since its phases never ran (see below).`;
+  return `${head}, though its phases ran: the steps named in ${during.map((kind) => `phases.${kind}`).join(' and ')} never call it through this path; name the module where the function is used (for a function), or check the class and method (for a method).`;
 }
 
 /** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed. */
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
-  if (store.error !== undefined) found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}` });
+  if (store.error !== undefined) {
+    const lost = store.unstored > 0 ? ` It holds ${store.written} step(s) of this run; ${store.unstored} more were committed and never stored.` : '';
+    found.push({ code: 'DISTILL_DELIVERY_STORE_FAILED', message: `the store "${store.url}" stopped: ${store.error}${lost}` });
+  }
   if (store.unwritten > 0) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: `${store.unwritten} record phase(s) were not written to the store "${store.url}": they had not ended, or their promises had not settled, when the store was closed.` });
   }
@@ -154,6 +187,11 @@ export function renderReport(report: Report): string {
   const rows = [['delivery', 'target', 'recorded', 'replayed', 'left in queue', 'discarded']];
   for (const d of report.deliveries) rows.push([d.name, d.target, String(d.recorded), String(d.replayed), String(d.pending), String(d.discarded)]);
   lines.push(rows.length > 1 ? table(rows) : '(no deliveries configured)');
+  if (report.recorders !== undefined) {
+    const recorders = [['recorder', 'target', 'phases', 'recorded', 'from store']];
+    for (const r of report.recorders) recorders.push([r.name, r.target, r.phases.join(', '), String(r.recorded), String(r.fromStore)]);
+    lines.push(table(recorders));
+  }
   const { configured, ran } = report.phases;
   if (configured.record.length > 0 || configured.override.length > 0) lines.push(`phases: ${ran.record} record, ${ran.override} override`);
   if (report.store !== undefined) lines.push(storeLine(report.store));
@@ -161,11 +199,16 @@ export function renderReport(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed 300 of 300 step(s) from and wrote 340 step(s) to`. */
+/**
+ * `store: wrote 640 step(s) to "./outputs" (rank 0): mixup 640, logits 640`; auto: `replayed
+ * 300 of 300 step(s) from and wrote 340 step(s) to`. Written: the steps the store holds (for
+ * Redis, those the server acknowledged), then those it does not.
+ */
 function storeLine(store: StoreSummary): string {
   const held = store.lastStep === undefined ? '' : ` of ${store.lastStep + 1}`;
   const replayed = `replayed ${store.read}${held} step(s) from`;
   const what = store.mode === 'record' ? `wrote ${store.written} step(s) to` : store.mode === 'replay' ? replayed : `${replayed} and wrote ${store.written} step(s) to`;
   const records = Object.entries(store.records).map(([name, n]) => `${name} ${n}`).join(', ');
-  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}`;
+  const unstored = store.unstored > 0 ? `; ${store.unstored} more step(s) were committed and never stored` : '';
+  return `store: ${what} "${store.url}" (rank ${store.rank})${records ? `: ${records} record(s)` : ''}${unstored}`;
 }

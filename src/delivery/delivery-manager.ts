@@ -13,6 +13,7 @@ import type { RandomMode } from '../values/draws.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
 import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
+import type { PhaseRecorders } from './phase-recorders.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
 
@@ -46,6 +47,12 @@ export interface ManagerOptions {
   store?: StoreOptions;
   /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
   deferStore?: boolean;
+  /**
+   * A RecorderManager whose recorders run with this manager's phases: each is active while
+   * the phases its spec's `phase` names run (both by default), cleared as each starts; with
+   * a store, the record phases' records are stored with the step (docs/api.md).
+   */
+  recorders?: PhaseRecorders;
 }
 
 const FUNCTION_KEYS = ['type', 'funcPath', 'func_path', 'maxKeepData', 'max_keep_data', 'name', 'base', 'copy', 'check', 'random', 'recordOnly'];
@@ -147,6 +154,7 @@ export class DistillDeliveryManager {
   #override = false;
   readonly #entries = new Entries();
   readonly #store: LinkedStore | undefined;
+  readonly #recorders: PhaseRecorders | undefined;
 
   constructor(deliveries?: Record<string, DeliverySpec> | DeliverySpec[] | null, options: ManagerOptions = {}) {
     const source = options.source ?? 'DistillDeliveryManager';
@@ -178,6 +186,7 @@ export class DistillDeliveryManager {
     if (options.store === undefined && recordOnly.length > 0) {
       throw errors.config(`${source} deliveries[${JSON.stringify(recordOnly[0])}].recordOnly`, 'keeps outputs only in a store, and there is none; set "store", or remove recordOnly.');
     }
+    this.#recorders = options.recorders;
     this.#store = options.store === undefined ? undefined : linkStore(options, source, Object.entries(byName), recordOnly);
     if (this.#store !== undefined && options.deferStore !== true) this.#store.open();
   }
@@ -229,7 +238,10 @@ export class DistillDeliveryManager {
    */
   recordPhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'recordPhase(fn)', fn);
-    return runScope(this.#members, false, notes === undefined && this.#store === undefined ? RECORD : recordSteps(notes, this.#store), fn);
+    const phase = notes === undefined && this.#store === undefined ? RECORD : recordSteps(notes, this.#store);
+    // The recorders' scope is entered first (MMRazor's `with teacher_recorders, deliveries:`), so a store fills them after they clear.
+    if (this.#recorders !== undefined) return this.#recorders.phase('record', () => runScope(this.#members, false, phase, fn));
+    return runScope(this.#members, false, phase, fn);
   }
 
   /**
@@ -238,7 +250,9 @@ export class DistillDeliveryManager {
    */
   overridePhase<T>(fn: () => T, /** @internal */ notes?: PhaseNotes): T {
     if (typeof fn !== 'function') throw errors.notCallable('DistillDeliveryManager', 'overridePhase(fn)', fn);
-    return runScope(this.#members, true, notes === undefined && this.#store === undefined ? OVERRIDE : overrideSteps(notes, this.#store), fn);
+    const phase = notes === undefined && this.#store === undefined ? OVERRIDE : overrideSteps(notes, this.#store);
+    if (this.#recorders !== undefined) return this.#recorders.phase('override', () => runScope(this.#members, true, phase, fn));
+    return runScope(this.#members, true, phase, fn);
   }
 
   /**
@@ -277,6 +291,9 @@ export function provideStoreLink(links: LinkedStoreClass): void {
 function linkStore(options: ManagerOptions, source: string, named: [string, DistillDelivery][], recordOnly: readonly string[]): LinkedStore {
   const store = normalizeStore(options.store, `${source} store`, options.base);
   if (storeLinks === undefined) throw new Error('distill-delivery: a manager with a store was built before the store was loaded (import the package by its name, "distill-delivery")');
+  const recorders = options.recorders?.stored() ?? [];
+  const clash = recorders.find((r) => named.some(([name]) => name === r.name));
+  if (clash !== undefined) throw errors.config(`${source} recorders[${JSON.stringify(clash.name)}]`, 'has the name of a delivery; with a store, give each delivery and recorder its own name (the store keeps their records by name).');
   return new storeLinks(
     store,
     named.map(([name, delivery]) => {
@@ -284,5 +301,6 @@ function linkStore(options: ManagerOptions, source: string, named: [string, Dist
       const target = method ? delivery.methodPath : (delivery as FunctionOutputsDelivery).funcPath;
       return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
     }),
+    recorders,
   );
 }

@@ -6,6 +6,7 @@
  */
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import type { DeliveryStep, DistillDelivery } from './distill-delivery.js';
+import type { StoredRecorder } from './phase-recorders.js';
 
 /** What a store needs of each of its deliveries: its name in the manager and how messages name it. */
 export interface Linked {
@@ -32,11 +33,11 @@ export interface StoreSummary {
   readonly url: string;
   readonly rank: number;
   readonly mode: StoreMode;
-  /** Steps written (record), read (replay), or both (auto). */
+  /** Steps written (record: those the store holds; for Redis, those the server acknowledged), read (replay), or both (auto). */
   readonly steps: number;
   /** Steps read: replayed in record phases, or fed to override phases. */
   readonly read: number;
-  /** Steps written. */
+  /** Steps written: those the store holds (for Redis, those the server acknowledged). */
   readonly written: number;
   /** Replay: the last complete step the store held when last looked at (-1: none). */
   readonly lastStep: number | undefined;
@@ -44,6 +45,8 @@ export interface StoreSummary {
   readonly records: Readonly<Record<string, number>>;
   /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
   readonly unwritten: number;
+  /** Record: steps committed that the store does not hold (a Redis server that died or stopped before acknowledging them). */
+  readonly unstored: number;
   /** What stopped the store, if anything ("CODE: message"). */
   readonly error: string | undefined;
 }
@@ -62,4 +65,4 @@ export interface LinkedStore {
   summary(): StoreSummary;
 }
 
-export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[]) => LinkedStore;
+export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], recorders?: readonly StoredRecorder[]) => LinkedStore;

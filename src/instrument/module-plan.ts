@@ -21,7 +21,7 @@ import { isTypeScriptFile, toJavaScript, TypeScriptSyntaxError } from './typescr
 export interface PlannedTarget extends SourceTarget {
   /** Where the config names it: `DISTILL_DELIVERY deliveries["mixup"]`. */
   readonly key: string;
-  readonly role: 'delivery' | 'record' | 'override' | 'instrument';
+  readonly role: 'delivery' | 'recorder' | 'record' | 'override' | 'instrument';
   readonly kind: 'function' | 'method';
   readonly site: Site;
 }

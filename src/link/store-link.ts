@@ -29,6 +29,8 @@ import { fedStore, linkCalls, RecordCalls, ReplayCalls, type Write } from './sto
 import type { IfExists } from '../store/rank.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
+import type { StoredRecorder } from '../delivery/phase-recorders.js';
+import { feedRecorders, recorderMetadata, recorderWrites } from './store-recorders.js';
 import { Progress } from './progress.js';
 
 const debug = debuglog('delivery');
@@ -46,6 +48,13 @@ interface Slot {
   waiting: boolean;
 }
 
+/** Metadata without its hash. */
+function withoutHash(metadata: unknown): unknown {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return metadata;
+  const { hash: _hash, ...rest } = metadata as Record<string, unknown>;
+  return rest;
+}
+
 /** A step as read: its records by delivery, and whether its record phase threw. */
 interface ReadStep {
   readonly byDelivery: Map<string, StoreRecord[]>;
@@ -54,7 +63,7 @@ interface ReadStep {
 
 export class StoreLink implements LinkedStore {
   readonly mode: StoreMode;
-  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string; random: string }>; hash: string };
+  readonly metadata: { deliveries: Record<string, { type: string; target: string; check: string; random: string }>; recorders?: Record<string, { type: string; target: string }>; hash: string };
   #subject: string;
   #writer: StoreWriter | undefined;
   #reader: StoreReader | undefined;
@@ -65,20 +74,29 @@ export class StoreLink implements LinkedStore {
   #closed = false;
   #failure: unknown;
   readonly #slots: Slot[] = [];
+  /** Steps read (replay, auto), and written (record, auto: those the store holds, as far as it knows). */
   #read = 0;
   #written = 0;
   readonly #records: Record<string, number> = {};
+  /** Record: steps committed that the store has not yet said it holds (Redis stores them in the background), with their records by delivery. */
+  readonly #unstored: { step: number; records: Record<string, number> }[] = [];
   #nextRead = 0;
   #progress: Progress | undefined;
 
   constructor(
     private readonly options: NormalizedStore,
     private readonly members: readonly StoredDelivery[],
+    /** The recorders of record phases, whose records are stored with each step (store-recorders.ts). */
+    private readonly recorders: readonly StoredRecorder[] = [],
   ) {
     this.mode = options.mode;
     const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check, random: m.delivery.random }]));
-    this.metadata = { deliveries, hash: createHash('sha256').update(JSON.stringify(deliveries)).digest('hex') };
+    // Without recorders the metadata is what it was before they existed, so older stores still replay.
+    const recorded = recorders.length === 0 ? undefined : recorderMetadata(recorders);
+    const hashed = recorded === undefined ? deliveries : { deliveries, recorders: recorded };
+    this.metadata = { deliveries, ...(recorded && { recorders: recorded }), hash: createHash('sha256').update(JSON.stringify(hashed)).digest('hex') };
     this.#subject = storeSubject(parseStoreUrl(options.url, options.base).display, options.rank);
+    for (const r of recorders) this.#records[r.name] = 0;
     for (const m of members) {
       this.#records[m.name] = 0;
       linkCalls(m.delivery, m);
@@ -107,7 +125,8 @@ export class StoreLink implements LinkedStore {
     const { url, base, rank, timeout } = this.options;
     const reader = openStoreReader(url, { rank, base, timeout, existing });
     this.#subject = reader.subject;
-    const found = firstDifference(reader.metadata, normalize(this.metadata));
+    // The hash is derived from the rest: a difference there is named where it is.
+    const found = firstDifference(withoutHash(reader.metadata), withoutHash(normalize(this.metadata))) ?? firstDifference(reader.metadata, normalize(this.metadata));
     if (found !== undefined) {
       reader.close();
       throw storeLinkErrors.otherDeliveries(this.#subject, found.path, found.stored, found.given);
@@ -163,7 +182,7 @@ export class StoreLink implements LinkedStore {
       closed: (_steps, failed) => {
         slot.ended = true;
         // The step keeps its RecordCalls until an override phase drops it: the bytes go with the slot.
-        const writes = calls.flatMap((c) => c.writes.splice(0));
+        const writes = [...calls.flatMap((c) => c.writes.splice(0)), ...recorderWrites(this.recorders)];
         for (const w of writes) w.seal?.();
         if (failed) writes.push(failedPhase());
         slot.writes = writes;
@@ -181,6 +200,7 @@ export class StoreLink implements LinkedStore {
       opened: (steps) => {
         steps.forEach((s, i) => (s.store = new ReplayCalls(step, byDelivery.get(this.members[i]!.name) ?? [], this.#subject)));
         this.releaseRecordOnly(steps);
+        feedRecorders(this.recorders, byDelivery);
       },
       closed: (steps, failed, error) => {
         if (failed !== recordedFailed) {
@@ -298,9 +318,21 @@ export class StoreLink implements LinkedStore {
       this.#failure = storeLinkErrors.failed(this.#subject, step, error);
       throw this.#failure;
     }
-    this.#written++;
-    for (const w of writes) if (w.delivery !== FAILED_PHASE) this.#records[w.delivery]!++;
     this.#progress?.wrote(writes);
+    const records: Record<string, number> = {};
+    for (const w of writes) if (w.delivery !== FAILED_PHASE) records[w.delivery] = (records[w.delivery] ?? 0) + 1;
+    this.#unstored.push({ step, records });
+    this.countStored();
+  }
+
+  /** Counts the committed steps the store now holds: a step counts once stored, so a server that died leaves the count at what it holds. */
+  private countStored(): void {
+    const stored = this.#writer?.lastStored ?? -1;
+    while (this.#unstored.length > 0 && this.#unstored[0]!.step <= stored) {
+      const { records } = this.#unstored.shift()!;
+      this.#written++;
+      for (const [name, n] of Object.entries(records)) this.#records[name]! += n;
+    }
   }
 
   /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
@@ -314,11 +346,13 @@ export class StoreLink implements LinkedStore {
     } catch (error) {
       this.#failure ??= error;
     }
+    this.countStored();
     debug('store %s: closed after %d step(s) read and %d written', this.#subject, this.#read, this.#written);
     return this.#failure;
   }
 
   summary(): StoreSummary {
+    this.countStored();
     const failure = this.#failure as { code?: string; message?: string } | undefined;
     return {
       url: parseStoreUrl(this.options.url, this.options.base).display,
@@ -330,6 +364,7 @@ export class StoreLink implements LinkedStore {
       lastStep: this.mode === 'auto' ? this.#held - 1 : this.#reader?.lastStep,
       records: { ...this.#records },
       unwritten: this.#slots.length,
+      unstored: this.#unstored.length,
       error: failure === undefined ? undefined : `${failure.code ?? 'Error'}: ${failure.message ?? String(failure)}`,
     };
   }

@@ -8,9 +8,10 @@
  * AsyncLocalStorage.
  */
 import { executionAsyncId } from 'node:async_hooks';
-import { currentFrame, runtime, type DeliveryLike, type Frame, type Step } from '../runtime.js';
+import { currentFrame, runtime, type Frame, type Step } from '../runtime.js';
 
-export interface Member extends DeliveryLike {
+/** What a scope activates: a delivery, or a recorder. */
+export interface Member {
   /** Resolves and attaches the target on the first activation; throws on a bad target. */
   activate(): void;
   deactivate(): void;

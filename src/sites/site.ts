@@ -1,19 +1,24 @@
 /**
  * A site is one delivered target: the function that calls go through, and the
- * deliveries attached to it. Its wrapper is the only code on the hot path: when no
- * delivery anywhere is active it costs one load and one compare before the original runs.
+ * deliveries and recorders attached to it. Its wrapper is the only code on the hot path:
+ * when no delivery or recorder anywhere is active it costs one load and one compare
+ * before the original runs.
  *
  * A site is reached in one of two ways:
  * - a binding of a module instrumented at load time by the agent: the rewritten module
  *   calls `wrap()` / `fn()` (see ../instrument/source.ts); the wrapper stays for the life
  *   of the process and passes calls through while idle;
  * - a property patched after load (a class method, a CommonJS export, a builtin's
- *   export): `PropertySite` installs the wrapper with shimmer while a delivery is
- *   attached and restores the property exactly when the last one detaches.
+ *   export): `PropertySite` installs the wrapper with shimmer while a delivery or a
+ *   recorder is attached and restores the property exactly when the last one detaches.
+ *
+ * Recorders (../recorder/) only observe: an inputs recorder keeps a call's arguments
+ * before it runs, an outputs recorder what it returned, whether the original ran or a
+ * delivery gave the output instead.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
-import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike } from '../runtime.js';
+import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike, type Frame } from '../runtime.js';
 import { countDraws, drawsSince } from '../values/draws.js';
 import { generatorKind, observeItems, type ItemObserver } from '../values/generator.js';
 import { CHECK_OFF, CHECK_VALUES, shapeSignature, signatureOf, type Signature } from '../values/signature.js';
@@ -25,9 +30,23 @@ const NOT_COUNTED = -1;
 
 export type { PhaseRunner };
 
+/** What a site needs from a recorder: whether it records a call, and what it keeps of one. */
+export interface RecorderLike {
+  /** true: it keeps a call's arguments, before the call runs; false: what the call returned. */
+  readonly inputs: boolean;
+  /** Whether it records a call made in `frame` (it is active there). */
+  records(frame: Frame | undefined): boolean;
+  /** Keeps one call's record: its arguments (a fresh array) or its output. */
+  record(value: unknown): void;
+}
+
 export class Site {
   /** Deliveries attached (active somewhere), in attach order; the last one is outermost. */
   readonly attached: DeliveryLike[] = [];
+  /** Recorders attached (active somewhere), in attach order (../recorder/). */
+  readonly observers: RecorderLike[] = [];
+  /** How many of them record arguments. */
+  private inputRecorders = 0;
   /** Wrappers made by fn(), by original: a value read through a namespace may change. */
   private readonly wrappers = new WeakMap<Function, Function>();
   /** The wrappers themselves, so that none is wrapped again. */
@@ -66,6 +85,31 @@ export class Site {
   detach(delivery: DeliveryLike): void {
     const i = this.attached.lastIndexOf(delivery);
     if (i !== -1) this.attached.splice(i, 1);
+  }
+
+  /**
+   * While a recorder is attached, the site's own `dispatch` (what its wrappers call) is
+   * observe(), or observeOutputs() when no recorder wants the arguments; when the last one
+   * detaches, the own property goes, and calls reach the class's dispatch() as before any
+   * recorder was attached: the delivery path never checks for recorders.
+   */
+  attachRecorder(recorder: RecorderLike): void {
+    this.observers.push(recorder);
+    if (recorder.inputs) this.inputRecorders++;
+    this.route();
+  }
+
+  detachRecorder(recorder: RecorderLike): void {
+    const i = this.observers.lastIndexOf(recorder);
+    if (i === -1) return;
+    this.observers.splice(i, 1);
+    if (recorder.inputs) this.inputRecorders--;
+    this.route();
+  }
+
+  private route(): void {
+    if (this.observers.length === 0) Reflect.deleteProperty(this, 'dispatch');
+    else this.dispatch = this.inputRecorders === 0 ? this.observeOutputs : this.observe;
   }
 
   /** Whether `value` is a wrapper this site made (a module re-exporting another target module's export). */
@@ -163,6 +207,42 @@ export class Site {
     }
     state.recording--;
     return this.keep(recorder, signature, inner, output, original, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+  }
+
+  /**
+   * A call while a recorder is attached: each active inputs recorder keeps the arguments
+   * (a fresh array: `args` itself) before the call, then observeOutputs() makes it.
+   */
+  private observe(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    const frame = currentFrame(state);
+    for (const recorder of this.observers) if (recorder.inputs && recorder.records(frame)) recorder.record(args);
+    return this.observeOutputs(original, thisArg, ...args);
+  }
+
+  /**
+   * A call while outputs recorders are attached: it is made as the deliveries make it, and
+   * each active outputs recorder keeps what it returned: the original's output, or the
+   * output a delivery replayed in its place. A call that throws leaves no output to keep.
+   * Recorders see every call, nested ones too: they never change what a call does. `args`
+   * is only spread, so V8 need not build the array.
+   */
+  private observeOutputs(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    const frame = currentFrame(state);
+    const observers = this.observers;
+    let outputs: RecorderLike | undefined;
+    let more: RecorderLike[] | undefined;
+    for (let i = 0; i < observers.length; i++) {
+      const recorder = observers[i]!;
+      if (recorder.inputs || !recorder.records(frame)) continue;
+      if (outputs === undefined) outputs = recorder;
+      else (more ??= []).push(recorder);
+    }
+    const output = this.attached.length === 0 ? Reflect.apply(original, thisArg, args) : Site.prototype.dispatch.call(this, original, thisArg, ...args);
+    if (outputs !== undefined) {
+      outputs.record(output);
+      if (more !== undefined) for (const recorder of more) recorder.record(output);
+    }
+    return output;
   }
 
   /** Another delivery records the call too (several on one target): it goes to the scratch lists. */
@@ -286,14 +366,29 @@ export class PropertySite extends Site {
     super(label);
   }
 
+  /** Whether nothing is attached: the property holds the original. */
+  private idle(): boolean {
+    return this.attached.length === 0 && this.observers.length === 0;
+  }
+
   override attach(delivery: DeliveryLike): void {
-    if (this.attached.length === 0) this.install();
+    if (this.idle()) this.install();
     super.attach(delivery);
   }
 
   override detach(delivery: DeliveryLike): void {
     super.detach(delivery);
-    if (this.attached.length === 0) this.uninstall();
+    if (this.idle()) this.uninstall();
+  }
+
+  override attachRecorder(recorder: RecorderLike): void {
+    if (this.idle()) this.install();
+    super.attachRecorder(recorder);
+  }
+
+  override detachRecorder(recorder: RecorderLike): void {
+    super.detachRecorder(recorder);
+    if (this.idle()) this.uninstall();
   }
 
   private install(): void {
@@ -329,7 +424,7 @@ function sitesOf(owner: object): Map<PropertyKey, unknown> {
   return byKey;
 }
 
-/** The site of owner[key], shared by every delivery on that property. */
+/** The site of owner[key], shared by every delivery and recorder on that property. */
 export function propertySite(label: string, owner: object, key: string, builtin: boolean): Site {
   const byKey = sitesOf(owner);
   let site = byKey.get(key) as Site | undefined;

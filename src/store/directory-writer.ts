@@ -7,12 +7,13 @@
  * each payload is copied in once, summed there while it is in the cache, and written
  * from there with one write per STAGE_BYTES, or per step when smaller.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { ENTRY, FILE_HEADER, FRAME_TRAILER, encodeEntry, fileHeader, headRoom, writeHead, writeTrailer } from './frames.js';
 import { checkLastStep, ioError, loadRank, rankFolder, segmentFile, type RankState } from './directory-layout.js';
+import { lockRank, type RankLock } from './directory-lock.js';
 import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
 import type { IfExists, NewRecord, Opened, StoreWriter } from './types.js';
@@ -49,17 +50,23 @@ class DirectoryWriter implements StoreWriter {
   #closed = false;
 
   readonly #segmentBytes: number;
+  readonly #lock: RankLock;
 
-  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, resume: boolean, segmentBytes: number) {
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, resume: boolean, segmentBytes: number, lock: RankLock) {
     this.#segmentBytes = segmentBytes;
+    this.#lock = lock;
     this.subject = opened.subject;
     this.rank = opened.rank;
     this.metadata = metadata;
     this.#folder = rankFolder(opened.location.path, opened.rank);
     this.nextStep = resume ? state.entries.length : 0;
     this.#seq = resume ? state.lastSeq + 1 : 0;
-    mkdirSync(this.#folder, { recursive: true });
     this.#openSegment();
+  }
+
+  /** Steps are written before commit() returns: every committed step is stored. */
+  get lastStored(): number {
+    return this.nextStep - 1;
   }
 
   #openSegment(): void {
@@ -155,6 +162,7 @@ class DirectoryWriter implements StoreWriter {
     this.#closed = true;
     this.discard();
     this.#closeFiles();
+    this.#guard(() => this.#lock.release());
   }
 
   #guard(fn: () => void): void {
@@ -169,20 +177,28 @@ class DirectoryWriter implements StoreWriter {
 export function openDirectoryWriter(opened: Opened<DirectoryLocation>, metadata: unknown, ifExists: IfExists, segmentBytes = SEGMENT_BYTES): StoreWriter {
   const root = opened.location.path;
   const subject = opened.subject;
+  let lock: RankLock | undefined;
   try {
     prepareRoot(subject, root);
+    // The rank's lock first: what the rank holds is then this writer's to judge and change.
+    lock = lockRank(subject, rankFolder(root, opened.rank));
     let state = checkLastStep(loadRank(subject, root, opened.rank), root, opened.rank);
-    const holds = state.lastSeq >= 0;
+    // Existing data is a complete step: the files of a record run that failed before its first commit are not.
+    const holds = state.entries.length > 0;
     if (holds && ifExists === 'error') throw storeErrors.exists(subject, state.entries.length - 1);
     const stored = settleMetadata(subject, root, metadata, ifExists === 'overwrite');
-    if (holds && ifExists === 'overwrite') {
+    if (state.files.length > 0 && ifExists !== 'resume') {
       for (const file of state.files) unlinkSync(file);
       state = loadRank(subject, root, opened.rank);
     }
     if (ifExists === 'resume') debug('store %s: resuming at step %d%s', subject, state.entries.length, state.tail ? ` (${state.tail})` : '');
-    return new DirectoryWriter(opened, stored, state, ifExists === 'resume', segmentBytes);
+    return new DirectoryWriter(opened, stored, state, ifExists === 'resume', segmentBytes, lock);
   } catch (error) {
+    try {
+      lock?.release();
+    } catch {
+      // the error that stopped the opening says more
+    }
     throw ioError(subject, error, -1, 'written');
   }
 }
-

@@ -4,11 +4,14 @@
  * store's timeout (default 60 s), the worker reading ahead and posting the steps of each
  * reply together, their payloads transferred rather than copied. A server killed or
  * unreachable fails the call at once with ERR_DELIVERY_STORE_UNAVAILABLE and the last
- * step read; the writer's end mark ends it with ERR_DELIVERY_STORE_END.
+ * step read; the writer's end mark ends it with ERR_DELIVERY_STORE_END, and so does a
+ * record run that is gone without one (its lock expired: killed, stopped or cut off),
+ * within LOCK_TTL_MS and a second of its last sign of life (redis-lock.ts).
  */
 import { storeErrors, type DeliveryError } from '../errors.js';
 import type { Bridge, BridgeMessage, PostedStep } from './bridge.js';
 import { stepRecords } from './redis-entries.js';
+import { LOCK_TTL_MS } from './redis-lock.js';
 import { asError, start } from './redis-open.js';
 import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { RedisLocation } from './url.js';
@@ -40,6 +43,8 @@ class RedisReader implements StoreReader {
   #next = -1;
   /** The last step before the writer's end mark, once the worker found nothing after it. */
   #end: number | undefined;
+  /** The last step there is, once the worker found no writer and nothing more. */
+  #gone: number | undefined;
   #error: DeliveryError | undefined;
   #closed = false;
   /** The last step read() returned, for messages. */
@@ -56,7 +61,9 @@ class RedisReader implements StoreReader {
 
   #take(message: BridgeMessage): void {
     if (message.type === 'error') this.#error ??= asError(message);
-    if (message.generation !== this.#generation || message.type !== 'steps') return;
+    if (message.generation !== this.#generation) return;
+    if (message.type === 'gone') this.#gone = message.last as number;
+    if (message.type !== 'steps') return;
     for (const [step, heads, parts] of message.steps as PostedStep[]) {
       let bytes = 0;
       for (const part of parts) bytes += part.byteLength;
@@ -74,6 +81,7 @@ class RedisReader implements StoreReader {
     this.#received.clear();
     this.#taken = 0;
     this.#end = undefined;
+    this.#gone = undefined;
     this.#bridge.post({ type: 'start', generation: this.#generation, from });
   }
 
@@ -96,6 +104,7 @@ class RedisReader implements StoreReader {
         return records;
       }
       if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, 'its record run closed it there');
+      if (this.#gone !== undefined && step > this.#gone) throw storeErrors.writerGone(this.subject, step, this.#gone, this.#lastRead, LOCK_TTL_MS);
       // Before waiting: the steps before this one will not be asked for (a seek back restarts), and the worker must not wait for them to be taken.
       this.#drop(step - 1);
       this.#report();

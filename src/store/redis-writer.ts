@@ -44,6 +44,12 @@ class RedisWriter implements StoreWriter {
     bridge.post({ type: 'ring', buffer: this.#ring.bytes.buffer });
   }
 
+  /** The last step the server acknowledged: what it holds of this run, whatever was committed. */
+  get lastStored(): number {
+    if (!this.#closed) for (let m = this.#bridge.poll(); m !== undefined; m = this.#bridge.poll()) this.#take(m);
+    return this.#acked;
+  }
+
   #take(message: BridgeMessage): void {
     if (message.type === 'ack') {
       // One acknowledgement covers every step up to its own.

@@ -31,6 +31,12 @@ export interface StoreWriter {
   readonly metadata: unknown;
   /** The number the next commit() gives its step: 0 for a new store, after the last complete step on resume. */
   readonly nextStep: number;
+  /**
+   * The last step the store is known to hold (-1: none): every committed step for a
+   * folder; for Redis, the last step the server acknowledged, so after a failure it says
+   * what the server holds, not what was committed.
+   */
+  readonly lastStored: number;
   /** Adds a record to the open step. Nothing is visible to a reader until commit(). */
   append(record: NewRecord): void;
   /** Makes the open step's records visible as step `nextStep` and returns that number. */

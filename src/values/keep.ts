@@ -11,7 +11,7 @@
  * in the student's scope; releasing it (an output never replayed) disposes them.
  */
 import { errors } from '../errors.js';
-import { handOutTensor, isTensor, keepTensor, releaseTensor, type TensorLike } from './tensor.js';
+import { adoptTensor, handOutTensor, isTensor, keepTensor, releaseTensor, type TensorLike } from './tensor.js';
 import { holdsTensor, walkValue, type Slots } from './walk.js';
 
 /** A recorded output that is not handed out as it is. */
@@ -128,4 +128,37 @@ export function handOut(stored: unknown, who: string): unknown {
 /** Frees what the queue kept for an output that will not be replayed. */
 export function release(stored: unknown): void {
   if (stored instanceof Held) stored.release();
+}
+
+/**
+ * What a recorder keeps of a value: the value itself (by reference, as MMRazor), except
+ * that tensors, alone or in arrays, plain objects, Maps and Sets, are replaced by kept
+ * clones in a rebuilt container, so that they outlive the tf.tidy that made them. Each kept
+ * tensor is pushed to `kept`, which the recorder releases when it clears its data.
+ * `adopt`: the tensors are fresh and the recorder's alone (decoded from a store): kept as they are.
+ */
+export function keepRecord(value: unknown, who: string, kept: TensorLike[], adopt = false): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value) && !holdsObject(value)) return value; // the common inputs record: primitive arguments
+  const keep = (tensor: TensorLike): TensorLike => {
+    const held = adopt ? adoptTensor(tensor) : keepTensor(tensor);
+    kept.push(held);
+    return held;
+  };
+  if (isTensor(value)) return keep(value);
+  if (!holdsTensor(value)) return value;
+  return walkValue(value, { deep: false, onTensor: keep, who, purpose: 'copy' });
+}
+
+function holdsObject(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'object' && v !== null) return true;
+  }
+  return false;
+}
+
+/** Frees the tensors keepRecord() kept. */
+export function releaseKept(kept: readonly TensorLike[]): void {
+  for (const tensor of kept) releaseTensor(tensor);
 }

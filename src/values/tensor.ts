@@ -52,6 +52,14 @@ export function keepTensor(tensor: TensorLike): TensorLike {
   return clone;
 }
 
+/** `tensor` itself, made safe from every tidy (a fresh tensor no one else holds, such as one decoded from a store). */
+export function adoptTensor(tensor: TensorLike): TensorLike {
+  const tf = engine();
+  if (typeof tf?.keep === 'function') tf.keep(tensor);
+  else if ('kept' in tensor) tensor.kept = true;
+  return tensor;
+}
+
 /** The student's tensor: a clone in the caller's scope; the kept one is released. Undefined if it was disposed. */
 export function handOutTensor(kept: TensorLike): TensorLike | undefined {
   if (kept.isDisposed) return undefined;

@@ -35,8 +35,9 @@ export const unfired = ['--disable-warning=DISTILL_DELIVERY_NEVER_FIRED', '--dis
  * - env: extra variables (a value of undefined removes one).
  * - kill: { when, signal, before }: sends the child `signal` once its stdout matches the RegExp
  *   `when` and the promise `before()` returns (if given) has resolved.
+ * - onStdout: (stdout, child): called with all of stdout so far each time more comes.
  */
-export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill } = {}) {
+export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill, onStdout } = {}) {
   const childEnv = { ...process.env };
   for (const name of CLEARED) delete childEnv[name];
   if (config !== undefined) childEnv.DISTILL_DELIVERY = typeof config === 'string' ? config : JSON.stringify(config);
@@ -56,6 +57,7 @@ export function runNode(script, { config, agent = true, cwd, env = {}, args = []
         killed = true;
         Promise.resolve(kill.before?.()).then(() => child.kill(kill.signal), reject);
       }
+      onStdout?.(stdout, child);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
