@@ -21,9 +21,10 @@ const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_
 /**
  * Node flags (nodeArgs) for a run whose config names targets that no phase calls, on
  * purpose (a check that instrumented modules behave as before): they silence the agent's
- * warnings at exit that a delivery never fired and a phase never ran, and nothing else.
+ * warnings at exit that a delivery or a recorder never fired and a phase never ran, and
+ * nothing else.
  */
-export const unfired = ['--disable-warning=DISTILL_DELIVERY_NEVER_FIRED', '--disable-warning=DISTILL_DELIVERY_PHASE_NEVER_RAN'];
+export const unfired = ['--disable-warning=DISTILL_DELIVERY_NEVER_FIRED', '--disable-warning=DISTILL_DELIVERY_RECORDER_NEVER_FIRED', '--disable-warning=DISTILL_DELIVERY_PHASE_NEVER_RAN'];
 
 /**
  * Runs `node [--import loader] [...nodeArgs] script [...args]` and resolves with
