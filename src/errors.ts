@@ -426,6 +426,9 @@ export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
 /** The warning that a variable named like the package's (DISTILL_DELIVERY_...) is none of those it reads. */
 export const UNKNOWN_VARIABLE_WARNING = 'DISTILL_DELIVERY_UNKNOWN_VARIABLE';
 
+/** The warning (and report finding) that a store rank's record run did not end complete: killed, failed, or still writing. */
+export const INCOMPLETE_STORE_WARNING = 'DISTILL_DELIVERY_STORE_INCOMPLETE';
+
 export const warnings = {
   unknownVariable: (name: string, meant: string | undefined, known: readonly string[], agentOff: boolean) =>
     `${name} is set, but distill-delivery reads no variable of that name${meant === undefined ? '' : ` (did you mean ${meant}?)`}, so it changes nothing${agentOff ? ', and DISTILL_DELIVERY is not set, so the agent is off' : ''}. The variables it reads are ${known.join(', ')}; rename or unset it.`,
@@ -435,6 +438,8 @@ export const warnings = {
     `${who}: ${phase} recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
   allUndefined: (who: string, recorded: number) =>
     `${who}: all ${recorded} output(s) it recorded so far are undefined, so the student receives only undefined. A function that works by changing its arguments (as tf.util.shuffle shuffles its array in place) cannot be delivered by its outputs: deliver a function that returns the result instead (the shuffled array, the permutation, the random draws), or the function whose output uses it.`,
+  incompleteStore: (store: string, steps: number) =>
+    `Replaying ${store}, whose record run did not finish: it holds ${steps} step(s), and the run that wrote them was killed, failed, or is still writing. The replay goes on and ends at its last step; finish the store with a run in mode "auto" (it replays the steps there and records the rest), or record it again (distill-delivery store info shows its runs).`,
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
     `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };
@@ -619,4 +624,35 @@ export const recorderErrors = {
       'ERR_DELIVERY_RECORDER_NOT_FOUND',
       `There is no recorder ${typeof name === 'string' ? JSON.stringify(name) : describe(name)}: getRecorder() gives the agent's recorders, and no agent runs in this process. Start node with --import distill-delivery/register and DISTILL_DELIVERY listing it under "recorders", or make a RecorderManager (or a recorder) in code.`,
     ),
+};
+
+/** What the store's tools say (src/store/open-store.ts, the command line): about a whole store, named by its url. */
+export const storeToolErrors = {
+  missing: (url: string, detail: string) =>
+    new DeliveryError('ERR_DELIVERY_STORE_END', `There is no store at "${url}" (${detail}). Check the url: a folder a record run wrote, or redis://host:port/key.`),
+  destinationExists: (from: string, to: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_EXISTS',
+      `Cannot copy the store "${from}" to "${to}": a store is already there, and a copy never writes into one. Copy to a folder or key that holds no store, or delete that one first (distill-delivery store delete "${to}").`,
+    ),
+  copyDiffers: (to: string, rank: number, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_CORRUPT',
+      `The copy "${to}" (rank ${rank}) does not read back as it was written: ${detail}. Check the disk or server it is on, then delete the copy and copy again.`,
+    ),
+  noRank: (url: string, rank: number, ranks: readonly number[]) =>
+    new DeliveryError('ERR_DELIVERY_STORE_END', `The store "${url}" has no rank ${rank}: it has ${ranks.length === 0 ? 'none' : `rank ${ranks.join(', ')}`}. Give one of those.`),
+  shortOfRuns: (store: string, written: number, lastIntact: number) =>
+    storeErrors.corrupt(store, `its record run wrote ${written} step(s), and ${lastIntact + 1} are there`, lastIntact),
+};
+
+/** What the command line says about how it was called (src/cli/): one line each, then its usage. */
+export const cliMessages = {
+  unknownCommand: (where: string, given: string, known: readonly string[]) => `"${given}" is not a command of ${where}; use ${known.join(', ')}.`,
+  missingCommand: (where: string, known: readonly string[]) => `${where} needs a command: ${known.join(', ')}.`,
+  positionals: (command: string, expected: string, given: number) => `${command} takes ${expected}, but received ${given} argument(s).`,
+  badRank: (given: string) => `--rank must be a rank: a whole number from 0, but received "${given}".`,
+  badTimeout: (given: string) => `--timeout must be a positive whole number of milliseconds, but received "${given}".`,
+  deleteNeedsYes: (url: string) => `Refusing to delete the store "${url}" without --yes: standard input is not a terminal to ask on. Add --yes to delete it.`,
+  deleteDeclined: (url: string) => `The store "${url}" was not deleted.`,
 };

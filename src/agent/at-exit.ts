@@ -8,7 +8,7 @@
  *   'exit', so it is emitted as the 'warning' event at once, which Node's own listener
  *   prints in its format and which --no-warnings, NODE_NO_WARNINGS=1 and
  *   --disable-warning silence, as they do any warning; a finding already given as a
- *   warning while the run went on (a leftover, say) is not given twice;
+ *   warning while the run went on (a leftover, a store found incomplete) is not given twice;
  * - strict mode (`"strict": true`, DISTILL_DELIVERY_STRICT=1) turns an exit status of 0
  *   into 1 when the report has findings, and prints the report then, even without "report".
  * It judges the process the user started, and each child process or worker thread (they
@@ -37,6 +37,8 @@ export interface EndOptions {
   readonly strict: boolean;
   /** Where else to aim a delivery that never fired (hints.ts), when the config can have one. */
   readonly retarget: Retarget | undefined;
+  /** The codes of the DistillDeliveryWarnings given while the run went on (from before the store opened). */
+  readonly given: ReadonlySet<string>;
 }
 
 /** The main thread of the process the user started (not a child that inherited the agent, nor a worker). */
@@ -70,11 +72,11 @@ function write(text: string): void {
   }
 }
 
-/** Each finding as a DistillDeliveryWarning, but those its delivery gave as warnings while the run went on. */
-function warnFindings(agent: Agent, report: Report): void {
+/** Each finding as a DistillDeliveryWarning, but those given as warnings while the run went on: by its delivery, or (no delivery) of its code. */
+function warnFindings(agent: Agent, report: Report, given: ReadonlySet<string>): void {
   for (const finding of report.findings) {
     const delivery = finding.delivery === undefined ? undefined : agent.manager.deliveries[finding.delivery];
-    if (delivery?.details().warned.includes(finding.code)) continue;
+    if (delivery === undefined ? given.has(finding.code) : delivery.details().warned.includes(finding.code)) continue;
     // As process.emitWarning makes one, emitted now: its own would wait for a tick.
     const warning = Object.assign(new Error(finding.message), { name: 'DistillDeliveryWarning', code: finding.code });
     process.emit('warning', warning);
@@ -89,7 +91,8 @@ export function installEnd(agent: Agent, options: EndOptions): void {
   process.on('exit', (exitCode: number) => {
     // The store first, so that the report says what it holds (its error is printed where stores close: ../link/store-exit.ts).
     try {
-      agent.manager.close();
+      // A record run's rank is complete when the process ends with status 0 (not on an error or a non-zero exit; a signal runs none of this).
+      agent.manager.close({ complete: exitCode === 0 });
     } catch {
       // in the report
     }
@@ -102,6 +105,6 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     file?.final(json(report, false, options.strict ? { failed } : undefined, { exitCode }));
     if (failed && exitCode === 0) process.exitCode = 1;
     // Last: an app's 'warning' listener that throws cannot keep the rest from being done.
-    if (!printed && judged) warnFindings(agent, report);
+    if (!printed && judged) warnFindings(agent, report, options.given);
   });
 }

@@ -3,6 +3,7 @@
  * character `{` or `[`) or the path of a JSON file. JSON only: nothing in it is ever
  * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeliveryError, didYouMean, errors, describe, knownNames } from '../errors.js';
@@ -34,6 +35,8 @@ export interface AgentConfig {
   readonly base: string;
   /** Where the config came from, for messages: `DISTILL_DELIVERY` or `DISTILL_DELIVERY (file /abs/x.json)`. */
   readonly source: string;
+  /** SHA-256 of the config's text (hex): a record run keeps it with its run of the store. */
+  readonly configHash: string;
 }
 
 const NAME = 'DISTILL_DELIVERY';
@@ -54,6 +57,7 @@ function paths(source: string, key: string, value: unknown): PhaseTarget[] {
 
 /** Parses the configuration text; `base` is where relative targets resolve from. */
 export function parseConfig(text: string, source: string, base: string): AgentConfig {
+  const configHash = createHash('sha256').update(text).digest('hex');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -61,7 +65,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
   }
   if (Array.isArray(raw)) {
-    return { deliveries: raw, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
+    return { deliveries: raw, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source, configHash };
   }
   if (raw === null || typeof raw !== 'object') {
     throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
@@ -76,7 +80,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
         throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)} nor a delivery spec with a "type"; use ${knownNames(key, KEYS)}.`);
       }
     }
-    return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
+    return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source, configHash };
   }
   for (const key of keys) {
     if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)}; use ${knownNames(key, KEYS)}.`);
@@ -131,6 +135,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     store,
     base,
     source,
+    configHash,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { DeliveryDetails, DistillDelivery } from '../delivery/distill-delivery.js';
 import type { StoreSummary } from '../delivery/linked-store.js';
-import { UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
+import { INCOMPLETE_STORE_WARNING, UNDEFINED_OUTPUTS_WARNING } from '../errors.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
 import { targetOf } from '../recorder/recorder-manager.js';
@@ -159,7 +159,7 @@ function recorderNeverFired(agent: Agent, row: RecorderRow): string {
   return `${head}, though its phases ran: the steps named in ${during.map((kind) => `phases.${kind}`).join(' and ')} never call it through this path; name the module where the function is used (for a function), or check the class and method (for a method).`;
 }
 
-/** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed. */
+/** What strict mode fails a store run for: a store that stopped, steps not written, stored steps not replayed, an incomplete store. */
 function storeFindings(store: StoreSummary): Finding[] {
   const found: Finding[] = [];
   if (store.error !== undefined) {
@@ -173,6 +173,11 @@ function storeFindings(store: StoreSummary): Finding[] {
   // Auto: a run that wrote nothing ended before the steps the store held ran out.
   if ((store.mode === 'replay' || (store.mode === 'auto' && store.written === 0)) && held !== undefined && store.read < held) {
     found.push({ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: `${store.read} of the ${held} step(s) the store "${store.url}" holds were replayed.` });
+  }
+  if (store.complete === false && store.mode === 'replay') {
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) is incomplete: its record run did not finish (it was killed or failed, or is still writing), so this replay had at most its ${held ?? 0} step(s); finish it with a run in mode "auto", or record it again.` });
+  } else if (store.complete === false && store.error === undefined && store.unwritten === 0) {
+    found.push({ code: INCOMPLETE_STORE_WARNING, message: `the store "${store.url}" (rank ${store.rank}) was left incomplete, since this run did not end with exit status 0: a replay of it warns; finish it with a run in mode "auto", or record it again.` });
   }
   return found;
 }

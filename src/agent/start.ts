@@ -25,16 +25,30 @@ type Hints = typeof import('./hints.js');
 /** Whether the report may look for where else to aim a function delivery that never fired (hints.ts loads the parser). */
 const mayRetarget = (config: AgentConfig): boolean => Object.keys(config.deliveries).length > 0 && config.record.length > 0 && config.override.length > 0;
 
+/**
+ * The codes of the DistillDeliveryWarnings given from now on (a replayed store found
+ * incomplete as it opens, a leftover), so that the end does not give them again; from
+ * before the store opens, since a warning's event comes a tick after it is emitted.
+ */
+function warningsGiven(): ReadonlySet<string> {
+  const given = new Set<string>();
+  process.on('warning', (warning: Error & { code?: unknown }) => {
+    if (warning.name === 'DistillDeliveryWarning' && typeof warning.code === 'string') given.add(warning.code);
+  });
+  return given;
+}
+
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
   try {
     warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    const given = warningsGiven();
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    arrangeEnd(agent, config, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
+    arrangeEnd(agent, config, given, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
   } catch (error) {
     fail(error);
   }
@@ -46,11 +60,12 @@ export function startSync(): void {
     warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    const given = warningsGiven();
     const load = createRequire(import.meta.url);
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    arrangeEnd(agent, config, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
+    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
   } catch (error) {
     fail(error);
   }
@@ -60,8 +75,8 @@ const strict = (config: AgentConfig): boolean => config.strict || process.env.DI
 const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
 
 /** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
-function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit, hints: Hints | undefined): void {
-  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget });
+function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, hints: Hints | undefined): void {
+  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget, given });
   countOutsideCalls(agent);
 }
 

@@ -12,7 +12,7 @@ import { baseRelativeTo } from '../target-path.js';
 import type { RandomMode } from '../values/draws.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
-import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
+import type { LinkCloseOptions, LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
 import type { PhaseRecorders } from './phase-recorders.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
@@ -47,6 +47,8 @@ export interface ManagerOptions {
   store?: StoreOptions;
   /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
   deferStore?: boolean;
+  /** @internal The agent's config, for the runs a record run adds to its store: a hash of its text, and where it came from. */
+  configHash?: string;
   /**
    * A RecorderManager whose recorders run with this manager's phases: each is active while
    * the phases its spec's `phase` names run (both by default), cleared as each starts; with
@@ -257,11 +259,13 @@ export class DistillDeliveryManager {
 
   /**
    * Closes the store, if the manager has one: waits until every written step is stored
-   * and releases its files or connection. Called at exit if not before; idempotent.
-   * Throws what kept a step from being written, if anything did.
+   * and releases its files or connection. A record run's rank is marked complete (its
+   * run ended as it should) unless `complete: false`, or a step was not written. Called at
+   * exit if not before (complete when the exit status is 0); idempotent. Throws what kept
+   * a step from being written, if anything did.
    */
-  close(): void {
-    const error = this.#store?.close();
+  close(options: LinkCloseOptions = {}): void {
+    const error = this.#store?.close({ complete: options.complete ?? true });
     if (error !== undefined) throw error;
   }
 
@@ -302,5 +306,6 @@ function linkStore(options: ManagerOptions, source: string, named: [string, Dist
       return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
     }),
     recorders,
+    { configHash: options.configHash, configSource: options.configHash === undefined ? undefined : source },
   );
 }

@@ -49,6 +49,21 @@ export interface StoreSummary {
   readonly unstored: number;
   /** What stopped the store, if anything ("CODE: message"). */
   readonly error: string | undefined;
+  /** Record: this run marked its rank complete when it closed the store; replay: the rank was complete when opened; undefined before the store opened. */
+  readonly complete: boolean | undefined;
+}
+
+/** What the manager knows of where it came from, for the runs a record run adds to its store. */
+export interface LinkContext {
+  /** A hash of the agent's whole config text (the manager's deliveries' hash otherwise). */
+  readonly configHash?: string;
+  /** Where the config came from: `DISTILL_DELIVERY (file /abs/config.json)`. */
+  readonly configSource?: string;
+}
+
+/** How a store is closed: `complete` marks a record run's rank complete (the run ended as it should). */
+export interface LinkCloseOptions {
+  readonly complete?: boolean;
 }
 
 /** A manager's store, linked to its deliveries. */
@@ -61,8 +76,8 @@ export interface LinkedStore {
   /** An override phase starts. */
   overridePhase(): void;
   /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
-  close(): unknown;
+  close(options?: LinkCloseOptions): unknown;
   summary(): StoreSummary;
 }
 
-export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], recorders?: readonly StoredRecorder[]) => LinkedStore;
+export type LinkedStoreClass = new (options: NormalizedStore, members: readonly StoredDelivery[], recorders?: readonly StoredRecorder[], context?: LinkContext) => LinkedStore;

@@ -15,9 +15,11 @@ import { DeliveryError, storeErrors } from '../errors.js';
 import { transferable, workerPoster, type BridgeMessage, type PostedStep } from './bridge.js';
 import { describeHolder, holderState, parseHolder, thisHolder } from './holder.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
-import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, stepEntries, streamKey } from './redis-entries.js';
+import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, runsKey, stepEntries, streamKey } from './redis-entries.js';
+import { deleteStore, inspectStore } from './redis-commands.js';
 import { BEAT_MS, LOCK_TTL_MS, LOST, SCRIPTS, asideKey, lockKey, ownerKey, type ScriptName } from './redis-lock.js';
 import type { Slot } from './redis-ring.js';
+import { endRun, parseRuns, serializeRuns, startRun, unended, type RunRecord } from './runs.js';
 import type { IfExists } from './types.js';
 import type { RedisLocation } from './url.js';
 
@@ -30,7 +32,7 @@ const READ_BATCH = 8 << 20;
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 interface OpenMessage {
-  role: 'writer' | 'reader';
+  role: 'writer' | 'reader' | 'admin';
   location: RedisLocation;
   rank: number;
   subject: string;
@@ -39,6 +41,11 @@ interface OpenMessage {
   ifExists?: IfExists;
   /** A reader: fail at once when the store does not exist (mode "auto"), instead of waiting for it. */
   existing?: boolean;
+  /** A reader that reads what the stream holds now and never waits for more (the store's tools). */
+  snapshot?: boolean;
+  provenance?: Record<string, unknown>;
+  /** A copy's runs (runs.ts). */
+  runs?: RunRecord[];
 }
 
 /** A client that never reconnects and queues nothing offline; commands have no timeout of their own (node-redis's default is 5 s, and each costs an AbortSignal): the caller's deadline bounds every wait. */
@@ -97,6 +104,9 @@ class Session {
   client: Client | undefined;
   open: OpenMessage | undefined;
   stream = '';
+  /** A writer's rank's runs, its own last; a copy's runs as they ended. */
+  runs: RunRecord[] = [];
+  copied: RunRecord[] | undefined;
   lastWritten = -1;
   lastRead = -1;
   readonly commits = new Set<Promise<void>>();
@@ -198,12 +208,23 @@ class Session {
       }
       if (message.ifExists !== 'resume') await this.send(['DEL', this.stream]);
       this.lastWritten = message.ifExists === 'resume' ? last : -1;
+      await this.startRun(message, holds);
       await this.startBeating(message);
       this.post({ type: 'opened', metadata: stored, nextStep: this.lastWritten + 1 });
     } catch (error) {
       await this.release().catch(() => {});
       throw error;
     }
+  }
+
+  /** Adds this writer's run to the rank's runs (runs.ts), or a copy's runs; while it holds the rank's lock. */
+  async startRun(message: OpenMessage, holds: boolean): Promise<void> {
+    const key = runsKey(message.location.key, message.rank);
+    const resume = holds && message.ifExists === 'resume';
+    const kept = resume ? parseRuns(message.subject, (await this.send<string | null>(['GET', key])) ?? undefined, key, this.lastWritten) : [];
+    this.copied = message.runs;
+    this.runs = message.runs !== undefined ? unended(message.runs) : startRun(kept, message.provenance, this.lastWritten + 1, holds && message.ifExists !== 'error' ? message.ifExists! : 'new');
+    await this.send(['SET', key, serializeRuns(this.runs)]);
   }
 
   /** Takes the rank's lock: at once when it is free or its holder is a process of this host that has ended; else ERR_DELIVERY_STORE_EXISTS naming the holder. */
@@ -359,7 +380,7 @@ class Session {
     return error;
   }
 
-  async closeWriter(): Promise<void> {
+  async closeWriter(complete: boolean): Promise<void> {
     if (this.batch !== undefined) this.sendBatch(this.batch);
     await Promise.all(this.commits);
     try {
@@ -367,6 +388,11 @@ class Session {
     } catch (error) {
       // The end mark of a resumed run that added no step is already there.
       if (!idTaken(error as Error)) throw this.commitError(error as Error, this.lastWritten + 1);
+    }
+    if (complete) {
+      // While the lock is still this writer's.
+      this.runs = this.copied ?? endRun(this.runs, this.lastWritten + 1);
+      await this.send(['SET', runsKey(this.open!.location.key, this.open!.rank), serializeRuns(this.runs)]);
     }
     await this.release();
     await this.client!.close();
@@ -382,14 +408,17 @@ class Session {
     const key = metaKey(message.location.key);
     const deadline = Date.now() + message.timeout;
     let text = await this.send<string | null>(['GET', key]);
-    // A reader may start while the record run opens the store: it waits while that run's lock says it is writing (not in mode "auto").
+    // A reader may start while the record run opens the store: it waits while that run's lock says it is writing (not in mode "auto", nor a snapshot).
     while (text === null && message.existing !== true && Date.now() < deadline && this.generation >= 0) {
       if (!(await this.writing())) throw storeErrors.missing(message.subject, `there is no key "${key}", and no record run is writing rank ${message.rank}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.send<string | null>(['GET', key]);
     }
     if (text === null) throw storeErrors.missing(message.subject, message.existing === true ? `no key "${key}"` : `no key "${key}" appeared within ${message.timeout} ms`);
-    this.post({ type: 'opened', metadata: openEnvelope(message.subject, text, key), lastStep: await this.lastStep() });
+    const metadata = openEnvelope(message.subject, text, key);
+    const lastStep = await this.lastStep();
+    const runs = parseRuns(message.subject, (await this.send<string | null>(['GET', runsKey(message.location.key, message.rank)])) ?? undefined, runsKey(message.location.key, message.rank), -1);
+    this.post({ type: 'opened', metadata, lastStep, runs });
   }
 
   /**
@@ -416,10 +445,18 @@ class Session {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      const wait = lastLook ? [] : ['BLOCK', String(BLOCK_MS)];
+      const snapshot = this.open!.snapshot === true;
+      const wait = lastLook || snapshot ? [] : ['BLOCK', String(BLOCK_MS)];
       const reply = await this.send<[Buffer, [Buffer, Buffer[]][]][] | null>(['XREAD', 'COUNT', String(count), ...wait, 'STREAMS', this.stream, cursor], true);
       if (mine !== this.generation) return;
       const entries = reply?.[0]?.[1] ?? [];
+      if (snapshot && entries.length === 0) {
+        // All the stream holds now: a step begun in it and not finished is damage, since a step is written whole.
+        const unfinished = assembler.unfinished();
+        if (unfinished !== undefined) throw storeErrors.corrupt(this.open!.subject, unfinished, this.lastRead);
+        this.post({ type: 'steps', generation: mine, steps: [], end: next - 1, snapshot: true });
+        return;
+      }
       const steps: PostedStep[] = [];
       let bytes = 0;
       let entryBytes = 0;
@@ -437,7 +474,11 @@ class Session {
         endBefore = undefined;
         const done = typeof entry === 'string' ? entry : assembler.add(entry);
         const wrong = typeof done === 'string' ? done : done !== undefined && done.step !== next ? `step ${done.step} follows step ${next - 1}` : undefined;
-        if (wrong !== undefined) throw storeErrors.corrupt(this.open!.subject, wrong, this.lastRead);
+        if (wrong !== undefined) {
+          // The steps before it in this reply are whole: the caller gets them, then the error.
+          if (steps.length > 0) this.post({ type: 'steps', generation: mine, steps }, transferable(steps));
+          throw storeErrors.corrupt(this.open!.subject, wrong, next - 1);
+        }
         if (done === undefined || typeof done === 'string') continue; // the step goes on in the next entries
         for (const part of done.parts) bytes += part.byteLength;
         steps.push([next++, done.heads, done.parts]);
@@ -463,15 +504,20 @@ class Session {
       case 'open':
         this.open = message as unknown as OpenMessage;
         await this.connect(this.open);
+        if (this.open.role === 'admin') return this.post({ type: 'opened' });
         await (this.open.role === 'writer' ? this.openWriter(this.open) : this.openReader(this.open));
         return;
+      case 'inspect':
+        return this.post({ type: 'inspected', ...(await inspectStore((args) => this.send(args), this.open!.location.key)) });
+      case 'delete':
+        return this.post({ type: 'deleted', keys: await deleteStore((args) => this.send(args), this.open!.location.key) });
       case 'commit':
         return this.commit(message.step as number, message.heads as string, message.slots as Slot[]);
       case 'ring':
         this.ring = Buffer.from(message.buffer as SharedArrayBuffer);
         return;
       case 'close':
-        return this.closeWriter();
+        return this.closeWriter(message.complete === true);
       case 'start': {
         const mine = (this.generation = message.generation as number);
         this.ahead = 0;
