@@ -253,10 +253,14 @@ describe('a Redis store that fails', needsRedis, () => {
     assert.equal(replayed.code, 1);
     assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
     assert.match(replayed.stderr, /no record run is writing it any more: its writer showed no sign of life for 8000 ms/);
-    // Every step it printed had ended its record phase, and Redis stores steps in the background: the last ones may be missing.
+    // Every step it printed had ended its record phase, and Redis stores steps in the background: the last ones may be
+    // missing; and a step is stored before the app prints it, so the store may hold one step the kill kept from printing.
     const replayedSteps = steps(replayed.stdout);
+    const printed = steps(killed.stdout);
     assert.ok(replayedSteps.length > 0);
-    assert.deepEqual(replayedSteps, steps(killed.stdout).slice(0, replayedSteps.length));
+    assert.ok(replayedSteps.length <= printed.length + 1, `${replayedSteps.length} replayed, ${printed.length} printed`);
+    const both = Math.min(replayedSteps.length, printed.length);
+    assert.deepEqual(replayedSteps.slice(0, both), printed.slice(0, both));
   });
 
   test('when the server stops storing (CLIENT PAUSE WRITE), the run fails and its report counts the steps the server holds, not those committed (DISTILL_DELIVERY_STORE_FAILED)', { timeout: TIMEOUT }, async () => {
