@@ -287,25 +287,32 @@ describe('a Redis store that fails', needsRedis, () => {
     assert.match(failure?.message ?? '', new RegExp(`the server acknowledged no step for 2000 ms.* It holds ${held} step\\(s\\) of this run; ${line[2]} more were committed and never stored\\.$`));
   });
 
-  test('a store that fails as it closes makes the exit status 1, and says why', { timeout: TIMEOUT }, async () => {
+  test('a store that fails as it closes makes the exit status 1, and says why; a recordOnly delivery whose steps the server never stored still fired', { timeout: TIMEOUT }, async () => {
     const own = await startRedis();
     try {
       const config = configIn(tempDir(), (c) => ({ ...c, store: { url: own.url('closing'), timeout: 5_000 } }));
+      let paused;
       let held = false;
-      // The app ran its steps and waits: the server goes away, then the app ends on its own (status 0 without the store).
-      const result = await run(app, config, 'record', { HOLD: '1' }, {
+      // The store is open and the app waits: the server stops storing (so it holds none of the steps), the app runs its
+      // steps and waits again: the server goes away, then the app ends on its own (status 0 without the store).
+      const result = await run(app, config, 'record', { WAIT: '1', HOLD: '1' }, {
         onStdout: (out, child) => {
+          if (paused === undefined && out.includes('"waiting"')) {
+            paused = own.command('CLIENT', 'PAUSE', '60000', 'WRITE').then(() => child.kill('SIGUSR2'));
+          }
           if (held || !out.includes('"holding"')) return;
           held = true;
           own.kill('SIGKILL');
           own.exited.then(() => child.kill('SIGUSR2'));
         },
       });
-      assert.equal(steps(result.stdout).length, 3);
-      assert.equal(result.signal, null);
+      assert.equal(steps(result.stdout).length, 3, `${result.stdout}\n${result.stderr}`);
+      assert.equal(result.signal, null, result.stderr);
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /^distill-delivery: DeliveryError \[ERR_DELIVERY_STORE_UNAVAILABLE\]: The store ".*closing" \(rank 0\) is unavailable: /m);
-      assert.deepEqual(findings(result.stderr).map((f) => f.code), ['DISTILL_DELIVERY_STORE_FAILED']);
+      assert.match(result.stderr, /^store: wrote 0 step\(s\) to .*; 3 more step\(s\) were committed and never stored$/m);
+      // "logits" is recordOnly: its outputs went to the store alone, which holds none of them; it fired all the same.
+      assert.deepEqual(findings(result.stderr).map((f) => f.code), ['DISTILL_DELIVERY_STORE_FAILED'], result.stderr);
     } finally {
       await own.stop();
     }

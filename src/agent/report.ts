@@ -37,6 +37,8 @@ export interface DeliveryRow {
   readonly undefinedOutputs: number;
   /** With a store: records written (record) or read (replay). */
   readonly stored?: number;
+  /** Records of this delivery in steps committed that the store never held (a server that died): they fired all the same. */
+  readonly unstored?: number;
 }
 
 export interface RecorderRow {
@@ -104,7 +106,7 @@ function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, retar
   const found: Finding[] = [];
   const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
   if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL); that error says why and what to do.`);
-  else if (row.recorded === 0 && row.replayed === 0 && !row.stored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, retarget));
+  else if (row.recorded === 0 && row.replayed === 0 && !row.stored && !row.unstored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, retarget));
   if (row.recorded > 0 && row.undefinedOutputs === row.recorded) {
     add(UNDEFINED_OUTPUTS_WARNING, `delivery "${row.name}": all ${row.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
   }
@@ -124,7 +126,7 @@ export function buildReport(agent: Agent, strict: boolean, retarget?: Retarget):
   for (const [name, delivery] of Object.entries(agent.manager.deliveries)) {
     const stats = delivery.stats();
     const details = delivery.details();
-    const row = { name, target: deliveryTarget(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name] };
+    const row = { name, target: deliveryTarget(delivery), ...stats, discarded: stats.discarded, discardedBy: details.discarded, refused: details.refused, undefinedOutputs: stats.undefinedOutputs, stored: store?.records[name], unstored: store?.unstoredRecords[name] };
     deliveries.push(row);
     findings.push(...deliveryFindings(agent, row, (delivery as unknown as { methodPath?: string }).methodPath !== undefined, retarget));
   }

@@ -354,6 +354,13 @@ export class StoreLink implements LinkedStore {
     this.countStored();
   }
 
+  /** The records of steps committed and not (yet) stored, by delivery. */
+  private unstoredRecords(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const { records } of this.#unstored) for (const [name, n] of Object.entries(records)) sum[name] = (sum[name] ?? 0) + n;
+    return sum;
+  }
+
   /** Counts the committed steps the store now holds: a step counts once stored, so a server that died leaves the count at what it holds. */
   private countStored(): void {
     const stored = this.#writer?.lastStored ?? -1;
@@ -398,6 +405,7 @@ export class StoreLink implements LinkedStore {
       written: this.#written,
       lastStep: this.mode === 'auto' ? this.#held - 1 : this.#reader?.lastStep,
       records: { ...this.#records },
+      unstoredRecords: this.unstoredRecords(),
       unwritten: this.#slots.length,
       complete: this.#complete,
       unstored: this.#unstored.length,
