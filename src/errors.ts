@@ -90,6 +90,72 @@ const list = (names: readonly string[], max = 12): string =>
     ? 'nothing'
     : names.slice(0, max).join(', ') + (names.length > max ? `, and ${names.length - max} more` : '');
 
+/**
+ * How many edits (insert, delete or change a character, or swap two neighbours) turn `a`
+ * into `b`, ignoring case: the optimal string alignment distance, over two rows and the
+ * one before them.
+ */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let before: number[] = [];
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const change = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + change);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      row.push(d);
+    }
+    before = previous;
+    previous = row;
+  }
+  return previous[y.length]!;
+}
+
+/** The part of a name that is compared: `static step` is `step`, `a.b.step` is `step`. */
+const bare = (name: string): string => {
+  const plain = name.replace(/^static /, '');
+  return plain.slice(plain.lastIndexOf('.') + 1);
+};
+
+/**
+ * `names`, the closest to `given` first: the same name in another case, then by edit
+ * distance; names equally far keep their order. So a typo's intended name leads the list
+ * even when the list is cut short ("and 2 more").
+ */
+export function closest(given: string, names: readonly string[]): string[] {
+  const key = bare(given);
+  return names
+    .map((name, i) => ({ name, i, d: editDistance(key, bare(name)) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((n) => n.name);
+}
+
+/** The name `given` was likely meant to be: the same in another case, a few edits away, or one it begins; undefined if none is near. */
+export function likelyMeant(given: unknown, names: readonly string[]): string | undefined {
+  if (typeof given !== 'string' || given === '') return undefined;
+  const key = bare(given);
+  const best = closest(given, names)[0];
+  if (best === undefined || best === given) return undefined;
+  const other = bare(best);
+  const near = editDistance(key, other) <= Math.max(1, Math.floor(key.length / 3));
+  const begins = key.length >= 3 && other.toLowerCase().startsWith(key.toLowerCase());
+  return near || begins ? best : undefined;
+}
+
+/** ` (did you mean "teacherStep"?)`, or nothing when no name is near. */
+export function didYouMean(given: unknown, names: readonly string[]): string {
+  const meant = likelyMeant(given, names);
+  return meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`;
+}
+
+/** The known names, the closest to `given` first: `deliveries, phases, ...`. */
+export function knownNames(given: unknown, names: readonly string[]): string {
+  return (typeof given === 'string' ? closest(given, names) : names).join(', ');
+}
+
 export const errors = {
   pathNotString: (option: string, value: unknown) =>
     new DeliveryError(
@@ -135,7 +201,7 @@ export const errors = {
   unknownOption: (who: string, key: string, known: readonly string[]) =>
     new DeliveryError(
       'ERR_DELIVERY_INVALID_OPTION',
-      `${who} received the unknown option ${JSON.stringify(key)}. Use only ${list(known)}.`,
+      `${who} received the unknown option ${JSON.stringify(key)}${didYouMean(key, known)}. Use only ${list(closest(key, known))}.`,
     ),
   conflictingAlias: (who: string, a: string, b: string) =>
     new DeliveryError(
@@ -184,7 +250,7 @@ export const errors = {
   targetNotFound: (who: string, missing: string, where: string, available: readonly string[]) =>
     new DeliveryError(
       'ERR_DELIVERY_TARGET_NOT_FOUND',
-      `${who}: "${missing}" is not in ${where}, which has ${list(available)}. Check the path after "#"; name the module where the function is used, or one of these.`,
+      `${who}: "${missing}" is not in ${where}${didYouMean(missing, available)}, which has ${list(closest(missing, available))}${available.length > 1 ? ' (closest first)' : ''}. Check the path after "#"; name the module where the function is used, or one of these.`,
     ),
   notAClass: (who: string, owner: string, value: unknown, method: string) => {
     const cls = (Object.getPrototypeOf(value ?? null) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
@@ -365,10 +431,15 @@ export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
 /** The warning that a store's calls carry no digest of their contents (recorded before there were any). */
 export const NO_DIGESTS_WARNING = 'DISTILL_DELIVERY_STORE_WITHOUT_DIGESTS';
 
+/** The warning that a variable named like the package's (DISTILL_DELIVERY_...) is none of those it reads. */
+export const UNKNOWN_VARIABLE_WARNING = 'DISTILL_DELIVERY_UNKNOWN_VARIABLE';
+
 /** The warning (and report finding) that a store rank's record run did not end complete: killed, failed, or still writing. */
 export const INCOMPLETE_STORE_WARNING = 'DISTILL_DELIVERY_STORE_INCOMPLETE';
 
 export const warnings = {
+  unknownVariable: (name: string, meant: string | undefined, known: readonly string[], agentOff: boolean) =>
+    `${name} is set, but distill-delivery reads no variable of that name${meant === undefined ? '' : ` (did you mean ${meant}?)`}, so it changes nothing${agentOff ? ', and DISTILL_DELIVERY is not set, so the agent is off' : ''}. The variables it reads are ${known.join(', ')}; rename or unset it.`,
   failedStep: (who: string, phase: string, dropped: number) =>
     `${who}: ${phase} threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
   tooLate: (who: string, phase: string) =>

@@ -40,6 +40,8 @@ function cli(args, { input = '', cwd } = {}) {
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A command that exits before reading its stdin (most do) closes the pipe: EPIPE there is not the test's failure.
+    child.stdin.on('error', (error) => error.code !== 'EPIPE' && reject(error));
     child.stdin.end(input);
   });
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DeliveryError, errors, describe } from '../errors.js';
+import { DeliveryError, didYouMean, errors, describe, knownNames } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
 import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../store/options.js';
 
@@ -41,6 +41,7 @@ export interface AgentConfig {
 
 const NAME = 'DISTILL_DELIVERY';
 const KEYS = ['deliveries', 'recorders', 'phases', 'instrument', 'report', 'strict', 'store'];
+const PHASE_KEYS = ['record', 'override'];
 
 function paths(source: string, key: string, value: unknown): PhaseTarget[] {
   if (value === undefined) return [];
@@ -76,13 +77,13 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     for (const key of keys) {
       const spec = object[key];
       if (spec === null || typeof spec !== 'object' || !Object.hasOwn(spec, 'type')) {
-        throw errors.config(`${source} ${key}`, `is not a known key (use ${KEYS.join(', ')}) nor a delivery spec with a "type".`);
+        throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)} nor a delivery spec with a "type"; use ${knownNames(key, KEYS)}.`);
       }
     }
     return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source, configHash };
   }
   for (const key of keys) {
-    if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
+    if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)}; use ${knownNames(key, KEYS)}.`);
   }
   const deliveries = object.deliveries ?? {};
   if (deliveries === null || typeof deliveries !== 'object') {
@@ -109,7 +110,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
       throw errors.config(`${source} phases`, `expected {"record": [...], "override": [...]}, but received ${describe(phases)}.`);
     }
     for (const key of Object.keys(phases)) {
-      if (key !== 'record' && key !== 'override') throw errors.config(`${source} phases.${key}`, 'is not a known key; use record and override.');
+      if (key !== 'record' && key !== 'override') throw errors.config(`${source} phases.${key}`, `is not a known key${didYouMean(key, PHASE_KEYS)}; use record and override.`);
     }
     record = paths(source, 'phases.record', (phases as Record<string, unknown>).record);
     override = paths(source, 'phases.override', (phases as Record<string, unknown>).override);

@@ -4,7 +4,7 @@
  */
 import { DistillDelivery, type DeliveryStats, type DeliveryStep } from './distill-delivery.js';
 import { Entries, runScope, type Phase } from '../sites/scope.js';
-import { errors, describe, inContext, subject } from '../errors.js';
+import { didYouMean, errors, describe, inContext, knownNames, subject } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
@@ -75,12 +75,12 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   const type = record.type;
   const kind = typeof type === 'string' && Object.hasOwn(TYPES, type) ? TYPES[type] : undefined;
   if (kind === undefined) {
-    throw errors.config(where, `"type" must be "FunctionOutputs" or "MethodOutputs" (or their "...Delivery" names), but received ${describe(type)}.`);
+    throw errors.config(where, `"type" must be "FunctionOutputs" or "MethodOutputs" (or their "...Delivery" names), but received ${describe(type)}${didYouMean(type, Object.keys(TYPES))}.`);
   }
   const allowed = kind === 'function' ? FUNCTION_KEYS : METHOD_KEYS;
   for (const key of Object.keys(record)) {
     if (!allowed.includes(key)) {
-      throw errors.config(where, `unknown key ${JSON.stringify(key)} for type "${type as string}"; use ${allowed.join(', ')}.`);
+      throw errors.config(where, `unknown key ${JSON.stringify(key)} for type "${type as string}"${didYouMean(key, allowed)}; use ${knownNames(key, allowed)}.`);
     }
   }
   if (record.name !== undefined && record.name !== name) {

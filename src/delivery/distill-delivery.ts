@@ -88,6 +88,8 @@ export interface DeliveryDetails {
   readonly discarded: Readonly<Record<DiscardCause, number>>;
   /** Calls refused with ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL. */
   readonly refused: number;
+  /** The codes of the warnings it gave while the run went on (each once), which the agent's end does not give again. */
+  readonly warned: readonly string[];
 }
 
 export abstract class DistillDelivery implements Member {
@@ -455,7 +457,8 @@ export abstract class DistillDelivery implements Member {
 
   /** @internal The counts the agent's report reads beyond stats(). */
   details(): DeliveryDetails {
-    return { records: this.#records, overrides: this.#overrides, discarded: { ...this.#discardedBy }, refused: this.#refused };
+    const warned = [...this.#warned].map((kind) => (kind === 'undefined' ? UNDEFINED_OUTPUTS_WARNING : warningCodes[kind as DiscardCause]));
+    return { records: this.#records, overrides: this.#overrides, discarded: { ...this.#discardedBy }, refused: this.#refused, warned };
   }
 
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */

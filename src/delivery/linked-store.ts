@@ -43,6 +43,8 @@ export interface StoreSummary {
   readonly lastStep: number | undefined;
   /** Records written or read, by delivery name. */
   readonly records: Readonly<Record<string, number>>;
+  /** Record: records in steps committed that the store does not hold (see `unstored`), by delivery name: calls that fired though nothing of them was stored. */
+  readonly unstoredRecords: Readonly<Record<string, number>>;
   /** Record: record phases that ended after the store was closed, or whose promises never settled: not written. */
   readonly unwritten: number;
   /** Record: steps committed that the store does not hold (a Redis server that died or stopped before acknowledging them). */

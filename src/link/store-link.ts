@@ -33,6 +33,7 @@ import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
 import type { StoredRecorder } from '../delivery/phase-recorders.js';
 import { feedRecorders, recorderMetadata, recorderWrites } from './store-recorders.js';
+import { Progress } from './progress.js';
 
 const debug = debuglog('delivery');
 
@@ -85,6 +86,7 @@ export class StoreLink implements LinkedStore {
   /** Record: steps committed that the store has not yet said it holds (Redis stores them in the background), with their records by delivery. */
   readonly #unstored: { step: number; records: Record<string, number> }[] = [];
   #nextRead = 0;
+  #progress: Progress | undefined;
   /** Record (and auto once it records): this run marked its rank complete at close; replay: the rank was complete when opened. */
   #complete: boolean | undefined;
 
@@ -118,6 +120,7 @@ export class StoreLink implements LinkedStore {
     else if (this.mode === 'replay') this.openReader(false);
     else this.openAuto();
     closeAtExit(this);
+    this.#progress = Progress.start(this.#subject, this.options.progress, this.options.rank);
     debug('store %s: opened to %s%s', this.#subject, this.mode, this.mode === 'auto' ? ` (${this.#held} step(s) to replay)` : '');
   }
 
@@ -284,6 +287,7 @@ export class StoreLink implements LinkedStore {
     const records = this.#reader!.read(step);
     this.#nextRead = step + 1;
     this.#read++;
+    this.#progress?.read(records, this.#reader!.lastStep);
     const byDelivery = new Map<string, StoreRecord[]>();
     let failed = false;
     for (const record of records) {
@@ -343,10 +347,18 @@ export class StoreLink implements LinkedStore {
       this.#failure = storeLinkErrors.failed(this.#subject, step, error);
       throw this.#failure;
     }
+    this.#progress?.wrote(writes);
     const records: Record<string, number> = {};
     for (const w of writes) if (w.delivery !== FAILED_PHASE) records[w.delivery] = (records[w.delivery] ?? 0) + 1;
     this.#unstored.push({ step, records });
     this.countStored();
+  }
+
+  /** The records of steps committed and not (yet) stored, by delivery. */
+  private unstoredRecords(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const { records } of this.#unstored) for (const [name, n] of Object.entries(records)) sum[name] = (sum[name] ?? 0) + n;
+    return sum;
   }
 
   /** Counts the committed steps the store now holds: a step counts once stored, so a server that died leaves the count at what it holds. */
@@ -367,6 +379,7 @@ export class StoreLink implements LinkedStore {
   close(options: CloseOptions = {}): unknown {
     if (this.#closed) return this.#failure;
     this.#closed = true;
+    this.#progress?.end();
     const complete = options.complete === true && this.#failure === undefined && this.#slots.length === 0;
     try {
       this.#writer?.close({ complete });
@@ -392,6 +405,7 @@ export class StoreLink implements LinkedStore {
       written: this.#written,
       lastStep: this.mode === 'auto' ? this.#held - 1 : this.#reader?.lastStep,
       records: { ...this.#records },
+      unstoredRecords: this.unstoredRecords(),
       unwritten: this.#slots.length,
       complete: this.#complete,
       unstored: this.#unstored.length,
