@@ -369,6 +369,11 @@ export const errors = {
       'ERR_DELIVERY_DIVERGED',
       `Cannot replay ${who}: at ${where} the student's call does not match the teacher's call it replays (teacher ${teacher}, student ${student}), so the output would belong to other inputs. Make the student call it as the teacher does, or set check: "off" on this delivery if the difference is intended.`,
     ),
+  divergedContents: (who: string, where: string, path: string, shape: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_DIVERGED',
+      `Cannot replay ${who}: at ${where} the student's call has other contents than the teacher's call it replays, first at ${path} (both calls ${shape}), so the output would belong to other inputs. Give the student the teacher's inputs, or set check: "shape" on this delivery to compare only kinds and shapes (check: "off" to compare nothing) if the difference is intended.`,
+    ),
   notSerializable: (who: string, path: string, what: string, purpose: 'copy' | 'store') =>
     new DeliveryError(
       'ERR_DELIVERY_NOT_SERIALIZABLE',
@@ -423,6 +428,9 @@ export const warningCodes = {
 /** The warning that every output a delivery recorded is undefined (it works by side effect). */
 export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
 
+/** The warning that a store's calls carry no digest of their contents (recorded before there were any). */
+export const NO_DIGESTS_WARNING = 'DISTILL_DELIVERY_STORE_WITHOUT_DIGESTS';
+
 /** The warning that a variable named like the package's (DISTILL_DELIVERY_...) is none of those it reads. */
 export const UNKNOWN_VARIABLE_WARNING = 'DISTILL_DELIVERY_UNKNOWN_VARIABLE';
 
@@ -438,6 +446,8 @@ export const warnings = {
     `${who}: ${phase} recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
   allUndefined: (who: string, recorded: number) =>
     `${who}: all ${recorded} output(s) it recorded so far are undefined, so the student receives only undefined. A function that works by changing its arguments (as tf.util.shuffle shuffles its array in place) cannot be delivered by its outputs: deliver a function that returns the result instead (the shuffled array, the permutation, the random draws), or the function whose output uses it.`,
+  noDigests: (store: string) =>
+    `${cap(store)} was recorded by a version of distill-delivery that kept no digest of its calls' contents, so its replays compare the calls' shapes only: a replay fed other data than the record run's is not caught. Record it again to have the contents compared.`,
   incompleteStore: (store: string, steps: number) =>
     `Replaying ${store}, whose record run did not finish: it holds ${steps} step(s), and the run that wrote them was killed, failed, or is still writing. The replay goes on and ends at its last step; finish the store with a run in mode "auto" (it replays the steps there and records the rest), or record it again (distill-delivery store info shows its runs).`,
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
@@ -554,6 +564,16 @@ export const storeLinkErrors = {
     new DeliveryError(
       'ERR_DELIVERY_STORE_MISMATCH',
       `Cannot replay step ${step} of ${store}: at call ${call + 1} of ${who} in that step, ${detail}. Replay the program and inputs it was recorded with, or record the store again.`,
+    ),
+  diverged: (store: string, step: number, who: string, call: number, path: string, shape: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_DIVERGED',
+      `Cannot replay step ${step} of ${store}: call ${call + 1} of ${who} in that step has other contents than the recorded call, first at ${path} (both calls ${shape}), so its stored output belongs to other inputs. This run is fed other data than the record run at this step: probably another data seed, or a data loader that drifted (one that draws from a Math.random that a delivered function drew from in the record run, say, and that does not run in a replay). Replay with the record run's data, seeds and program, or record the store again from this data (a store recorded with check: "off" keeps nothing to compare).`,
+    ),
+  digestVersion: (store: string, step: number, who: string, call: number, version: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay step ${step} of ${store}: call ${call + 1} of ${who} in that step was recorded with a digest of its contents of version ${version}, and this version of distill-delivery reads version 1. Replay the store with the version that recorded it, or record it again.`,
     ),
   /** A step could not be written after its record phase had ended (a promise's value, the store's I/O): the cause's code. */
   failed: (store: string, step: number, cause: unknown) =>

@@ -278,7 +278,7 @@ export class StoreLink implements LinkedStore {
       const records = read.byDelivery.get(m.name) ?? [];
       const outputs = records.map((r) => new StoredOutput(r.payload, m.delivery.advances));
       const draws = records.map((r) => payloadDraws(r.payload));
-      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), draws, fedStore(this.#subject, step));
+      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), draws, fedStore(this.#subject, step, m.delivery, records));
     }
   }
 
