@@ -90,6 +90,72 @@ const list = (names: readonly string[], max = 12): string =>
     ? 'nothing'
     : names.slice(0, max).join(', ') + (names.length > max ? `, and ${names.length - max} more` : '');
 
+/**
+ * How many edits (insert, delete or change a character, or swap two neighbours) turn `a`
+ * into `b`, ignoring case: the optimal string alignment distance, over two rows and the
+ * one before them.
+ */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let before: number[] = [];
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const change = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + change);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      row.push(d);
+    }
+    before = previous;
+    previous = row;
+  }
+  return previous[y.length]!;
+}
+
+/** The part of a name that is compared: `static step` is `step`, `a.b.step` is `step`. */
+const bare = (name: string): string => {
+  const plain = name.replace(/^static /, '');
+  return plain.slice(plain.lastIndexOf('.') + 1);
+};
+
+/**
+ * `names`, the closest to `given` first: the same name in another case, then by edit
+ * distance; names equally far keep their order. So a typo's intended name leads the list
+ * even when the list is cut short ("and 2 more").
+ */
+export function closest(given: string, names: readonly string[]): string[] {
+  const key = bare(given);
+  return names
+    .map((name, i) => ({ name, i, d: editDistance(key, bare(name)) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((n) => n.name);
+}
+
+/** The name `given` was likely meant to be: the same in another case, a few edits away, or one it begins; undefined if none is near. */
+export function likelyMeant(given: unknown, names: readonly string[]): string | undefined {
+  if (typeof given !== 'string' || given === '') return undefined;
+  const key = bare(given);
+  const best = closest(given, names)[0];
+  if (best === undefined || best === given) return undefined;
+  const other = bare(best);
+  const near = editDistance(key, other) <= Math.max(1, Math.floor(key.length / 3));
+  const begins = key.length >= 3 && other.toLowerCase().startsWith(key.toLowerCase());
+  return near || begins ? best : undefined;
+}
+
+/** ` (did you mean "teacherStep"?)`, or nothing when no name is near. */
+export function didYouMean(given: unknown, names: readonly string[]): string {
+  const meant = likelyMeant(given, names);
+  return meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`;
+}
+
+/** The known names, the closest to `given` first: `deliveries, phases, ...`. */
+export function knownNames(given: unknown, names: readonly string[]): string {
+  return (typeof given === 'string' ? closest(given, names) : names).join(', ');
+}
+
 export const errors = {
   pathNotString: (option: string, value: unknown) =>
     new DeliveryError(
@@ -135,7 +201,7 @@ export const errors = {
   unknownOption: (who: string, key: string, known: readonly string[]) =>
     new DeliveryError(
       'ERR_DELIVERY_INVALID_OPTION',
-      `${who} received the unknown option ${JSON.stringify(key)}. Use only ${list(known)}.`,
+      `${who} received the unknown option ${JSON.stringify(key)}${didYouMean(key, known)}. Use only ${list(closest(key, known))}.`,
     ),
   conflictingAlias: (who: string, a: string, b: string) =>
     new DeliveryError(
@@ -184,7 +250,7 @@ export const errors = {
   targetNotFound: (who: string, missing: string, where: string, available: readonly string[]) =>
     new DeliveryError(
       'ERR_DELIVERY_TARGET_NOT_FOUND',
-      `${who}: "${missing}" is not in ${where}, which has ${list(available)}. Check the path after "#"; name the module where the function is used, or one of these.`,
+      `${who}: "${missing}" is not in ${where}${didYouMean(missing, available)}, which has ${list(closest(missing, available))}${available.length > 1 ? ' (closest first)' : ''}. Check the path after "#"; name the module where the function is used, or one of these.`,
     ),
   notAClass: (who: string, owner: string, value: unknown, method: string) => {
     const cls = (Object.getPrototypeOf(value ?? null) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
@@ -303,6 +369,11 @@ export const errors = {
       'ERR_DELIVERY_DIVERGED',
       `Cannot replay ${who}: at ${where} the student's call does not match the teacher's call it replays (teacher ${teacher}, student ${student}), so the output would belong to other inputs. Make the student call it as the teacher does, or set check: "off" on this delivery if the difference is intended.`,
     ),
+  divergedContents: (who: string, where: string, path: string, shape: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_DIVERGED',
+      `Cannot replay ${who}: at ${where} the student's call has other contents than the teacher's call it replays, first at ${path} (both calls ${shape}), so the output would belong to other inputs. Give the student the teacher's inputs, or set check: "shape" on this delivery to compare only kinds and shapes (check: "off" to compare nothing) if the difference is intended.`,
+    ),
   notSerializable: (who: string, path: string, what: string, purpose: 'copy' | 'store') =>
     new DeliveryError(
       'ERR_DELIVERY_NOT_SERIALIZABLE',
@@ -357,13 +428,28 @@ export const warningCodes = {
 /** The warning that every output a delivery recorded is undefined (it works by side effect). */
 export const UNDEFINED_OUTPUTS_WARNING = 'DISTILL_DELIVERY_UNDEFINED_OUTPUTS';
 
+/** The warning that a store's calls carry no digest of their contents (recorded before there were any). */
+export const NO_DIGESTS_WARNING = 'DISTILL_DELIVERY_STORE_WITHOUT_DIGESTS';
+
+/** The warning that a variable named like the package's (DISTILL_DELIVERY_...) is none of those it reads. */
+export const UNKNOWN_VARIABLE_WARNING = 'DISTILL_DELIVERY_UNKNOWN_VARIABLE';
+
+/** The warning (and report finding) that a store rank's record run did not end complete: killed, failed, or still writing. */
+export const INCOMPLETE_STORE_WARNING = 'DISTILL_DELIVERY_STORE_INCOMPLETE';
+
 export const warnings = {
+  unknownVariable: (name: string, meant: string | undefined, known: readonly string[], agentOff: boolean) =>
+    `${name} is set, but distill-delivery reads no variable of that name${meant === undefined ? '' : ` (did you mean ${meant}?)`}, so it changes nothing${agentOff ? ', and DISTILL_DELIVERY is not set, so the agent is off' : ''}. The variables it reads are ${known.join(', ')}; rename or unset it.`,
   failedStep: (who: string, phase: string, dropped: number) =>
     `${who}: ${phase} threw or rejected, so the ${dropped} output(s) it recorded were discarded: no override phase will replay them, and the next one replays the next record phase (counted in stats().discarded).`,
   tooLate: (who: string, phase: string) =>
     `${who}: ${phase} recorded after the override phase replaying it had ended; the output was discarded (counted in stats().discarded). Let the teacher's step finish before the student's starts.`,
   allUndefined: (who: string, recorded: number) =>
     `${who}: all ${recorded} output(s) it recorded so far are undefined, so the student receives only undefined. A function that works by changing its arguments (as tf.util.shuffle shuffles its array in place) cannot be delivered by its outputs: deliver a function that returns the result instead (the shuffled array, the permutation, the random draws), or the function whose output uses it.`,
+  noDigests: (store: string) =>
+    `${cap(store)} was recorded by a version of distill-delivery that kept no digest of its calls' contents, so its replays compare the calls' shapes only: a replay fed other data than the record run's is not caught. Record it again to have the contents compared.`,
+  incompleteStore: (store: string, steps: number) =>
+    `Replaying ${store}, whose record run did not finish: it holds ${steps} step(s), and the run that wrote them was killed, failed, or is still writing. The replay goes on and ends at its last step; finish the store with a run in mode "auto" (it replays the steps there and records the rest), or record it again (distill-delivery store info shows its runs).`,
   leftover: (who: string, phase: string, replayed: number, recorded: number) =>
     `${who}: ${phase} replayed ${replayed} of the ${recorded} outputs its record phase made; the ${recorded - replayed} left were discarded so the next step stays aligned. ${replayed === 0 ? 'The student\'s step never calls it' : 'The student calls it less often than the teacher'}; make both take the same path (further cases are counted in stats().discarded).`,
 };
@@ -422,6 +508,11 @@ export const storeErrors = {
       'ERR_DELIVERY_STORE_END',
       `Cannot replay ${store}: it does not exist (${detail}). Record it first, or check its url.`,
     ),
+  writerGone: (store: string, step: number, last: number, lastRead: number, ttl: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay step ${step} from ${store}: it holds ${upTo(last)}, and no record run is writing it any more: its writer showed no sign of life for ${ttl} ms and did not close it (killed, stopped, or cut off from the server); the last step read was ${lastRead < 0 ? 'none' : lastRead}. Replay no further than that, or resume the record run (ifExists "resume") to add steps.`,
+    ),
   corrupt: (store: string, detail: string, lastGood: number) =>
     new DeliveryError(
       'ERR_DELIVERY_STORE_CORRUPT',
@@ -473,6 +564,16 @@ export const storeLinkErrors = {
     new DeliveryError(
       'ERR_DELIVERY_STORE_MISMATCH',
       `Cannot replay step ${step} of ${store}: at call ${call + 1} of ${who} in that step, ${detail}. Replay the program and inputs it was recorded with, or record the store again.`,
+    ),
+  diverged: (store: string, step: number, who: string, call: number, path: string, shape: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_DIVERGED',
+      `Cannot replay step ${step} of ${store}: call ${call + 1} of ${who} in that step has other contents than the recorded call, first at ${path} (both calls ${shape}), so its stored output belongs to other inputs. This run is fed other data than the record run at this step: probably another data seed, or a data loader that drifted (one that draws from a Math.random that a delivered function drew from in the record run, say, and that does not run in a replay). Replay with the record run's data, seeds and program, or record the store again from this data (a store recorded with check: "off" keeps nothing to compare).`,
+    ),
+  digestVersion: (store: string, step: number, who: string, call: number, version: number) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_MISMATCH',
+      `Cannot replay step ${step} of ${store}: call ${call + 1} of ${who} in that step was recorded with a digest of its contents of version ${version}, and this version of distill-delivery reads version 1. Replay the store with the version that recorded it, or record it again.`,
     ),
   /** A step could not be written after its record phase had ended (a promise's value, the store's I/O): the cause's code. */
   failed: (store: string, step: number, cause: unknown) =>
@@ -543,4 +644,35 @@ export const recorderErrors = {
       'ERR_DELIVERY_RECORDER_NOT_FOUND',
       `There is no recorder ${typeof name === 'string' ? JSON.stringify(name) : describe(name)}: getRecorder() gives the agent's recorders, and no agent runs in this process. Start node with --import distill-delivery/register and DISTILL_DELIVERY listing it under "recorders", or make a RecorderManager (or a recorder) in code.`,
     ),
+};
+
+/** What the store's tools say (src/store/open-store.ts, the command line): about a whole store, named by its url. */
+export const storeToolErrors = {
+  missing: (url: string, detail: string) =>
+    new DeliveryError('ERR_DELIVERY_STORE_END', `There is no store at "${url}" (${detail}). Check the url: a folder a record run wrote, or redis://host:port/key.`),
+  destinationExists: (from: string, to: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_EXISTS',
+      `Cannot copy the store "${from}" to "${to}": a store is already there, and a copy never writes into one. Copy to a folder or key that holds no store, or delete that one first (distill-delivery store delete "${to}").`,
+    ),
+  copyDiffers: (to: string, rank: number, detail: string) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_CORRUPT',
+      `The copy "${to}" (rank ${rank}) does not read back as it was written: ${detail}. Check the disk or server it is on, then delete the copy and copy again.`,
+    ),
+  noRank: (url: string, rank: number, ranks: readonly number[]) =>
+    new DeliveryError('ERR_DELIVERY_STORE_END', `The store "${url}" has no rank ${rank}: it has ${ranks.length === 0 ? 'none' : `rank ${ranks.join(', ')}`}. Give one of those.`),
+  shortOfRuns: (store: string, written: number, lastIntact: number) =>
+    storeErrors.corrupt(store, `its record run wrote ${written} step(s), and ${lastIntact + 1} are there`, lastIntact),
+};
+
+/** What the command line says about how it was called (src/cli/): one line each, then its usage. */
+export const cliMessages = {
+  unknownCommand: (where: string, given: string, known: readonly string[]) => `"${given}" is not a command of ${where}; use ${known.join(', ')}.`,
+  missingCommand: (where: string, known: readonly string[]) => `${where} needs a command: ${known.join(', ')}.`,
+  positionals: (command: string, expected: string, given: number) => `${command} takes ${expected}, but received ${given} argument(s).`,
+  badRank: (given: string) => `--rank must be a rank: a whole number from 0, but received "${given}".`,
+  badTimeout: (given: string) => `--timeout must be a positive whole number of milliseconds, but received "${given}".`,
+  deleteNeedsYes: (url: string) => `Refusing to delete the store "${url}" without --yes: standard input is not a terminal to ask on. Add --yes to delete it.`,
+  deleteDeclined: (url: string) => `The store "${url}" was not deleted.`,
 };

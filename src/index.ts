@@ -23,6 +23,19 @@ export { MethodInputsRecorder } from './recorder/method-inputs-recorder.js';
 export { RecorderManager, type RecorderManagerOptions, type RecorderPhase, type RecorderSpec, type RecorderType } from './recorder/recorder-manager.js';
 export type { FunctionRecorderOptions, MethodRecorderOptions, RecorderOptions } from './recorder/recorder-options.js';
 export { getRecorder } from './recorder/process-recorders.js';
+export {
+  openStore,
+  Store,
+  type CopyReport,
+  type OpenStoreOptions,
+  type Progress,
+  type RankInfo,
+  type RankVerdict,
+  type StepInfo,
+  type StoreInfo,
+  type VerifyReport,
+} from './store/open-store.js';
+export type { RunRecord } from './store/runs.js';
 
 // A manager given a `store` option needs the store's link; the agent loads it only when its config has a store.
 provideStoreLink(StoreLink);

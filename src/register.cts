@@ -3,7 +3,8 @@
  * the agent synchronously, before the app loads, where Node can (module.registerHooks,
  * Node >= 22.15, which also loads the agent's ES modules by require()). Elsewhere it stops
  * the process with a message saying to start with --import. Without DISTILL_DELIVERY
- * nothing else is loaded.
+ * nothing else is loaded, unless a variable named like the package's is set (a warning
+ * says when it is none of those it reads).
  */
 import Module = require('node:module');
 import threads = require('node:worker_threads');
@@ -27,4 +28,7 @@ if ((process.env.DISTILL_DELIVERY ?? '').trim() !== '' && !hooksThread) {
     process.stderr.write(`distill-delivery: stopped before the app started.\n${detail}\n`);
     process.exit(1);
   }
+} else if (!hooksThread && typeof (Module as { registerHooks?: unknown }).registerHooks === 'function' && Object.keys(process.env).some((name) => /^DISTILL_DELIVER/i.test(name))) {
+  // A variable named like the package's, without DISTILL_DELIVERY: a typo of one? (Where require() loads the ES module that says so.)
+  (require('./agent/environment.js') as typeof import('./agent/environment.js')).warnUnknownVariables();
 }

@@ -154,19 +154,3 @@ export function currentFrame(state: ScopeState): Frame | undefined {
   if (state.asyncLive > 0) return state.als.getStore();
   return undefined;
 }
-
-/**
- * Marks the process listeners this package adds (at exit, on SIGINT and SIGTERM), so that
- * each one, asking whether the app handles a signal itself, counts only the app's.
- */
-export const OWN_LISTENER = Symbol.for('distill-delivery.listener');
-
-/** Whether the app has a listener of its own for `signal`. */
-export function appHandles(signal: NodeJS.Signals): boolean {
-  return process.listeners(signal).some((listener) => !(OWN_LISTENER in listener));
-}
-
-/** `listener`, marked as this package's. */
-export function ownListener<T extends Function>(listener: T): T {
-  return Object.assign(listener, { [OWN_LISTENER]: true });
-}

@@ -3,7 +3,7 @@
 // error code. The fixture app prints a line first and loads its target modules after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
+import { agentFixture, lines, runNode, unfired } from './helpers/run-node.mjs';
 
 const app = agentFixture('config-errors', 'app.js');
 const dir = agentFixture('config-errors');
@@ -26,7 +26,7 @@ function codeOf(stderr) {
 const delivery = (spec) => ({ deliveries: { x: { type: 'FunctionOutputs', funcPath: './lib.js#f', ...spec } } });
 
 test('a good config lets the app run (the baseline of this file)', async () => {
-  const { code, stdout, stderr } = await runNode(app, { config: { ...delivery({}), instrument: ['./lib.cjs#f', './dynamic.cjs#f'] } });
+  const { code, stdout, stderr } = await runNode(app, { config: { ...delivery({}), instrument: ['./lib.cjs#f', './dynamic.cjs#f'] }, nodeArgs: unfired });
   assert.equal(stderr, '');
   assert.equal(code, 0);
   assert.deepEqual(lines(stdout), [{ started: true }, { f: 1, forward: 2, cjs: 3, dynamic: 4 }]);
@@ -203,4 +203,49 @@ test("MMRazor's max_keep_data is checked the same way", async () => {
   const stderr = await refused({ deliveries: { x: { type: 'FunctionOutputs', func_path: './lib.js#f', max_keep_data: 0 } } });
   assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_OPTION');
   assert.match(stderr, /maxKeepData|max_keep_data/);
+});
+
+// Names not found: the closest first, and "did you mean" when one is near.
+
+test('a misspelt target lists the module\'s names closest first, even past a dozen, and says which one was likely meant', async () => {
+  const stderr = await refused({ ...delivery({}), phases: { record: ['./steps.js#teacherstep'], override: ['./steps.js#studentStep'] } });
+  assert.equal(codeOf(stderr), 'ERR_DELIVERY_TARGET_NOT_FOUND');
+  assert.match(stderr, /phases\.record\[0\]/);
+  assert.match(stderr, /\(did you mean "teacherStep"\?\), which has teacherStep, /);
+  assert.match(stderr, /and \d+ more \(closest first\)/);
+});
+
+test('a misspelt top-level key, spec key, type, store key and store mode each say which name was likely meant', async () => {
+  const cases = [
+    [{ ...delivery({}), phase: { record: [] } }, /"phases"/],
+    [delivery({ maxKeep: 2 }), /did you mean "maxKeepData"\?/],
+    [delivery({ type: 'FunctionOutput' }), /did you mean "FunctionOutputs"\?/],
+    [{ ...delivery({}), store: { url: './out', mdoe: 'record' } }, /did you mean "mode"\?/],
+    [{ ...delivery({}), store: { url: './out', mode: 'recrod' } }, /did you mean "record"\?/],
+  ];
+  for (const [config, meant] of cases) {
+    const stderr = await refused(config);
+    assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_CONFIG', stderr);
+    assert.match(stderr, meant);
+  }
+});
+
+/** The DistillDeliveryWarnings on stderr, in Node's format. */
+const nodeWarnings = (stderr) => [...stderr.matchAll(/^\(node:\d+\) \[([A-Z_]+)\] DistillDeliveryWarning: (.*)$/gm)].map(([, code, message]) => ({ code, message }));
+
+test('an unknown DISTILL_DELIVERY_* variable is a warning at start naming the known ones, the closest first, and the app runs', async () => {
+  const { code, stdout, stderr } = await runNode(app, { config: { instrument: ['./lib.cjs#f'] }, env: { DISTILL_DELIVERY_STORE_MOD: 'record' } });
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(lines(stdout)[0], { started: true });
+  const found = nodeWarnings(stderr);
+  assert.deepEqual(found.map((w) => w.code), ['DISTILL_DELIVERY_UNKNOWN_VARIABLE']);
+  assert.match(found[0].message, /^DISTILL_DELIVERY_STORE_MOD is set, .*\(did you mean DISTILL_DELIVERY_STORE_MODE\?\).* reads are DISTILL_DELIVERY_STORE_MODE, /);
+});
+
+test('without DISTILL_DELIVERY, a variable named like the package\'s is a warning that the agent is off', async () => {
+  const { code, stderr } = await runNode(app, { env: { DISTILL_DELIVERY_CONFIG: './deliveries.json' } });
+  assert.equal(code, 0, stderr);
+  const found = nodeWarnings(stderr);
+  assert.deepEqual(found.map((w) => w.code), ['DISTILL_DELIVERY_UNKNOWN_VARIABLE']);
+  assert.match(found[0].message, /DISTILL_DELIVERY_CONFIG is set.*DISTILL_DELIVERY is not set, so the agent is off/);
 });

@@ -48,18 +48,20 @@ before(async () => {
     phases,
     report: join(dir, 'hints.json'),
   };
-  [runs.mistakes, runs.noStudent, runs.instance, runs.factory, runs.hints] = await Promise.all([
+  [runs.mistakes, runs.noStudent, runs.instance, runs.factory, runs.hints, runs.nested] = await Promise.all([
     runNode(train, { config, args: ['mistakes'] }),
     runNode(train, { config, args: ['no student'] }),
     runNode(mixup, { config: { deliveries: { mixup: { type: 'MethodOutputs', methodPath: './train.js#augments.call' } }, phases: { record: ['./train.js#teacherStep'], override: ['./train.js#studentStep'] } } }),
     runNode(made, { config: { deliveries: { augments: { type: 'MethodOutputs', methodPath: './made.js#augments.call' } } } }),
     runNode(train, { config: aimed, args: ['aligned'] }),
+    // train.js's draw wraps sampler.js's: the inner one's calls are part of the outer one's.
+    runNode(train, { config: { deliveries: { outer: { type: 'FunctionOutputs', funcPath: './train.js#draw' }, inner: { type: 'FunctionOutputs', funcPath: './sampler.js#draw' } }, phases }, args: ['aligned'] }),
   ]);
   runs.findings = JSON.parse(readFileSync(join(dir, 'hints.json'), 'utf8')).findings;
-  // Every path the hint proposes, as a delivery of its own: each must start and deliver.
+  // Every path the hint proposes, as the delivery of a run of its own: each must start and deliver.
+  // (In one run, one would wrap the other: its calls, part of the outer one's, never fire on their own.)
   runs.proposed = [...runs.findings.find((f) => f.delivery === 'misaimed').message.matchAll(/"(\.\/[^"]+#[^"]+)"/g)].map((m) => m[1]).filter((p) => p !== './other.js#draw');
-  const retargeted = Object.fromEntries(runs.proposed.map((funcPath, i) => [`d${i}`, { type: 'FunctionOutputs', funcPath }]));
-  runs.retargeted = await runNode(train, { config: { deliveries: retargeted, phases }, args: ['aligned'] });
+  runs.retargeted = await Promise.all(runs.proposed.map((funcPath) => runNode(train, { config: { deliveries: { d: { type: 'FunctionOutputs', funcPath } }, phases }, args: ['aligned'] })));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,10 +148,22 @@ test('a function delivery aimed at a module whose calls no phase makes proposes 
 });
 
 test('the proposed paths are valid: each starts and delivers the phases\' calls', () => {
-  const { code, stdout, stderr } = runs.retargeted;
-  assert.equal(stderr, '');
-  assert.equal(code, 0);
+  assert.equal(runs.retargeted.length, 2);
+  for (const { code, stdout, stderr } of runs.retargeted) {
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    for (const { teacher, student } of lines(stdout)) assert.deepEqual(student, teacher);
+  }
+});
+
+test('a delivery whose calls all came inside another delivered call being recorded says so, not that it was never called', () => {
+  const { code, stdout, stderr } = runs.nested;
+  assert.equal(code, 0, stderr);
   for (const { teacher, student } of lines(stdout)) assert.deepEqual(student, teacher);
+  const warnings = [...stderr.matchAll(/^\(node:\d+\) \[([A-Z_]+)\] DistillDeliveryWarning: (.*)$/gm)].map(([, code, message]) => ({ code, message }));
+  assert.deepEqual(warnings.map((w) => w.code), ['DISTILL_DELIVERY_NEVER_FIRED']);
+  // The teacher's two calls; the student's are replayed by the outer one and never reach it.
+  carries(warnings[0].message, 'delivery "inner" never fired', 'each of its 2 call(s)', 'while another delivered function\'s call was being recorded');
 });
 
 test('a module no part of the run loaded is never proposed', () => {

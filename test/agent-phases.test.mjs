@@ -31,14 +31,19 @@ test('override phases replay record phases oldest first', async () => {
   assert.deepEqual(out, { teacher: [['t1:1'], ['t2:2']], student: [['t1:1'], ['t2:2']], calls: 2 });
 });
 
-test('a student call beyond what its teacher step recorded fails with ERR_DELIVERY_QUEUE_EMPTY', async () => {
-  const { out } = await scenario('extra');
+/** The codes of the DistillDeliveryWarnings on stderr. */
+const warned = (stderr) => [...stderr.matchAll(/^\(node:\d+\) \[([A-Z_]+)\] DistillDeliveryWarning: /gm)].map((m) => m[1]);
+
+test('a student call beyond what its teacher step recorded fails with ERR_DELIVERY_QUEUE_EMPTY, and the refusal is warned of at exit', async () => {
+  const { out, stderr } = await scenario('extra', { allowStderr: true });
   assert.deepEqual(out, { teacher: ['t:1'], student: { error: 'ERR_DELIVERY_QUEUE_EMPTY' }, calls: 1 });
+  assert.deepEqual(warned(stderr), ['DISTILL_DELIVERY_REFUSED']);
 });
 
-test('an override phase with no record phase before it fails with ERR_DELIVERY_QUEUE_EMPTY', async () => {
-  const { out } = await scenario('unrecorded');
+test('an override phase with no record phase before it fails with ERR_DELIVERY_QUEUE_EMPTY, and the refusal is warned of at exit', async () => {
+  const { out, stderr } = await scenario('unrecorded', { allowStderr: true });
   assert.deepEqual(out, { student: { error: 'ERR_DELIVERY_QUEUE_EMPTY' }, calls: 0 });
+  assert.deepEqual(warned(stderr).sort(), ['DISTILL_DELIVERY_PHASE_NEVER_RAN', 'DISTILL_DELIVERY_REFUSED']);
 });
 
 test('outputs an override phase leaves are discarded with a warning, and the next step is aligned', async () => {

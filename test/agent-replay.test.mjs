@@ -90,15 +90,24 @@ describe('a folder store', () => {
     assert.match(replayed.stderr, /^store: replayed 12 of 12 step\(s\) from .*: mixup 12, forward 12 record\(s\)$/m);
   });
 
-  test('with random "off" the same replay hands out other batches from the second epoch, while the store still gives the record run\'s mixes', { timeout: TIMEOUT }, async () => {
-    const { file } = configIn('store.json', (c) => ({ ...c, deliveries: Object.fromEntries(Object.entries(c.deliveries).map(([name, spec]) => [name, { ...spec, random: 'off' }])) }));
-    const recorded = await run(file, { DISTILL_DELIVERY_STORE_MODE: 'record' });
+  test('with random "off" the same replay hands out other batches from the second epoch: the content checks stop it there; with check "off" too, it goes on with the record run\'s mixes', { timeout: TIMEOUT }, async () => {
+    const off = (extra) => configIn('store.json', (c) => ({ ...c, deliveries: Object.fromEntries(Object.entries(c.deliveries).map(([name, spec]) => [name, { ...spec, random: 'off', ...extra }])) }));
+    const checked = off({});
+    const recorded = await run(checked.file, { DISTILL_DELIVERY_STORE_MODE: 'record' });
     assert.equal(recorded.code, 0, recorded.stderr);
-    const replayed = await run(file, { DISTILL_DELIVERY_STORE_MODE: 'replay' });
-    assert.equal(replayed.code, 0, replayed.stderr);
-    assert.deepEqual(batches(replayed.stdout).slice(0, 4), batches(recorded.stdout).slice(0, 4));
-    assert.notDeepEqual(batches(replayed.stdout).slice(4), batches(recorded.stdout).slice(4));
-    assert.deepEqual(steps(replayed.stdout).map((s) => s.teacher), steps(recorded.stdout).map((s) => s.teacher));
+    const replayed = await run(checked.file, { DISTILL_DELIVERY_STORE_MODE: 'replay' });
+    assert.equal(replayed.code, 1);
+    assert.deepEqual(steps(replayed.stdout), steps(recorded.stdout).slice(0, 4));
+    assert.match(replayed.stderr, /\[ERR_DELIVERY_DIVERGED\]: Cannot replay step 4 of the store .*: call 1 of delivery "mixup" .*first at arguments\[0\]/);
+    // Nothing compared: the loader's batches drift in silence, and the store still gives the record run's mixes.
+    const unchecked = off({ check: 'off' });
+    const recordedUnchecked = await run(unchecked.file, { DISTILL_DELIVERY_STORE_MODE: 'record' });
+    assert.equal(recordedUnchecked.code, 0, recordedUnchecked.stderr);
+    const drifted = await run(unchecked.file, { DISTILL_DELIVERY_STORE_MODE: 'replay' });
+    assert.equal(drifted.code, 0, drifted.stderr);
+    assert.deepEqual(batches(drifted.stdout).slice(0, 4), batches(recordedUnchecked.stdout).slice(0, 4));
+    assert.notDeepEqual(batches(drifted.stdout).slice(4), batches(recordedUnchecked.stdout).slice(4));
+    assert.deepEqual(steps(drifted.stdout).map((s) => s.teacher), steps(recordedUnchecked.stdout).map((s) => s.teacher));
   });
 
   test('a record run killed with SIGKILL mid-run, then finished in mode "auto", leaves the store an uninterrupted record run writes, record for record', { timeout: TIMEOUT }, async () => {

@@ -1,10 +1,11 @@
 // The exit report: `"report": true` or DISTILL_DELIVERY_REPORT=1 prints, to stderr, a table
-// of every delivery and findings, one code each: deliveries that never fired (and where to
-// aim them instead, when that is the likely cause), outputs left unreplayed or discarded
-// (by cause), phases that never ran. Counts only, never recorded values.
-import { before, test } from 'node:test';
+// of every delivery and findings, one code each: deliveries that never fired (and why:
+// called only outside the phases, or where to aim them instead), outputs left unreplayed or
+// discarded (by cause), phases that never ran. Counts only, never recorded values. Without
+// it, each finding is a DistillDeliveryWarning.
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, lines, output, runNode } from './helpers/run-node.mjs';
 
 const main = agentFixture('report', 'main.js');
 const phases = { record: ['./main.js#teacherStep'], override: ['./main.js#studentStep'] };
@@ -60,10 +61,63 @@ test('DISTILL_DELIVERY_REPORT=1 turns the report on without the config key', asy
   assert.equal(table(stderr)[1][0], 'head');
 });
 
-test('without "report" nor DISTILL_DELIVERY_REPORT nothing is printed', async () => {
-  const { code, stderr } = await runNode(main, { config: { deliveries, phases } });
-  assert.equal(code, 0);
-  assert.equal(stderr, '');
+/** The DistillDeliveryWarnings on stderr, in Node's format: `(node:PID) [CODE] DistillDeliveryWarning: message`. */
+const nodeWarnings = (stderr) => [...stderr.matchAll(/^\(node:(\d+)\) \[([A-Z_]+)\] DistillDeliveryWarning: (.*)$/gm)].map(([, pid, code, message]) => ({ pid: Number(pid), code, message }));
+
+describe('without "report" nor DISTILL_DELIVERY_REPORT', () => {
+  let quiet;
+  before(async () => {
+    quiet = await runNode(main, { config: { deliveries, phases } });
+  });
+
+  test('each finding is a DistillDeliveryWarning with its code at exit, one line each in Node\'s format, and no table', () => {
+    const { code, stderr } = quiet;
+    assert.equal(code, 0);
+    assert.doesNotMatch(stderr, /distill-delivery report/);
+    const found = nodeWarnings(stderr);
+    assert.deepEqual(found.map((w) => [w.code, /"(\w+)" never fired/.exec(w.message)?.[1]]), [
+      ['DISTILL_DELIVERY_NEVER_FIRED', 'warmup'],
+      ['DISTILL_DELIVERY_NEVER_FIRED', 'none'],
+    ]);
+    // Each line holds the whole finding; the other line is Node's own hint on --trace-warnings, once.
+    assert.deepEqual(stderr.trim().split('\n').filter((l) => !l.startsWith('(node:')), ['(Use `node --trace-warnings ...` to show where the warning was created)']);
+  });
+
+  test('a delivery whose every call came outside the phases says so, with the count', () => {
+    const warmup = nodeWarnings(quiet.stderr).find((w) => w.message.includes('"warmup"'));
+    // head.js and other.js each call warmup() once while they load.
+    assert.match(warmup.message, /called 2 time\(s\), each outside the phases/);
+  });
+
+  test('a delivery never called says no call came outside the phases either', () => {
+    const none = nodeWarnings(quiet.stderr).find((w) => w.message.includes('"none"'));
+    assert.match(none.message, /nor any call outside them/);
+    assert.doesNotMatch(none.message, /time\(s\)/);
+  });
+
+  test('--no-warnings, NODE_NO_WARNINGS=1 and --disable-warning=CODE silence them, as any warning', async () => {
+    const runs = await Promise.all([
+      runNode(main, { config: { deliveries, phases }, nodeArgs: ['--no-warnings'] }),
+      runNode(main, { config: { deliveries, phases }, env: { NODE_NO_WARNINGS: '1' } }),
+      runNode(main, { config: { deliveries, phases }, nodeArgs: ['--disable-warning=DISTILL_DELIVERY_NEVER_FIRED'] }),
+    ]);
+    for (const { code, stderr } of runs) {
+      assert.equal(code, 0);
+      assert.equal(stderr, '');
+    }
+  });
+
+  test('an app\'s listener of \'warning\' events sees each of them', async () => {
+    const { code, stdout } = await runNode(main, { config: { deliveries, phases }, nodeArgs: ['--import', './listen.mjs'] });
+    assert.equal(code, 0);
+    assert.deepEqual(lines(stdout).filter((l) => 'warning' in l), [{ warning: 'DISTILL_DELIVERY_NEVER_FIRED' }, { warning: 'DISTILL_DELIVERY_NEVER_FIRED' }]);
+  });
+
+  test('a finding already given as a warning while the run went on is not given again at exit', async () => {
+    const { code, stderr } = await runNode(main, { config: { deliveries: { head: deliveries.head }, phases }, args: ['fewer'] });
+    assert.equal(code, 0);
+    assert.deepEqual(nodeWarnings(stderr).map((w) => w.code), ['DISTILL_DELIVERY_LEFTOVER']);
+  });
 });
 
 test('a delivery on the module that declares the function, never called in a phase, is warned about without a module to aim at', async () => {

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { openStoreReader } from '../dist/store/store.js';
 import { coveredBlocks } from './helpers/readme.mjs';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
+import { createClient } from '@redis/client';
 
 const TIMEOUT = 60_000;
 const app = agentFixture('store', 'app.mjs');
@@ -49,6 +51,8 @@ const run = (script, config, mode, env = {}, options = {}) => runNode(script, { 
 const steps = (stdout) => lines(stdout).filter((line) => 'step' in line);
 const runs = (stdout) => lines(stdout).find((line) => 'runs' in line)?.runs;
 const errorCode = (stderr) => stderr.match(/\[(ERR_DELIVERY_[A-Z_]+)\]/)?.[1];
+/** The report's findings: `warning [CODE]: message` lines. */
+const findings = (stderr) => [...stderr.matchAll(/^warning \[([A-Z_]+)\]: (.*)$/gm)].map(([, code, message]) => ({ code, message }));
 
 describe('a folder store', () => {
   let dir;
@@ -122,6 +126,25 @@ describe('a folder store', () => {
     assert.equal(errorCode(stderr), 'ERR_DELIVERY_NOT_SERIALIZABLE');
     assert.match(stderr, /Cannot store the output of delivery "widget" \(".*lib\.mjs#widget"\): its \.parts\.get\("w"\) is an instance of Widget/);
   });
+
+  test('a replay that replays fewer steps than the store holds says so (DISTILL_DELIVERY_STORE_UNREPLAYED), and strict mode fails it', { timeout: TIMEOUT }, async () => {
+    const short = await run(app, config, 'replay', { STEPS: '2' });
+    assert.equal(short.code, 0, short.stderr);
+    assert.deepEqual(findings(short.stderr), [{ code: 'DISTILL_DELIVERY_STORE_UNREPLAYED', message: '2 of the 3 step(s) the store "./outputs" holds were replayed.' }]);
+    const strict = await run(app, config, 'replay', { STEPS: '2', DISTILL_DELIVERY_STRICT: '1' });
+    assert.equal(strict.code, 1);
+    assert.deepEqual(findings(strict.stderr).map((f) => f.code), ['DISTILL_DELIVERY_STORE_UNREPLAYED']);
+  });
+});
+
+test('a record run that ends while a record phase runs says that step was not written (DISTILL_DELIVERY_STORE_UNWRITTEN)', { timeout: TIMEOUT }, async () => {
+  const config = configIn(tempDir());
+  // The process exits inside the teacher's third step: steps 0 and 1 are written, step 2 never ended.
+  const { code, stdout, stderr } = await run(app, config, 'record', { EXIT_AT: '2', STEPS: '5' });
+  assert.equal(code, 0, stderr);
+  assert.equal(steps(stdout).length, 2);
+  assert.match(stderr, /^store: wrote 2 step\(s\) to "\.\/outputs" \(rank 0\): draw 2, logits 2 record\(s\)$/m);
+  assert.deepEqual(findings(stderr).filter((f) => f.code.startsWith('DISTILL_DELIVERY_STORE_')), [{ code: 'DISTILL_DELIVERY_STORE_UNWRITTEN', message: '1 record phase(s) were not written to the store "./outputs": they had not ended, or their promises had not settled, when the store was closed.' }]);
 });
 
 test('a record run killed with SIGKILL mid-run leaves every complete step replayable', { timeout: TIMEOUT }, async () => {
@@ -182,16 +205,117 @@ describe('a Redis store', needsRedis, () => {
     assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
   });
 
-  test('a record run ended by SIGTERM closes its store first: every step it finished replays, and a replay stops at its end at once', { timeout: TIMEOUT }, async () => {
-    // No report: the store closes on the signal by itself (src/link/store-exit.ts).
+  test('a record run ended by SIGTERM ends at once, and every step the server stored replays', { timeout: TIMEOUT }, async () => {
+    // SIGTERM ends the run as it would without the agent (nothing of ours runs then: no end
+    // mark); every step the server has is complete (docs/store.md). The signal goes once
+    // the server holds the 20 steps the run printed.
+    const client = createClient({ socket: { host: '127.0.0.1', port: redis.port, reconnectStrategy: false } });
+    client.on('error', () => {});
+    await client.connect();
+    const held = async (n) => {
+      while ((await client.xLen('agent-sigterm:rank-0')) < n) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
     const config = configIn(tempDir(), (c) => ({ ...c, report: false, store: { url: redis.url('agent-sigterm'), timeout: 5_000 } }));
-    const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '200' }, { kill: { when: /^(.*\n){20}/, signal: 'SIGTERM' } });
+    const killed = await run(app, config, 'record', { STEPS: '1000000' }, { kill: { when: /^(.*\n){20}/, signal: 'SIGTERM', before: () => held(20) } });
+    await client.close();
     assert.equal(killed.signal, 'SIGTERM');
-    const printed = steps(killed.stdout);
-    const replayed = await run(app, config, 'replay', { STEPS: String(printed.length + 1) });
+    const printed = steps(killed.stdout).slice(0, 20);
+    const replayed = await run(app, config, 'replay', { STEPS: '20' });
+    assert.equal(replayed.code, 0, replayed.stderr);
     assert.deepEqual(steps(replayed.stdout), printed);
-    // Closed, the store has its end mark: no wait for a step that will never come.
+  });
+});
+
+describe('a Redis store that fails', needsRedis, () => {
+  let redis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('a replay of a key nobody records fails at once with ERR_DELIVERY_STORE_END, before the app runs', { timeout: 30_000 }, async () => {
+    // Its timeout is four times the test's: the replay must not wait for the store to appear.
+    const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('nobody'), timeout: 120_000 } }));
+    const { code, stdout, stderr } = await run(app, config, 'replay');
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.equal(errorCode(stderr), 'ERR_DELIVERY_STORE_END');
+    assert.match(stderr, /there is no key "nobody:meta", and no record run is writing rank 0/);
+  });
+
+  test('a replay of a record run killed with SIGKILL ends with ERR_DELIVERY_STORE_END after its last step, not after the timeout', { timeout: TIMEOUT }, async () => {
+    const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-killed'), timeout: 120_000 } }));
+    const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '1' }, { kill: { when: /^(.*\n){5}/, signal: 'SIGKILL' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    const replayed = await run(app, config, 'replay', { STEPS: '1000000' });
+    assert.equal(replayed.code, 1);
     assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+    assert.match(replayed.stderr, /no record run is writing it any more: its writer showed no sign of life for 8000 ms/);
+    // Every step it printed had ended its record phase, and Redis stores steps in the background: the last ones may be
+    // missing; and a step is stored before the app prints it, so the store may hold one step the kill kept from printing.
+    const replayedSteps = steps(replayed.stdout);
+    const printed = steps(killed.stdout);
+    assert.ok(replayedSteps.length > 0);
+    assert.ok(replayedSteps.length <= printed.length + 1, `${replayedSteps.length} replayed, ${printed.length} printed`);
+    const both = Math.min(replayedSteps.length, printed.length);
+    assert.deepEqual(replayedSteps.slice(0, both), printed.slice(0, both));
+  });
+
+  test('when the server stops storing (CLIENT PAUSE WRITE), the run fails and its report counts the steps the server holds, not those committed (DISTILL_DELIVERY_STORE_FAILED)', { timeout: TIMEOUT }, async () => {
+    const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-paused'), timeout: 2_000 } }));
+    let paused;
+    const failed = await run(app, config, 'record', { STEPS: '1000000' }, { onStdout: (out) => (paused ??= /^(.*\n){5}/.test(out) ? redis.command('CLIENT', 'PAUSE', '60000', 'WRITE') : undefined) });
+    await paused;
+    let held;
+    try {
+      const reader = openStoreReader(redis.url('agent-paused'));
+      held = reader.lastStep + 1;
+      reader.close();
+    } finally {
+      await redis.command('CLIENT', 'UNPAUSE');
+    }
+    assert.equal(failed.code, 1);
+    assert.equal(errorCode(failed.stderr), 'ERR_DELIVERY_STORE_UNAVAILABLE');
+    // The run went on after the pause until the writer gave up (its ring of unacknowledged steps full): it committed steps the server never stored.
+    const line = failed.stderr.match(/^store: wrote (\d+) step\(s\) to .*; (\d+) more step\(s\) were committed and never stored$/m);
+    assert.ok(line, failed.stderr);
+    assert.equal(Number(line[1]), held);
+    assert.ok(Number(line[2]) > 0);
+    const failure = findings(failed.stderr).find((f) => f.code === 'DISTILL_DELIVERY_STORE_FAILED');
+    assert.match(failure?.message ?? '', new RegExp(`the server acknowledged no step for 2000 ms.* It holds ${held} step\\(s\\) of this run; ${line[2]} more were committed and never stored\\.$`));
+  });
+
+  test('a store that fails as it closes makes the exit status 1, and says why; a recordOnly delivery whose steps the server never stored still fired', { timeout: TIMEOUT }, async () => {
+    const own = await startRedis();
+    try {
+      const config = configIn(tempDir(), (c) => ({ ...c, store: { url: own.url('closing'), timeout: 5_000 } }));
+      let paused;
+      let held = false;
+      // The store is open and the app waits: the server stops storing (so it holds none of the steps), the app runs its
+      // steps and waits again: the server goes away, then the app ends on its own (status 0 without the store).
+      const result = await run(app, config, 'record', { WAIT: '1', HOLD: '1' }, {
+        onStdout: (out, child) => {
+          if (paused === undefined && out.includes('"waiting"')) {
+            paused = own.command('CLIENT', 'PAUSE', '60000', 'WRITE').then(() => child.kill('SIGUSR2'));
+          }
+          if (held || !out.includes('"holding"')) return;
+          held = true;
+          own.kill('SIGKILL');
+          own.exited.then(() => child.kill('SIGUSR2'));
+        },
+      });
+      assert.equal(steps(result.stdout).length, 3, `${result.stdout}\n${result.stderr}`);
+      assert.equal(result.signal, null, result.stderr);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /^distill-delivery: DeliveryError \[ERR_DELIVERY_STORE_UNAVAILABLE\]: The store ".*closing" \(rank 0\) is unavailable: /m);
+      assert.match(result.stderr, /^store: wrote 0 step\(s\) to .*; 3 more step\(s\) were committed and never stored$/m);
+      // "logits" is recordOnly: its outputs went to the store alone, which holds none of them; it fired all the same.
+      assert.deepEqual(findings(result.stderr).map((f) => f.code), ['DISTILL_DELIVERY_STORE_FAILED'], result.stderr);
+    } finally {
+      await own.stop();
+    }
   });
 });
 

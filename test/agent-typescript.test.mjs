@@ -79,8 +79,8 @@ test('a missing target in a .ts module stops the process before the app runs, li
   assert.equal(stdout, '', 'the app must not have started');
   assert.equal(code, 1);
   assert.match(stderr, /DeliveryError \[ERR_DELIVERY_TARGET_NOT_FOUND\]: DISTILL_DELIVERY deliveries\["m"\]: "\.\/augment\.ts#mixupp"/);
-  // The names the TypeScript module has at run time: its functions and imports, not its types.
-  assert.match(stderr, /which has draw, mixup, label, fail\./);
+  // The names the TypeScript module has at run time: its functions and imports, not its types; the closest first.
+  assert.match(stderr, /\(did you mean "mixup"\?\), which has mixup, draw, label, fail \(closest first\)\./);
 });
 
 // Planning a TypeScript module at start-up, in process: what may be called unparsable.

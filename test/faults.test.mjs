@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { DistillDeliveryManager } from 'distill-delivery';
 import { allStats, own } from './helpers.mjs';
-import { agentFixture, lines, output, runNode } from './helpers/run-node.mjs';
+import { agentFixture, lines, output, runNode, unfired } from './helpers/run-node.mjs';
 
 const TIMEOUT = 60_000;
 const require = createRequire(import.meta.url);
@@ -191,7 +191,7 @@ console.log(JSON.stringify(out));
 `,
   );
   const config = { deliveries: { a: { type: 'FunctionOutputs', funcPath: './late.js#f' }, c: { type: 'FunctionOutputs', funcPath: './late.cjs#f' } } };
-  const { code, stdout, stderr } = await runNode(join(dir, 'app.js'), { config });
+  const { code, stdout, stderr } = await runNode(join(dir, 'app.js'), { config, nodeArgs: unfired });
   assert.equal(stderr, '');
   assert.equal(code, 0);
   assert.deepEqual(output(stdout), {

@@ -24,7 +24,7 @@ import { runNode } from './helpers/run-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm pack` reads in a checkout: the sources, the build's config, the packaging script, what ships. */
-const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'loader.mjs', 'loader.cjs', 'LICENSE', 'README.md', 'docs'];
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'src', 'scripts', 'bin', 'loader.mjs', 'loader.cjs', 'LICENSE', 'README.md', 'docs'];
 let project;
 let checkout;
 let files;
@@ -67,6 +67,8 @@ function projectLock(dependencies, tarball, manifest) {
       license: manifest.license,
       dependencies: manifest.dependencies,
       engines: manifest.engines,
+      // npm links a package's bin from its lockfile entry.
+      bin: manifest.bin,
     },
   };
   // Each dependency where Node's resolution from its dependent finds it: nested first, then up.
@@ -130,7 +132,7 @@ async function runScript(name, lines) {
 }
 
 test('the tarball ships the compiled package, its types, the loaders and the licence, and no sources or tests', () => {
-  for (const needed of ['package.json', 'LICENSE', 'README.md', 'docs/api.md', 'docs/configuration.md', 'loader.mjs', 'loader.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.cjs', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js', 'dist/store/redis-worker.js']) {
+  for (const needed of ['package.json', 'LICENSE', 'README.md', 'docs/api.md', 'docs/configuration.md', 'loader.mjs', 'loader.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.cjs', 'dist/register.d.ts', 'dist/instrument/hooks.js', 'dist/agent/resolve-import-worker.js', 'dist/store/redis-worker.js', 'bin/distill-delivery.mjs', 'dist/cli/main.js']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|examples)\//.test(f)), []);
@@ -146,6 +148,13 @@ for (const entry of ['distill-delivery/register', 'distill-delivery/loader']) {
     assert.match(child.stderr, /mixup/);
   });
 }
+
+test("an installed package's command line runs with npx distill-delivery (the bin)", () => {
+  assert.deepEqual(manifest.bin, { 'distill-delivery': './bin/distill-delivery.mjs' });
+  const child = spawnSync('npx', ['--no', 'distill-delivery', 'store', 'info', '--help'], { cwd: project, encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(child.stdout, /^Usage: distill-delivery store info <url>/);
+});
 
 test('without DISTILL_DELIVERY the installed agent changes nothing: the script stays misaligned', async () => {
   const child = await run('train.js', { entry: 'distill-delivery/register', cwd: join(project, 'app') });

@@ -10,17 +10,21 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 // What each part of src/ may import (besides itself). "leaf" is a file directly in src/.
 // From the top: agent, link (the store's wiring), instrument, delivery and recorder (two rooms
 // side by side, neither importing the other), sites (how a call is reached), then store and
-// values, then the leaves.
+// values, then wasm (the modules' encoding, which imports nothing) and the leaves; cli (the
+// command line) over the store.
 const ALLOWED = {
   leaf: ['leaf'],
-  values: ['leaf'],
-  store: ['leaf'],
+  wasm: [],
+  values: ['wasm', 'leaf'],
+  store: ['wasm', 'leaf'],
   sites: ['values', 'leaf'],
   delivery: ['sites', 'values', 'store', 'leaf'],
   recorder: ['sites', 'values', 'leaf'],
   instrument: ['sites', 'leaf'],
   link: ['delivery', 'recorder', 'sites', 'values', 'store', 'leaf'],
   agent: ['link', 'instrument', 'delivery', 'recorder', 'sites', 'store', 'values', 'leaf'],
+  // The command line (bin/distill-delivery.mjs): an entry over the store's library API.
+  cli: ['store', 'leaf'],
   entry: ['agent', 'link', 'instrument', 'delivery', 'recorder', 'sites', 'store', 'values', 'leaf'],
 };
 const ENTRIES = new Set(['index.ts', 'register.ts']);
@@ -47,7 +51,7 @@ test('every folder of src/ has a README saying what lives there and what it may 
   for (const folder of folders) assert.match(readFileSync(join(src, folder, 'README.md'), 'utf8'), /May import/);
 });
 
-test('imports between the folders of src/ point one way: agent, link, instrument, delivery and recorder, sites, store and values, the leaves', () => {
+test('imports between the folders of src/ point one way: agent, link, instrument, delivery and recorder, sites, store and values, wasm and the leaves', () => {
   const wrong = [];
   for (const file of files(src)) {
     const from = partOf(file);

@@ -1,13 +1,15 @@
 // The directory store: the backend contract on real files, then what only files can show
 // (torn and corrupted tails, segments, urls, a folder that is not a store).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStoreReader, openStoreWriter, storeRank } from '../dist/store/store.js';
 import { plain, readPlain, recordsOf } from './fixtures/store/records.mjs';
+import { nodeBinary } from './helpers/run-node.mjs';
 import { assertSteps, storeContract, write } from './helpers/store-contract.mjs';
 
 const root = mkdtempSync(join(tmpdir(), 'dd-store-'));
@@ -165,5 +167,80 @@ test('the rank is the option, else DISTILL_DELIVERY_RANK, else 0; anything but a
   for (const bad of [-1, 1.5, '1']) assert.throws(() => storeRank(bad, {}), { code: 'ERR_DELIVERY_INVALID_OPTION' });
   for (const [option, value] of [['timeout', 0], ['ifExists', 'replace'], ['segmentBytes', -5]]) {
     assert.throws(() => openStoreWriter(place(), { metadata: 1, [option]: value }), { code: 'ERR_DELIVERY_INVALID_OPTION' }, option);
+  }
+});
+
+// One writer per rank: rank-<r>/writer.lock (src/store/directory-lock.ts).
+const lockFile = (url, rank = 0) => join(url, `rank-${rank}`, 'writer.lock');
+const lockText = (holder) => JSON.stringify({ format: 'distill-delivery-writer-lock', token: 'x', since: '2020-01-01T00:00:00.000Z', ...holder });
+
+test('a rank locked by a writer on another host is refused, with the lock file to delete if that writer is gone', () => {
+  const url = place();
+  write(url, 1);
+  writeFileSync(lockFile(url), lockText({ host: 'elsewhere.invalid', pid: 4242 }));
+  assert.throws(() => openStoreWriter(url, { metadata: null, ifExists: 'resume' }), (error) => {
+    assert.equal(error.code, 'ERR_DELIVERY_STORE_EXISTS');
+    assert.ok(error.message.includes(`process 4242 on host "elsewhere.invalid"`), error.message);
+    assert.ok(error.message.includes(`${lockFile(url)}, and this host cannot tell whether that process still runs; if it does not, delete that file`), error.message);
+    return true;
+  });
+  rmSync(lockFile(url));
+  const writer = openStoreWriter(url, { metadata: { deliveries: { mixup: { type: 'MethodOutputs' } }, hash: 'h1' }, ifExists: 'resume' });
+  assert.equal(writer.nextStep, 1);
+  writer.close();
+  assert.equal(existsSync(lockFile(url)), false, 'closing removes the lock');
+});
+
+test('a lock whose pid now belongs to another process (it started at another time) is broken', { skip: !existsSync('/proc/self/stat') && 'needs /proc' }, () => {
+  const url = place();
+  write(url, 1);
+  // This test's own pid, alive, but not started at that time: the holder was another process.
+  writeFileSync(lockFile(url), lockText({ host: hostname(), pid: process.pid, start: '1' }));
+  const writer = openStoreWriter(url, { metadata: { deliveries: { mixup: { type: 'MethodOutputs' } }, hash: 'h1' }, ifExists: 'resume' });
+  assert.equal(JSON.parse(readFileSync(lockFile(url), 'utf8')).pid, process.pid);
+  assert.notEqual(JSON.parse(readFileSync(lockFile(url), 'utf8')).start, '1');
+  writer.close();
+});
+
+test('a lock that names no holder is refused, with the file to delete', () => {
+  const url = place();
+  mkdirSync(join(url, 'rank-0'), { recursive: true });
+  writeFileSync(lockFile(url), 'not json');
+  assert.throws(() => openStoreWriter(url, { metadata: 1 }), (error) => error.code === 'ERR_DELIVERY_STORE_EXISTS' && error.message.includes('does not name its holder'));
+});
+
+// A failed metadata write (issue 18, point 6): a real file-size limit (RLIMIT_FSIZE, with
+// SIGXFSZ ignored so the write fails with EFBIG instead of killing the process).
+const bigMetadata = { deliveries: {}, notes: 'x'.repeat(64 << 10) };
+
+test('a metadata write that fails (a full disk, a file-size limit) leaves nothing that blocks the next record run', () => {
+  const url = place();
+  const script = `import { openStoreWriter } from ${JSON.stringify(pathToFileURL(fileURLToPath(new URL('../dist/store/store.js', import.meta.url))).href)};
+try { openStoreWriter(process.argv[1], { metadata: JSON.parse(process.env.META) }); console.log('opened'); }
+catch (error) { console.log(error.code, error.message); }`;
+  const child = spawnSync('sh', ['-c', `trap '' XFSZ; ulimit -f 4; exec "$0" --input-type=module -e "$1" "$2"`, nodeBinary, script, url], { encoding: 'utf8', env: { ...process.env, META: JSON.stringify(bigMetadata) } });
+  assert.match(child.stdout, /^ERR_DELIVERY_STORE_UNAVAILABLE .*EFBIG/, child.stdout + child.stderr);
+  assert.deepEqual(readdirSync(url), ['rank-0'], 'no temporary meta.json is left');
+  assert.deepEqual(readdirSync(join(url, 'rank-0')), [], 'nor the rank\'s lock');
+  for (const ifExists of ['error', 'overwrite']) {
+    const writer = openStoreWriter(url, { metadata: bigMetadata, ifExists });
+    writer.commit();
+    writer.close();
+  }
+  const reader = openStoreReader(url);
+  assert.deepEqual(reader.metadata, bigMetadata);
+  reader.close();
+});
+
+test('a temporary metadata file left by a writer that died while writing it does not block a record run', () => {
+  for (const ifExists of ['error', 'overwrite']) {
+    const url = place();
+    mkdirSync(url);
+    writeFileSync(join(url, '.meta.json.4242.abc'), '{"format":"distill-del');
+    mkdirSync(join(url, 'rank-1'));
+    const writer = openStoreWriter(url, { metadata: 1, ifExists });
+    writer.commit();
+    writer.close();
+    assert.equal(openStoreReader(url).lastStep, 0, ifExists);
   }
 });

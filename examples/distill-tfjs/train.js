@@ -11,7 +11,8 @@
 // Environment: SEED (integer, default 1) seeds the data, the weight initialisation, the
 // batch order and Math.random (replaced at start by a seeded generator, so the mixup's
 // draws repeat too, and again as the student's stage starts: there the loader shuffles
-// from Math.random, which it shares with the mixup); STUDENT_SEED (default SEED) seeds the student's initial weights
+// from Math.random, which it shares with the mixup; the teacher's batch order has a
+// generator of its own); STUDENT_SEED (default SEED) seeds the student's initial weights
 // alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
 // of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
 // the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains;
@@ -156,9 +157,9 @@ class Distiller {
 }
 
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-const batchRandom = mulberry32(seed * 31 + 5);
 
 // 1. The teacher, trained alone on mixup batches.
+const teacherBatchRandom = mulberry32(seed * 31 + 5);
 // With TEACHER=stored a stand-in: the teacher step runs, but what it would compute comes from the store.
 const teacher = teacherKind === 'trained' ? mlp([64, 64], seed * 1000) : teacherKind === 'stored' ? 'stored' : undefined;
 const teacherOptimizer = tf.train.adam(0.005);
@@ -169,7 +170,7 @@ function trainTeacherBatch(xs, labels) {
 for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
   let total = 0;
   let count = 0;
-  for (const [xs, labels, n] of batches(data.train, batchRandom)) {
+  for (const [xs, labels, n] of batches(data.train, teacherBatchRandom)) {
     const loss = tf.tidy(() => trainTeacherBatch(tf.tensor2d(xs, [n, data.dims]), tf.tensor1d(labels, 'int32')));
     total += loss.dataSync()[0];
     count++;
@@ -184,7 +185,8 @@ const teacherAccuracy = teacherKind === 'trained' ? accuracy(teacher, data.test)
 // same whether or not the teacher trained in this process, and its loader shuffles from
 // Math.random, which it shares with the mixup: a mixup call that does not run must still
 // draw (a replayed one does: the agent advances Math.random by its recorded draws), or
-// the next epoch's batches are other ones.
+// the next epoch's batches are other ones. A store's content checks compare each step's
+// mixup arguments (the batch) with the record run's, so a replay fed other batches fails.
 Math.random = mulberry32(seed * 7919 + 18);
 const student = mlp([16, 16], studentSeed * 1000 + 500);
 const distiller = new Distiller({ teacher, student, mixup });

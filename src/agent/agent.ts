@@ -261,7 +261,7 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
   const first = isMainThread && (process.env.DISTILL_DELIVERY_FIRST_PID ?? String(process.pid)) === String(process.pid);
   if (isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
   const recorders = new RecorderManager(config.recorders as never, { base: config.base, source: config.source });
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, recorders });
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, recorders, configHash: config.store === undefined ? undefined : config.configHash });
   runtime.manager = manager;
   runtime.recorders = recorders;
   patchBuiltins(builtins);

@@ -4,7 +4,7 @@
  * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
  */
 import { dirname, resolve } from 'node:path';
-import { DeliveryError, errors, describe } from '../errors.js';
+import { DeliveryError, didYouMean, errors, describe, knownNames } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
 import { builtin } from '../runtime.js';
 import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../store/options.js';
@@ -34,10 +34,13 @@ export interface AgentConfig {
   readonly base: string;
   /** Where the config came from, for messages: `DISTILL_DELIVERY` or `DISTILL_DELIVERY (file /abs/x.json)`. */
   readonly source: string;
+  /** SHA-256 of the config's text (hex): a record run keeps it with its run of the store. */
+  readonly configHash: string;
 }
 
 const NAME = 'DISTILL_DELIVERY';
 const KEYS = ['deliveries', 'recorders', 'phases', 'instrument', 'report', 'strict', 'store'];
+const PHASE_KEYS = ['record', 'override'];
 
 function paths(source: string, key: string, value: unknown): PhaseTarget[] {
   if (value === undefined) return [];
@@ -53,6 +56,17 @@ function paths(source: string, key: string, value: unknown): PhaseTarget[] {
 
 /** Parses the configuration text; `base` is where relative targets resolve from. */
 export function parseConfig(text: string, source: string, base: string): AgentConfig {
+  const config = parse(text, source, base);
+  // Hashed when first read (a store's record run keeps it): node:crypto costs a start with no store 2 to 6 ms.
+  let hash: string | undefined;
+  Object.defineProperty(config, 'configHash', {
+    enumerable: true,
+    get: () => (hash ??= builtin('node:crypto').createHash('sha256').update(text).digest('hex')),
+  });
+  return config as AgentConfig;
+}
+
+function parse(text: string, source: string, base: string): Omit<AgentConfig, 'configHash'> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -72,13 +86,13 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     for (const key of keys) {
       const spec = object[key];
       if (spec === null || typeof spec !== 'object' || !Object.hasOwn(spec, 'type')) {
-        throw errors.config(`${source} ${key}`, `is not a known key (use ${KEYS.join(', ')}) nor a delivery spec with a "type".`);
+        throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)} nor a delivery spec with a "type"; use ${knownNames(key, KEYS)}.`);
       }
     }
     return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   for (const key of keys) {
-    if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key; use ${KEYS.join(', ')}.`);
+    if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)}; use ${knownNames(key, KEYS)}.`);
   }
   const deliveries = object.deliveries ?? {};
   if (deliveries === null || typeof deliveries !== 'object') {
@@ -105,7 +119,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
       throw errors.config(`${source} phases`, `expected {"record": [...], "override": [...]}, but received ${describe(phases)}.`);
     }
     for (const key of Object.keys(phases)) {
-      if (key !== 'record' && key !== 'override') throw errors.config(`${source} phases.${key}`, 'is not a known key; use record and override.');
+      if (key !== 'record' && key !== 'override') throw errors.config(`${source} phases.${key}`, `is not a known key${didYouMean(key, PHASE_KEYS)}; use record and override.`);
     }
     record = paths(source, 'phases.record', (phases as Record<string, unknown>).record);
     override = paths(source, 'phases.override', (phases as Record<string, unknown>).override);

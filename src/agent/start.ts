@@ -1,31 +1,53 @@
 /**
- * Starts the agent from DISTILL_DELIVERY in this thread: reads the config, plans and
- * installs, propagates to children, arranges the report. A bad config stops the process
- * here, before the app runs, with the error's code and the config key at fault.
- * `start` is the --import start; `startSync` the --require one, which loads the rest of
- * the agent by require() (ES modules without top-level await).
+ * Starts the agent from DISTILL_DELIVERY in this thread: warns of variables it does not
+ * know, reads the config, plans and installs, propagates to children, arranges the end
+ * (the report, or the findings as warnings, and strict mode's verdict). A bad config
+ * stops the process here, before the app runs, with the error's code and the config key
+ * at fault. `start` is the --import start; `startSync` the --require one, which loads the
+ * rest of the agent by require() (ES modules without top-level await).
  */
 import { createRequire } from 'node:module';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError } from '../errors.js';
+import { warnUnknownVariables } from './environment.js';
+import { countOutsideCalls } from './outside-calls.js';
 import { propagate } from './propagate.js';
 import { builtin, runtime } from '../runtime.js';
 
 const debug = builtin('node:util').debuglog('delivery');
 
 type AtExit = typeof import('./at-exit.js');
+type Hints = typeof import('./hints.js');
+
+/** Whether the report may look for where else to aim a function delivery that never fired (hints.ts loads the parser). */
+const mayRetarget = (config: AgentConfig): boolean => Object.keys(config.deliveries).length > 0 && config.record.length > 0 && config.override.length > 0;
+
+/**
+ * The codes of the DistillDeliveryWarnings given from now on (a replayed store found
+ * incomplete as it opens, a leftover), so that the end does not give them again; from
+ * before the store opens, since a warning's event comes a tick after it is emitted.
+ */
+function warningsGiven(): ReadonlySet<string> {
+  const given = new Set<string>();
+  process.on('warning', (warning: Error & { code?: unknown }) => {
+    if (warning.name === 'DistillDeliveryWarning' && typeof warning.code === 'string') given.add(warning.code);
+  });
+  return given;
+}
 
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
   try {
+    warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     if (idle(config)) return startIdle(config);
+    const given = warningsGiven();
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    if (ending(config)) arrangeEnd(agent, config, await import('./at-exit.js'));
+    arrangeEnd(agent, config, given, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
   } catch (error) {
     fail(error);
   }
@@ -34,14 +56,16 @@ export async function start(): Promise<void> {
 export function startSync(): void {
   if (runtime.agent !== undefined) return;
   try {
+    warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     if (idle(config)) return startIdle(config);
+    const given = warningsGiven();
     const load = createRequire(import.meta.url);
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    if (ending(config)) arrangeEnd(agent, config, load('./at-exit.js') as AtExit);
+    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
   } catch (error) {
     fail(error);
   }
@@ -68,13 +92,15 @@ function startIdle(config: AgentConfig): void {
 const strict = (config: AgentConfig): boolean => config.strict || process.env.DISTILL_DELIVERY_STRICT === '1';
 const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
 
-/** Whether anything happens at the end of the run: a report, or strict mode's verdict. */
+/** Whether the end of the run has work however little was delivered: a printed report, or strict mode's verdict. */
 function ending(config: AgentConfig): boolean {
   return strict(config) || printed(config);
 }
 
-function arrangeEnd(agent: Agent, config: AgentConfig, { installEnd }: AtExit): void {
-  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config) });
+/** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
+function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, hints: Hints | undefined): void {
+  installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget, given });
+  countOutsideCalls(agent);
 }
 
 /** An error with its stack and causes (a resolver's error, a parse error), for NODE_DEBUG=delivery. */

@@ -4,7 +4,7 @@
  */
 import { DistillDelivery, type DeliveryStats, type DeliveryStep } from './distill-delivery.js';
 import { Entries, runScope, type Phase } from '../sites/scope.js';
-import { errors, describe, inContext, subject } from '../errors.js';
+import { didYouMean, errors, describe, inContext, knownNames, subject } from '../errors.js';
 import { FunctionOutputsDelivery } from './function-outputs-delivery.js';
 import { MethodOutputsDelivery } from './method-outputs-delivery.js';
 import type { Step } from '../runtime.js';
@@ -12,7 +12,7 @@ import { baseRelativeTo } from '../target-path.js';
 import type { RandomMode } from '../values/draws.js';
 import type { CheckMode } from '../values/signature.js';
 import { normalizeStore, type StoreOptions } from '../store/options.js';
-import type { LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
+import type { LinkCloseOptions, LinkedStore, LinkedStoreClass, StorePhase, StoreSummary } from './linked-store.js';
 import type { PhaseRecorders } from './phase-recorders.js';
 
 export type DeliveryType = 'FunctionOutputs' | 'MethodOutputs' | 'FunctionOutputsDelivery' | 'MethodOutputsDelivery';
@@ -47,6 +47,8 @@ export interface ManagerOptions {
   store?: StoreOptions;
   /** @internal Open the store at the first phase instead of now (the agent, in a process it was passed on to). */
   deferStore?: boolean;
+  /** @internal The agent's config, for the runs a record run adds to its store: a hash of its text, and where it came from. */
+  configHash?: string;
   /**
    * A RecorderManager whose recorders run with this manager's phases: each is active while
    * the phases its spec's `phase` names run (both by default), cleared as each starts; with
@@ -73,12 +75,12 @@ export function buildDelivery(spec: unknown, name: string, where: string, base: 
   const type = record.type;
   const kind = typeof type === 'string' && Object.hasOwn(TYPES, type) ? TYPES[type] : undefined;
   if (kind === undefined) {
-    throw errors.config(where, `"type" must be "FunctionOutputs" or "MethodOutputs" (or their "...Delivery" names), but received ${describe(type)}.`);
+    throw errors.config(where, `"type" must be "FunctionOutputs" or "MethodOutputs" (or their "...Delivery" names), but received ${describe(type)}${didYouMean(type, Object.keys(TYPES))}.`);
   }
   const allowed = kind === 'function' ? FUNCTION_KEYS : METHOD_KEYS;
   for (const key of Object.keys(record)) {
     if (!allowed.includes(key)) {
-      throw errors.config(where, `unknown key ${JSON.stringify(key)} for type "${type as string}"; use ${allowed.join(', ')}.`);
+      throw errors.config(where, `unknown key ${JSON.stringify(key)} for type "${type as string}"${didYouMean(key, allowed)}; use ${knownNames(key, allowed)}.`);
     }
   }
   if (record.name !== undefined && record.name !== name) {
@@ -257,11 +259,13 @@ export class DistillDeliveryManager {
 
   /**
    * Closes the store, if the manager has one: waits until every written step is stored
-   * and releases its files or connection. Called at exit if not before; idempotent.
-   * Throws what kept a step from being written, if anything did.
+   * and releases its files or connection. A record run's rank is marked complete (its
+   * run ended as it should) unless `complete: false`, or a step was not written. Called at
+   * exit if not before (complete when the exit status is 0); idempotent. Throws what kept
+   * a step from being written, if anything did.
    */
-  close(): void {
-    const error = this.#store?.close();
+  close(options: LinkCloseOptions = {}): void {
+    const error = this.#store?.close({ complete: options.complete ?? true });
     if (error !== undefined) throw error;
   }
 
@@ -302,5 +306,6 @@ function linkStore(options: ManagerOptions, source: string, named: [string, Dist
       return { name, delivery, who: subject(target, name), recordOnly: recordOnly.includes(name), type: method ? 'MethodOutputs' : 'FunctionOutputs', target };
     }),
     recorders,
+    { configHash: options.configHash, configSource: options.configHash === undefined ? undefined : source },
   );
 }

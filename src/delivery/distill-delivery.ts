@@ -14,7 +14,7 @@ import type { Base, TargetPath } from '../target-path.js';
 import { advanceDraws, type RandomMode } from '../values/draws.js';
 import { ItemLog, type ItemObserver, type ItemsKind } from '../values/generator.js';
 import { handOut, keepOutput, release, type Held } from '../values/keep.js';
-import { CHECK_OFF, checkModeOf, forgetLastThis, renderSignature, type CheckMode, type Signature } from '../values/signature.js';
+import { CHECK_OFF, checkModeOf, differenceOf, forgetLastThis, type CheckMode, type Difference, type Signature } from '../values/signature.js';
 
 export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions, type RandomMode } from './delivery-options.js';
 
@@ -53,8 +53,8 @@ export interface DeliveryStep extends Step {
 
 /** @internal What a store link keeps on a step: the records it writes or replays, and how a mismatch is told. */
 export interface StepStore {
-  /** The error for a student's call that does not match the stored call it replays; undefined: the usual ERR_DELIVERY_DIVERGED. */
-  mismatch(who: string, call: number, stored: string, replaying: string): Error | undefined;
+  /** The error for a student's call (`call`, from 0) that differs from the stored call it replays; undefined: the usual ERR_DELIVERY_DIVERGED. */
+  mismatch(who: string, call: number, difference: Difference): Error | undefined;
 }
 
 function newStep(number: number, recorder: string | undefined, missing = false): DeliveryStep {
@@ -87,6 +87,8 @@ export interface DeliveryDetails {
   readonly discarded: Readonly<Record<DiscardCause, number>>;
   /** Calls refused with ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL. */
   readonly refused: number;
+  /** The codes of the warnings it gave while the run went on (each once), which the agent's end does not give again. */
+  readonly warned: readonly string[];
 }
 
 export abstract class DistillDelivery implements Member {
@@ -103,8 +105,12 @@ export abstract class DistillDelivery implements Member {
   /** The target path as given. */
   protected readonly target: TargetPath;
   protected readonly base: Base;
-  /** @internal `check` as a number for the call path (DeliveryLike.checkMode). */
-  readonly checkMode: number;
+  /**
+   * @internal How the site computes the signature of the call part() last answered
+   * (DeliveryLike.checkMode): `check` as a number, except that a store's deliveries ask for
+   * the contents' digest (CHECK_VALUES) on the calls a store records or replays (../link/store-calls.ts).
+   */
+  checkMode: number;
   /** @internal `random` as a boolean for the call path (DeliveryLike.advances). */
   readonly advances: boolean;
   readonly #who: string;
@@ -371,23 +377,35 @@ export abstract class DistillDelivery implements Member {
 
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.
 
-  /** A step from a store keeps its calls' signatures as text: a call in the integer form is compared by its text. */
+  /**
+   * Signatures that are not the same value may still match: a call in the integer form
+   * against its text (a step from a store keeps text), a digest on one side only (a check
+   * of shapes against a stored call, which carries one).
+   */
   private mismatch(step: DeliveryStep, teacher: Signature, student: Signature): void {
-    if (typeof teacher === 'string' && typeof student === 'number' && renderSignature(student) === teacher) return;
-    const error = step.store?.mismatch(this.#who, step.replayed, renderSignature(teacher), renderSignature(student));
+    const difference = differenceOf(teacher, student);
+    if (difference === undefined) return;
+    const error = step.store?.mismatch(this.#who, step.replayed, difference);
     if (error !== undefined) {
-      this.#diverged++;
-      runtime.seen.diverged++;
+      this.countDivergence();
       throw error;
     }
-    this.diverged(step, teacher, student);
+    this.diverged(step, difference);
   }
 
-  private diverged(step: DeliveryStep, teacher: Signature, student: Signature): never {
+  private diverged(step: DeliveryStep, difference: Difference): never {
+    this.countDivergence();
+    const where = step.number === 0 ? `call ${step.replayed + 1} replayed outside phases` : `step ${step.number}, call ${step.replayed + 1}`;
+    if (difference.kind === 'contents') throw errors.divergedContents(this.#who, where, difference.path, difference.shape);
+    // A digest of another version comes only from a store, whose steps say so themselves.
+    const [teacher, student] = difference.kind === 'shape' ? [difference.teacher, difference.student] : [`a call digested by version ${difference.version}`, 'this one'];
+    throw errors.diverged(this.#who, where, teacher, student);
+  }
+
+  /** @internal A replayed call differed from the call it replays (here, or against a store: ../link/store-calls.ts). */
+  countDivergence(): void {
     this.#diverged++;
     runtime.seen.diverged++;
-    const where = step.number === 0 ? `call ${step.replayed + 1} replayed outside phases` : `step ${step.number}, call ${step.replayed + 1}`;
-    throw errors.diverged(this.#who, where, renderSignature(teacher), renderSignature(student));
   }
 
   /** Every output recorded so far is undefined: the target likely works by side effect. */
@@ -438,7 +456,8 @@ export abstract class DistillDelivery implements Member {
 
   /** @internal The counts the agent's report reads beyond stats(). */
   details(): DeliveryDetails {
-    return { records: this.#records, overrides: this.#overrides, discarded: { ...this.#discardedBy }, refused: this.#refused };
+    const warned = [...this.#warned].map((kind) => (kind === 'undefined' ? UNDEFINED_OUTPUTS_WARNING : warningCodes[kind as DiscardCause]));
+    return { records: this.#records, overrides: this.#overrides, discarded: { ...this.#discardedBy }, refused: this.#refused, warned };
   }
 
   /** A record phase still running after its override phase ended: its outputs are dropped, loudly. */

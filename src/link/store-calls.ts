@@ -15,18 +15,28 @@
  *   it is the call that was recorded, and advances Math.random by the draws the recorded
  *   call made; the output is then kept for the override phase as if the original had
  *   returned it.
+ * - contents: unless its check is "off", a delivery asks the site for the digest of the
+ *   arguments' contents (../values/digest.ts) on every call a store records or replays
+ *   (record phases, a generator function's call included, and the override phases of a
+ *   student-only replay), whatever its check; the store keeps it in the record's
+ *   signature, and a replayed call whose contents differ fails with
+ *   ERR_DELIVERY_DIVERGED, naming where. Its own queue keeps what its check compares (a
+ *   check of shapes, no digest).
  * - recordOnly deliveries keep nothing for override phases, whose calls (and calls
  *   outside phases) run as usual: their outputs are for the store.
  */
+import { debuglog } from 'node:util';
 import { OVERRIDE, PASS, RECORD, type Frame, type Part } from '../runtime.js';
 import { advanceDraws } from '../values/draws.js';
 import { encodeItems, encodeOutput, encodeThrown, payloadDraws, restoreOutput, StoredOutput, ASYNC_ITEMS, ITEMS, RESOLVED, REJECTED, VALUE } from '../values/encode.js';
 import { DONE, OPEN, STOPPED, THREW, type ItemLog, type ItemObserver, type ItemsEnd, type ItemsKind } from '../values/generator.js';
-import { CHECK_OFF, renderSignature, type Signature } from '../values/signature.js';
-import { storeLinkErrors } from '../errors.js';
+import { CHECK_OFF, CHECK_VALUES, differenceOf, hasDigest, renderSignature, withoutDigest, type Difference, type Signature } from '../values/signature.js';
+import { NO_DIGESTS_WARNING, storeLinkErrors, warnings } from '../errors.js';
 import { DistillDelivery, type DeliveryStep, type StepStore } from '../delivery/distill-delivery.js';
 import type { StoreRecord } from '../store/store.js';
 import type { Linked } from '../delivery/linked-store.js';
+
+const debug = debuglog('delivery');
 
 /** One output of a record phase, for the store: its bytes once known. */
 export interface Write {
@@ -72,9 +82,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** The signature a store keeps of a call: its text, or "" for a delivery that does not check. */
+/** The signature a store keeps of a call: its text with the digest of its contents, or "" for a delivery that does not check. */
 function storedSignature(delivery: DistillDelivery, signature: Signature): string {
-  return delivery.checkMode === CHECK_OFF ? '' : renderSignature(signature);
+  return delivery.check === 'off' ? '' : renderSignature(signature);
+}
+
+/** What the delivery's own queue keeps of a store's call: what its check compares (a check of shapes keeps no digest). */
+function ownSignature(delivery: DistillDelivery, signature: Signature): Signature {
+  return delivery.check === 'values' ? signature : withoutDigest(signature);
+}
+
+/** The site computes the digest of a store's call (`storeCall`), and `check`'s signature (`own`) of any other. */
+function askDigest(delivery: DistillDelivery, own: number, storeCall: boolean): void {
+  if (own !== CHECK_OFF) delivery.checkMode = storeCall ? CHECK_VALUES : own;
 }
 
 /** A new write of the step's next call. */
@@ -155,15 +175,22 @@ class ItemsWrite implements ItemObserver {
 
 /** The stored calls of a record phase's step are replayed, and written when it records: every delivery of a store gets these. */
 export function linkCalls(delivery: DistillDelivery, link: Linked): void {
+  const own = delivery.checkMode;
   let replaying: ReplayCalls | undefined;
   delivery.part = function (this: DistillDelivery, frame: Frame | undefined): Part {
     const part = proto.part.call(this, frame);
-    if (part !== RECORD) return link.recordOnly ? PASS : part;
+    if (part !== RECORD) {
+      // A student-only replay's override phases replay the store's steps: their calls are compared with it.
+      askDigest(this, own, part === OVERRIDE && this.callStep()?.store instanceof FedCalls);
+      return link.recordOnly ? PASS : part;
+    }
     const calls = this.callStep()?.store;
     if (calls instanceof ReplayCalls) {
+      askDigest(this, own, true);
       replaying = calls;
       return OVERRIDE;
     }
+    askDigest(this, own, calls instanceof RecordCalls);
     return link.recordOnly && !(calls instanceof RecordCalls) ? PASS : RECORD;
   };
   delivery.take = function (this: DistillDelivery, signature: Signature): unknown {
@@ -175,11 +202,11 @@ export function linkCalls(delivery: DistillDelivery, link: Linked): void {
   delivery.store = function (this: DistillDelivery, output: unknown, signature: Signature, draws: number): void {
     const calls = this.callStep()?.store;
     if (calls instanceof RecordCalls) capture(this, link, calls, output, signature, draws);
-    if (!link.recordOnly || calls === undefined) proto.store.call(this, output, signature, draws);
+    if (!link.recordOnly || calls === undefined) proto.store.call(this, output, ownSignature(this, signature), draws);
   };
   delivery.storeItems = function (this: DistillDelivery, kind: ItemsKind, signature: Signature, draws: number): ItemObserver | undefined {
     const calls = this.callStep()?.store;
-    const log = !link.recordOnly || calls === undefined ? (proto.storeItems.call(this, kind, signature, draws) as ItemLog | undefined) : undefined;
+    const log = !link.recordOnly || calls === undefined ? (proto.storeItems.call(this, kind, ownSignature(this, signature), draws) as ItemLog | undefined) : undefined;
     if (!(calls instanceof RecordCalls)) return log;
     return new ItemsWrite(writeOf(this, link, calls, signature), kind, draws, link.who, this.advances, log);
   };
@@ -201,8 +228,9 @@ function replayCall(delivery: DistillDelivery, link: Linked, calls: ReplayCalls,
   if (link.recordOnly) return output;
   const kind = record.payload[0];
   // A generator's items: the student gets a generator of its own, decoded from the bytes again.
-  if (kind === ITEMS || kind === ASYNC_ITEMS) proto.storeHeld.call(delivery, new StoredOutput(record.payload, delivery.advances), signature, draws);
-  else proto.store.call(delivery, output, signature, draws);
+  const own = ownSignature(delivery, signature);
+  if (kind === ITEMS || kind === ASYNC_ITEMS) proto.storeHeld.call(delivery, new StoredOutput(record.payload, delivery.advances), own, draws);
+  else proto.store.call(delivery, output, own, draws);
   return output;
 }
 
@@ -214,19 +242,56 @@ function nextRecord(delivery: DistillDelivery, link: Linked, calls: ReplayCalls,
     calls.failed = true;
     throw storeLinkErrors.call(calls.subject, calls.step, link.who, call, `this run makes a call the record run did not make (it made ${calls.records.length} in that step)`);
   }
-  if (record.signature !== '' && delivery.checkMode !== CHECK_OFF) {
+  if (record.signature !== '' && delivery.check !== 'off') {
     const now = renderSignature(signature);
     if (now !== record.signature) {
-      calls.failed = true;
-      throw storeLinkErrors.call(calls.subject, calls.step, link.who, call, `the recorded call was ${record.signature} and this one is ${now}`);
+      const difference = differenceOf(record.signature, now);
+      if (difference !== undefined) {
+        calls.failed = true;
+        if (difference.kind === 'contents') delivery.countDivergence();
+        throw differs(calls.subject, calls.step, link.who, call, difference, 'this one');
+      }
+      if (!hasDigest(record.signature)) noDigests(calls.subject);
     }
   }
   return record;
 }
 
+/** The error for a call that differs from the stored one it replays (`call` from 0): other contents are ERR_DELIVERY_DIVERGED. */
+function differs(subject: string, step: number, who: string, call: number, difference: Difference, student: string): Error {
+  if (difference.kind === 'contents') return storeLinkErrors.diverged(subject, step, who, call, difference.path, difference.shape);
+  if (difference.kind === 'version') return storeLinkErrors.digestVersion(subject, step, who, call, difference.version);
+  return storeLinkErrors.call(subject, step, who, call, `the recorded call was ${difference.teacher} and ${student} is ${difference.student}`);
+}
+
+/** The stores said to hold no digests, each once. */
+const undigested = new Set<string>();
+
+/** A store recorded before calls kept a digest of their contents: its replays compare shapes only, and the user hears so once. */
+function noDigests(subject: string): void {
+  if (undigested.has(subject)) return;
+  undigested.add(subject);
+  const message = warnings.noDigests(subject);
+  debug('%s', message);
+  process.emitWarning(message, { type: 'DistillDeliveryWarning', code: NO_DIGESTS_WARNING });
+}
+
 /** A step fed from the store to an override phase that has no record phase to replay (a student-only replay). */
-export function fedStore(subject: string, step: number): StepStore {
-  return { mismatch: (who, call, stored, replaying) => storeLinkErrors.call(subject, step, who, call, `the recorded call was ${stored} and the student's is ${replaying}`) };
+export class FedCalls implements StepStore {
+  constructor(
+    readonly subject: string,
+    readonly step: number,
+  ) {}
+
+  mismatch(who: string, call: number, difference: Difference): Error {
+    return differs(this.subject, this.step, who, call, difference, "the student's");
+  }
+}
+
+/** The step `step` of a student-only replay, for `delivery`, whose stored calls are `records`. */
+export function fedStore(subject: string, step: number, delivery: DistillDelivery, records: readonly StoreRecord[]): StepStore {
+  if (delivery.check !== 'off' && records.some((r) => r.signature !== '' && !hasDigest(r.signature))) noDigests(subject);
+  return new FedCalls(subject, step);
 }
 
 export { type DeliveryStep };

@@ -17,22 +17,28 @@
  * or threw).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { debuglog } from 'node:util';
-import { DeliveryError, errors, storeErrors, storeLinkErrors, storeSubject } from '../errors.js';
-import { openStoreReader, openStoreWriter, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
+import { DeliveryError, errors, INCOMPLETE_STORE_WARNING, storeErrors, storeLinkErrors, storeSubject, warnings } from '../errors.js';
+import { openStoreReader, openStoreWriter, type CloseOptions, type StoreReader, type StoreRecord, type StoreWriter } from '../store/store.js';
 import { firstDifference, normalize } from '../store/metadata.js';
 import { parseStoreUrl } from '../store/url.js';
 import { encodeOutput, payloadDraws, StoredOutput, THREW } from '../values/encode.js';
 import type { DeliveryStep } from '../delivery/distill-delivery.js';
-import type { LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
+import type { LinkContext, LinkedStore, StoredDelivery, StorePhase, StoreSummary } from '../delivery/linked-store.js';
 import { fedStore, linkCalls, RecordCalls, ReplayCalls, type Write } from './store-calls.js';
 import type { IfExists } from '../store/rank.js';
 import type { NormalizedStore, StoreMode } from '../store/options.js';
 import { closeAtExit } from './store-exit.js';
 import type { StoredRecorder } from '../delivery/phase-recorders.js';
 import { feedRecorders, recorderMetadata, recorderWrites } from './store-recorders.js';
+import { Progress } from './progress.js';
 
 const debug = debuglog('delivery');
+
+/** This package's version, for the runs a record run adds to its store. */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /**
  * The record of a step whose record phase threw: its delivery is "", which no delivery
@@ -73,16 +79,24 @@ export class StoreLink implements LinkedStore {
   #closed = false;
   #failure: unknown;
   readonly #slots: Slot[] = [];
+  /** Steps read (replay, auto), and written (record, auto: those the store holds, as far as it knows). */
   #read = 0;
   #written = 0;
   readonly #records: Record<string, number> = {};
+  /** Record: steps committed that the store has not yet said it holds (Redis stores them in the background), with their records by delivery. */
+  readonly #unstored: { step: number; records: Record<string, number> }[] = [];
   #nextRead = 0;
+  #progress: Progress | undefined;
+  /** Record (and auto once it records): this run marked its rank complete at close; replay: the rank was complete when opened. */
+  #complete: boolean | undefined;
 
   constructor(
     private readonly options: NormalizedStore,
     private readonly members: readonly StoredDelivery[],
     /** The recorders of record phases, whose records are stored with each step (store-recorders.ts). */
     private readonly recorders: readonly StoredRecorder[] = [],
+    /** Where the manager's config came from, for the runs a record run adds (provenance()). */
+    private readonly context: LinkContext = {},
   ) {
     this.mode = options.mode;
     const deliveries = Object.fromEntries(members.map((m) => [m.name, { type: m.type, target: m.target, check: m.delivery.check, random: m.delivery.random }]));
@@ -106,13 +120,29 @@ export class StoreLink implements LinkedStore {
     else if (this.mode === 'replay') this.openReader(false);
     else this.openAuto();
     closeAtExit(this);
+    this.#progress = Progress.start(this.#subject, this.options.progress, this.options.rank);
     debug('store %s: opened to %s%s', this.#subject, this.mode, this.mode === 'auto' ? ` (${this.#held} step(s) to replay)` : '');
   }
 
   private openWriter(ifExists: IfExists | undefined): void {
     const { url, base, rank, timeout } = this.options;
-    this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout });
+    this.#writer = openStoreWriter(url, { metadata: this.metadata, ifExists, rank, base, timeout, provenance: this.provenance() });
     this.#subject = this.#writer.subject;
+    this.#complete = false;
+  }
+
+  /** Where this record run came from, kept with its run of the store (store info shows it). */
+  private provenance(): Record<string, unknown> {
+    return {
+      node: process.versions.node,
+      package: VERSION,
+      script: process.argv[1] ?? null,
+      host: hostname(),
+      pid: process.pid,
+      // The agent's whole config text, else (a manager built in code) the deliveries' hash.
+      configHash: this.context.configHash ?? this.metadata.hash,
+      config: this.context.configSource ?? 'DistillDeliveryManager',
+    };
   }
 
   private openReader(existing: boolean): void {
@@ -127,6 +157,11 @@ export class StoreLink implements LinkedStore {
     }
     this.#reader = reader;
     this.#reading = true;
+    // A replay of an incomplete rank still replays: its record run may have been killed, or may still be writing (Redis).
+    // (Auto finishes such a rank: replaying it is its purpose.)
+    if (this.mode !== 'replay') return;
+    this.#complete = reader.complete;
+    if (!reader.complete) process.emitWarning(warnings.incompleteStore(this.#subject, reader.lastStep + 1), { type: 'DistillDeliveryWarning', code: INCOMPLETE_STORE_WARNING });
   }
 
   /** Auto: a store that does not exist is recorded; one that does is replayed up to the steps it holds now. */
@@ -243,7 +278,7 @@ export class StoreLink implements LinkedStore {
       const records = read.byDelivery.get(m.name) ?? [];
       const outputs = records.map((r) => new StoredOutput(r.payload, m.delivery.advances));
       const draws = records.map((r) => payloadDraws(r.payload));
-      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), draws, fedStore(this.#subject, step));
+      m.delivery.feedStep(step + 1, `step ${step} of ${this.#subject}`, outputs, records.map((r) => r.signature), draws, fedStore(this.#subject, step, m.delivery, records));
     }
   }
 
@@ -252,6 +287,7 @@ export class StoreLink implements LinkedStore {
     const records = this.#reader!.read(step);
     this.#nextRead = step + 1;
     this.#read++;
+    this.#progress?.read(records, this.#reader!.lastStep);
     const byDelivery = new Map<string, StoreRecord[]>();
     let failed = false;
     for (const record of records) {
@@ -311,25 +347,54 @@ export class StoreLink implements LinkedStore {
       this.#failure = storeLinkErrors.failed(this.#subject, step, error);
       throw this.#failure;
     }
-    this.#written++;
-    for (const w of writes) if (w.delivery !== FAILED_PHASE) this.#records[w.delivery]!++;
+    this.#progress?.wrote(writes);
+    const records: Record<string, number> = {};
+    for (const w of writes) if (w.delivery !== FAILED_PHASE) records[w.delivery] = (records[w.delivery] ?? 0) + 1;
+    this.#unstored.push({ step, records });
+    this.countStored();
   }
 
-  /** Flushes and closes the store (idempotent); returns what went wrong, if anything. */
-  close(): unknown {
+  /** The records of steps committed and not (yet) stored, by delivery. */
+  private unstoredRecords(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const { records } of this.#unstored) for (const [name, n] of Object.entries(records)) sum[name] = (sum[name] ?? 0) + n;
+    return sum;
+  }
+
+  /** Counts the committed steps the store now holds: a step counts once stored, so a server that died leaves the count at what it holds. */
+  private countStored(): void {
+    const stored = this.#writer?.lastStored ?? -1;
+    while (this.#unstored.length > 0 && this.#unstored[0]!.step <= stored) {
+      const { records } = this.#unstored.shift()!;
+      this.#written++;
+      for (const [name, n] of Object.entries(records)) this.#records[name]! += n;
+    }
+  }
+
+  /**
+   * Flushes and closes the store (idempotent); returns what went wrong, if anything. A
+   * record run's rank is marked complete with `complete: true`, unless a step could not be
+   * written or a record phase had not been written yet.
+   */
+  close(options: CloseOptions = {}): unknown {
     if (this.#closed) return this.#failure;
     this.#closed = true;
+    this.#progress?.end();
+    const complete = options.complete === true && this.#failure === undefined && this.#slots.length === 0;
     try {
-      this.#writer?.close();
+      this.#writer?.close({ complete });
+      if (this.#writer !== undefined) this.#complete = complete;
       this.#reader?.close();
     } catch (error) {
       this.#failure ??= error;
     }
-    debug('store %s: closed after %d step(s) read and %d written', this.#subject, this.#read, this.#written);
+    this.countStored();
+    debug('store %s: closed after %d step(s) read and %d written%s', this.#subject, this.#read, this.#written, this.#writer !== undefined && complete ? ', complete' : '');
     return this.#failure;
   }
 
   summary(): StoreSummary {
+    this.countStored();
     const failure = this.#failure as { code?: string; message?: string } | undefined;
     return {
       url: parseStoreUrl(this.options.url, this.options.base).display,
@@ -340,7 +405,10 @@ export class StoreLink implements LinkedStore {
       written: this.#written,
       lastStep: this.mode === 'auto' ? this.#held - 1 : this.#reader?.lastStep,
       records: { ...this.#records },
+      unstoredRecords: this.unstoredRecords(),
       unwritten: this.#slots.length,
+      complete: this.#complete,
+      unstored: this.#unstored.length,
       error: failure === undefined ? undefined : `${failure.code ?? 'Error'}: ${failure.message ?? String(failure)}`,
     };
   }

@@ -62,6 +62,14 @@ export class Site {
   private readonly signatures: Signature[] = [];
   /** Whether installOn put this site's wrapper on a property: calls reach it from any module, not only through one. */
   onProperty = false;
+  /**
+   * Calls that reached dispatch() outside every phase and run(), and calls made while
+   * another delivered call was being recorded (which pass through, part of that call):
+   * counted only while some delivery is active, or the agent holds an activation open to
+   * count them (../agent/outside-calls.ts), never on the idle path.
+   */
+  outside = 0;
+  nested = 0;
 
   constructor(
     /** How the site is named in messages: the path as the user wrote it. */
@@ -171,6 +179,7 @@ export class Site {
     // which the student replays as a whole: it runs as is.
     if (state.recording === 0) {
       const frame = currentFrame(state);
+      if (frame === undefined) this.outside++;
       for (let i = attached.length - 1; i >= 0; i--) {
         const delivery = attached[i]!;
         const part = delivery.part(frame);
@@ -184,7 +193,7 @@ export class Site {
           signature = sig;
         } else inner = this.alsoRecords(delivery, sig, inner);
       }
-    }
+    } else this.nested++;
     if (recorder === undefined) return Reflect.apply(original, thisArg, args);
     state.recording++;
     const mark = recorder.advances || inner > 0 ? countDraws() : NOT_COUNTED;

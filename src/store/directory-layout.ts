@@ -4,6 +4,7 @@
  *   <store>/meta.json            the metadata, written once for every rank
  *   <store>/rank-<r>/000000.seg  record frames, appended by one writer
  *   <store>/rank-<r>/000000.idx  one entry per committed step of that segment
+ *   <store>/rank-<r>/runs.json   the rank's record runs (runs.ts)
  *
  * A writer that resumes a rank starts the next segment (000001.seg/.idx) and never
  * changes bytes already written. A step is committed once its index entry is whole;
@@ -17,6 +18,8 @@ import { laneSum, type LaneSum } from './checksum.js';
 import { ENTRY, FILE_HEADER, align16, checkFileHeader, decodeEntry, parseFrames, type IndexEntry, type StepBytes } from './frames.js';
 
 export const META = 'meta.json';
+/** A rank's record runs (runs.ts), replaced whole when a writer opens or completes the rank. */
+export const RUNS = 'runs.json';
 const SEGMENT_FILE = /^(\d{6})\.(seg|idx)$/;
 
 export const rankFolder = (root: string, rank: number): string => join(root, `rank-${rank}`);
@@ -38,12 +41,14 @@ export interface RankState {
   /** A step found corrupted at the tail (not counted in entries), or -1. */
   readonly corruptStep: number;
   readonly corruptDetail: string;
+  /** A lenient load's damage in the index (entries hold the steps before it), else undefined. */
+  readonly damage?: string | undefined;
 }
 
-/** The store's own files in a rank folder; an absent folder has none. */
+/** The store's own files in a rank folder (segments, their indexes, its runs); an absent folder has none. */
 export function rankFiles(folder: string): string[] {
   try {
-    return readdirSync(folder).filter((name) => SEGMENT_FILE.test(name)).sort();
+    return readdirSync(folder).filter((name) => SEGMENT_FILE.test(name) || name === RUNS).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -127,17 +132,19 @@ interface SegmentScan {
   entries: Located[];
   /** A note on bytes after the last whole entry or the last committed frame. */
   tail: string | undefined;
+  /** What is wrong with the segment's index, when something is: its entries up to there are kept. */
+  damage: string | undefined;
 }
 
 /** The whole, in-range entries of one segment; a bad entry with good ones after it is corruption. */
-function scanSegment(subject: string, folder: string, rank: number, seq: number, lastGood: () => number): SegmentScan {
+function scanSegment(folder: string, rank: number, seq: number, lastGood: () => number): SegmentScan {
   const index = readWhole(segmentFile(folder, seq, 'idx')) ?? Buffer.alloc(0);
   const segmentSize = sizeOf(segmentFile(folder, seq, 'seg'));
   const name = `rank-${rank}/${String(seq).padStart(6, '0')}`;
   // A writer killed while creating the pair leaves a short or missing header: an empty segment.
-  if (index.length < FILE_HEADER || segmentSize < FILE_HEADER) return { entries: [], tail: index.length + Math.max(segmentSize, 0) > 0 ? `${name} was cut short as it was created` : undefined };
+  if (index.length < FILE_HEADER || segmentSize < FILE_HEADER) return { entries: [], tail: index.length + Math.max(segmentSize, 0) > 0 ? `${name} was cut short as it was created` : undefined, damage: undefined };
   const wrong = checkFileHeader(index.subarray(0, FILE_HEADER), 'index', rank, seq);
-  if (wrong) throw storeErrors.corrupt(subject, `${name}.idx: ${wrong}`, lastGood());
+  if (wrong) return { entries: [], tail: undefined, damage: `${name}.idx: ${wrong}` };
   const entries: Located[] = [];
   let bad: string | undefined;
   for (let at = FILE_HEADER; at + ENTRY <= index.length; at += ENTRY) {
@@ -147,36 +154,50 @@ function scanSegment(subject: string, folder: string, rank: number, seq: number,
       bad ??= `the index entry after step ${entries.at(-1)?.step ?? lastGood()} in ${name}.idx ${problem}`;
       continue;
     }
-    if (bad !== undefined) throw storeErrors.corrupt(subject, bad, lastGood());
+    if (bad !== undefined) return { entries, tail: undefined, damage: bad };
     entries.push({ ...entry!, seq });
   }
   const end = entries.length > 0 ? entries.at(-1)!.offset + entries.at(-1)!.length : FILE_HEADER;
   const loose = (index.length - FILE_HEADER) % ENTRY;
   const tail = bad ?? (loose > 0 ? `${name}.idx ends in ${loose} bytes of a torn entry` : segmentSize > end ? `${segmentSize - end} bytes of a step that was not committed follow in ${name}.seg` : undefined);
-  return { entries, tail };
+  return { entries, tail, damage: undefined };
 }
 
-/** What a rank of a directory store holds, checked as far as the index goes. */
-export function loadRank(subject: string, root: string, rank: number): RankState {
+/**
+ * What a rank of a directory store holds, checked as far as the index goes. Damage in the
+ * index is ERR_DELIVERY_STORE_CORRUPT, or with `lenient` (a verify) kept in `damage`, the
+ * entries before it kept.
+ */
+export function loadRank(subject: string, root: string, rank: number, lenient = false): RankState {
   const folder = rankFolder(root, rank);
   const files = rankFiles(folder);
-  const seqs = [...new Set(files.map((name) => Number(SEGMENT_FILE.exec(name)![1])))];
+  const seqs = [...new Set(files.filter((name) => name !== RUNS).map((name) => Number(SEGMENT_FILE.exec(name)![1])))];
   const entries: Located[] = [];
   let tail: string | undefined;
+  let damage: string | undefined;
   for (const seq of seqs) {
-    const scan = scanSegment(subject, folder, rank, seq, () => entries.length - 1);
+    const scan = scanSegment(folder, rank, seq, () => entries.length - 1);
     const first = scan.entries[0];
     if (first !== undefined) {
-      if (first.step > entries.length) throw storeErrors.corrupt(subject, `rank-${rank} segment ${seq} starts at step ${first.step}, after a gap`, entries.length - 1);
+      if (first.step > entries.length) {
+        damage = `rank-${rank} segment ${seq} starts at step ${first.step}, after a gap`;
+        break;
+      }
       entries.length = first.step;
     }
     for (const entry of scan.entries) {
-      if (entry.step !== entries.length) throw storeErrors.corrupt(subject, `rank-${rank} segment ${seq} holds step ${entry.step} out of order`, entries.length - 1);
+      if (entry.step !== entries.length) {
+        damage = `rank-${rank} segment ${seq} holds step ${entry.step} out of order`;
+        break;
+      }
       entries.push(entry);
     }
+    damage ??= scan.damage;
+    if (damage !== undefined) break;
     tail = scan.tail;
   }
-  return { entries, lastSeq: seqs.at(-1) ?? -1, files: files.map((name) => join(folder, name)), tail, corruptStep: -1, corruptDetail: '' };
+  if (damage !== undefined && !lenient) throw storeErrors.corrupt(subject, damage, entries.length - 1);
+  return { entries, lastSeq: seqs.at(-1) ?? -1, files: files.map((name) => join(folder, name)), tail, corruptStep: -1, corruptDetail: '', damage };
 }
 
 /** Checks the last committed step's frames; a corrupted one leaves the entries and is reported. */

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { parseFrames } from './frames.js';
-import { META, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
+import { META, RUNS, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
 import { openEnvelope } from './metadata.js';
+import { isComplete, parseRuns, type RunRecord } from './runs.js';
 import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { DirectoryLocation } from './url.js';
 
@@ -18,16 +19,20 @@ class DirectoryReader implements StoreReader {
   readonly subject: string;
   readonly rank: number;
   readonly metadata: unknown;
+  readonly runs: readonly RunRecord[];
+  readonly complete: boolean;
   readonly #root: string;
   #state: RankState;
   readonly #files = new Map<number, number>();
   readonly #sum = laneSum();
   #closed = false;
 
-  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState) {
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, runs: RunRecord[]) {
     this.subject = opened.subject;
     this.rank = opened.rank;
     this.metadata = metadata;
+    this.runs = runs;
+    this.complete = isComplete(runs);
     this.#root = opened.location.path;
     this.#state = state;
   }
@@ -81,8 +86,16 @@ export function openDirectoryReader(opened: Opened<DirectoryLocation>): StoreRea
     const meta = readWhole(join(root, META));
     if (meta === undefined) throw storeErrors.missing(opened.subject, `${join(root, META)} does not exist`);
     const metadata = openEnvelope(opened.subject, meta.toString('utf8'), META);
-    return new DirectoryReader(opened, metadata, checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank));
+    // The runs first: a writer replaces them after its last step, so steps found after them are all there when they say complete.
+    const runs = readRuns(opened.subject, root, opened.rank);
+    const state = checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank);
+    return new DirectoryReader(opened, metadata, state, runs);
   } catch (error) {
     throw ioError(opened.subject, error, -1, 'read');
   }
+}
+
+/** A rank's runs (none for a rank no writer opened). */
+export function readRuns(subject: string, root: string, rank: number): RunRecord[] {
+  return parseRuns(subject, readWhole(join(rankFolder(root, rank), RUNS))?.toString('utf8'), `rank-${rank}/${RUNS}`, -1);
 }

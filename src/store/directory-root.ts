@@ -4,11 +4,15 @@
  * compare theirs with it).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
 import { META, readWhole } from './directory-layout.js';
+import { writeNewFile } from './directory-lock.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
+
+/** What a store's writers put in its folder: meta.json, rank folders, and meta.json's temporary files (`.meta.json.<pid>.<random>`, left behind when a writer died while writing one). */
+const OURS = new RegExp(`^(${META.replace('.', '\\.')}|rank-\\d+|\\.${META.replace('.', '\\.')}\\..+)$`);
 
 /** Reads meta.json, or writes it when it is absent (link: only one writer wins), then compares. */
 export function settleMetadata(subject: string, root: string, metadata: unknown, replace: boolean): unknown {
@@ -16,12 +20,8 @@ export function settleMetadata(subject: string, root: string, metadata: unknown,
   // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
   const temp = join(root, `.${META}.${process.pid}.${randomBytes(6).toString('hex')}`);
   const text = envelope(metadata);
-  const fd = openSync(temp, 'wx');
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  // A write that fails (a full disk) removes its file: a temporary file left behind never blocks a later run.
+  writeNewFile(temp, text);
   try {
     if (replace) {
       renameSync(temp, path);
@@ -40,12 +40,13 @@ export function settleMetadata(subject: string, root: string, metadata: unknown,
   return stored;
 }
 
-/** The folder must be absent, empty, or a store: never write into someone else's folder. */
+/** The folder must be absent, empty, or a store (or one a writer began): never write into someone else's folder. */
 export function prepareRoot(subject: string, root: string): void {
   mkdirSync(root, { recursive: true });
   const names = readdirSync(root);
-  if (names.length > 0 && !names.includes(META)) {
-    throw storeErrors.notAStore(subject, `the folder holds ${names.length} entries and no ${META}`);
+  if (names.includes(META)) return;
+  const others = names.filter((name) => !OURS.test(name));
+  if (others.length > 0) {
+    throw storeErrors.notAStore(subject, `the folder holds ${others.length} entries that are not a store's (${others.slice(0, 3).map((n) => `"${n}"`).join(', ')}${others.length > 3 ? ', ...' : ''}) and no ${META}`);
   }
 }
-

@@ -7,15 +7,19 @@
  * each payload is copied in once, summed there while it is in the cache, and written
  * from there with one write per STAGE_BYTES, or per step when smaller.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { ENTRY, FILE_HEADER, FRAME_TRAILER, encodeEntry, fileHeader, headRoom, writeHead, writeTrailer } from './frames.js';
-import { checkLastStep, ioError, loadRank, rankFolder, segmentFile, type RankState } from './directory-layout.js';
+import { RUNS, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, type RankState } from './directory-layout.js';
+import { lockRank, type RankLock } from './directory-lock.js';
 import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
-import type { IfExists, NewRecord, Opened, StoreWriter } from './types.js';
+import { endRun, parseRuns, serializeRuns, startRun, unended, type RunRecord } from './runs.js';
+import type { CloseOptions, IfExists, NewRecord, Opened, RunStart, StoreWriter } from './types.js';
 import type { DirectoryLocation } from './url.js';
 
 const debug = debuglog('delivery');
@@ -47,19 +51,52 @@ class DirectoryWriter implements StoreWriter {
   #staged = 0;
   #records = 0;
   #closed = false;
+  /** The rank's runs, this writer's last (or a copy's). */
+  #runs: RunRecord[] = [];
+  #copied: readonly RunRecord[] | undefined;
 
   readonly #segmentBytes: number;
+  readonly #lock: RankLock;
 
-  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, resume: boolean, segmentBytes: number) {
+  constructor(opened: Opened<DirectoryLocation>, metadata: unknown, state: RankState, resume: boolean, segmentBytes: number, lock: RankLock) {
     this.#segmentBytes = segmentBytes;
+    this.#lock = lock;
     this.subject = opened.subject;
     this.rank = opened.rank;
     this.metadata = metadata;
     this.#folder = rankFolder(opened.location.path, opened.rank);
     this.nextStep = resume ? state.entries.length : 0;
     this.#seq = resume ? state.lastSeq + 1 : 0;
-    mkdirSync(this.#folder, { recursive: true });
     this.#openSegment();
+  }
+
+  /** Steps are written before commit() returns: every committed step is stored. */
+  get lastStored(): number {
+    return this.nextStep - 1;
+  }
+
+  /** Adds this writer's run to the rank's runs (after its segment is open: a second writer was refused there). */
+  startRun(run: RunStart, ifExists: IfExists): void {
+    const kept = ifExists === 'resume' ? parseRuns(this.subject, readWhole(join(this.#folder, RUNS))?.toString('utf8'), `rank-${this.rank}/${RUNS}`, this.nextStep - 1) : [];
+    this.#copied = run.runs;
+    this.#runs = run.runs !== undefined ? unended(run.runs) : startRun(kept, run.provenance, this.nextStep, ifExists === 'error' ? 'new' : ifExists);
+    this.#writeRuns();
+  }
+
+  /** Replaces runs.json whole: a reader finds the old file or the new one. */
+  #writeRuns(): void {
+    const path = join(this.#folder, RUNS);
+    // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
+    const temp = join(this.#folder, `.${RUNS}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    this.#guard(() => {
+      const fd = openSync(temp, 'wx');
+      try {
+        writeSync(fd, serializeRuns(this.#runs));
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    });
   }
 
   #openSegment(): void {
@@ -150,11 +187,20 @@ class DirectoryWriter implements StoreWriter {
 
   flush(): void {}
 
-  close(): void {
+  close(options: CloseOptions = {}): void {
     if (this.#closed) return;
     this.#closed = true;
     this.discard();
     this.#closeFiles();
+    try {
+      if (options.complete !== true) return;
+      this.#runs = this.#copied !== undefined ? [...this.#copied] : endRun(this.#runs, this.nextStep);
+      this.#writeRuns();
+      debug('store %s: complete at step %d', this.subject, this.nextStep - 1);
+    } finally {
+      // The runs are written while this writer still holds the rank.
+      this.#guard(() => this.#lock.release());
+    }
   }
 
   #guard(fn: () => void): void {
@@ -166,23 +212,38 @@ class DirectoryWriter implements StoreWriter {
   }
 }
 
-export function openDirectoryWriter(opened: Opened<DirectoryLocation>, metadata: unknown, ifExists: IfExists, segmentBytes = SEGMENT_BYTES): StoreWriter {
+export function openDirectoryWriter(opened: Opened<DirectoryLocation>, metadata: unknown, ifExists: IfExists, segmentBytes = SEGMENT_BYTES, run: RunStart = { provenance: undefined, runs: undefined }): StoreWriter {
   const root = opened.location.path;
   const subject = opened.subject;
+  let lock: RankLock | undefined;
   try {
     prepareRoot(subject, root);
+    // The rank's lock first: what the rank holds is then this writer's to judge and change.
+    lock = lockRank(subject, rankFolder(root, opened.rank));
     let state = checkLastStep(loadRank(subject, root, opened.rank), root, opened.rank);
-    const holds = state.lastSeq >= 0;
+    // Existing data is a complete step: the files of a record run that failed before its first commit are not.
+    const holds = state.entries.length > 0;
     if (holds && ifExists === 'error') throw storeErrors.exists(subject, state.entries.length - 1);
     const stored = settleMetadata(subject, root, metadata, ifExists === 'overwrite');
-    if (holds && ifExists === 'overwrite') {
+    if (state.files.length > 0 && ifExists !== 'resume') {
       for (const file of state.files) unlinkSync(file);
       state = loadRank(subject, root, opened.rank);
     }
     if (ifExists === 'resume') debug('store %s: resuming at step %d%s', subject, state.entries.length, state.tail ? ` (${state.tail})` : '');
-    return new DirectoryWriter(opened, stored, state, ifExists === 'resume', segmentBytes);
+    const writer = new DirectoryWriter(opened, stored, state, ifExists === 'resume', segmentBytes, lock);
+    try {
+      writer.startRun(run, holds ? ifExists : 'error');
+    } catch (error) {
+      writer.close();
+      throw error;
+    }
+    return writer;
   } catch (error) {
+    try {
+      lock?.release();
+    } catch {
+      // the error that stopped the opening says more
+    }
     throw ioError(subject, error, -1, 'written');
   }
 }
-

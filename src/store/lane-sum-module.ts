@@ -12,32 +12,7 @@
  *   fold(at)       h = fmix64(h ^ x) for x in a0, a1, a2, a3, b0, b1, b2, b3; m[at] = h
  * Its results equal the JavaScript lane sum's, which the tests compare them with.
  */
-
-/** Unsigned LEB128 (sizes, indices, memory offsets). */
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    const byte = n & 0x7f;
-    n >>>= 7;
-    out.push(n ? byte | 0x80 : byte);
-  } while (n);
-  return out;
-}
-
-/** Signed LEB128 (i32.const and i64.const immediates). */
-function s64(n: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = Number(n & 0x7fn);
-    n >>= 7n;
-    if ((n === 0n && !(byte & 0x40)) || (n === -1n && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...u32(body.length), ...body];
-const name = (text: string): number[] => [text.length, ...Buffer.from(text, 'latin1')];
+import { body, HEADER, name, s64, section, u32, vec } from '../wasm/assemble.js';
 
 // Instructions.
 const I32 = 0x7f;
@@ -95,9 +70,8 @@ function foldBody(): number[] {
 
 export function laneSumModule(): Uint8Array {
   const global = [V128, 1, ...v128Zero, END];
-  const body = (code: number[]): number[] => [...u32(code.length), ...code];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...HEADER,
     ...section(1, vec([[0x60, 2, I32, I32, 0], [0x60, 0, 0], [0x60, 1, I32, 0]])), // types: (i32, i32), (), (i32)
     ...section(3, vec([[0], [1], [2]])), // sum, reset, fold
     ...section(5, vec([[0, 1]])), // memory, 1 page

@@ -1,6 +1,6 @@
 /**
  * How a Redis store lays out its data. Keys: `<key>:meta` (the metadata envelope, set
- * once) and `<key>:rank-<r>` (a stream per rank). Entry ids carry the step, so a step
+ * once), `<key>:rank-<r>` (a stream per rank) and `<key>:runs-<r>` (its record runs). Entry ids carry the step, so a step
  * is found by its id and a second writer of a rank is refused by Redis itself (XADD
  * fails on an id not above the last one):
  *
@@ -25,6 +25,8 @@ export const ENTRY_BYTES = 1 << 20;
 
 export const metaKey = (key: string): string => `${key}:meta`;
 export const streamKey = (key: string, rank: number): string => `${key}:rank-${rank}`;
+/** A rank's record runs (runs.ts), as one JSON string. */
+export const runsKey = (key: string, rank: number): string => `${key}:runs-${rank}`;
 export const entryId = (step: number, index: number): string => `${2 * step + 1}-${index}`;
 export const endId = (last: number): string => `${2 * last + 2}-1`;
 /** XREAD's cursor (exclusive) to read from step `from` on, the end mark before it included. */
@@ -92,6 +94,12 @@ export function parseEntry(id: Buffer, fields: Buffer[]): Entry | string {
 /** Assembles steps from entries in stream order: a step is done once it has all its entries. */
 export class StepAssembler {
   #open: { step: number; heads: string; entries: number; received: number; parts: Buffer[] } | undefined;
+
+  /** What is wrong when the entries ended here: a step begun and not finished, or undefined. */
+  unfinished(): string | undefined {
+    const open = this.#open;
+    return open === undefined ? undefined : `step ${open.step} has ${open.received} of its ${open.entries} entries`;
+  }
 
   /** The step `entry` completes, undefined while one is open, or what is wrong. */
   add(entry: Exclude<Entry, { kind: 'end' }>): { step: number; heads: string; parts: Buffer[] } | undefined | string {

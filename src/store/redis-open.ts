@@ -14,7 +14,7 @@ const STARTUP_MS = 5000;
 
 export const asError = (message: BridgeMessage): DeliveryError => new DeliveryError(message.code as DeliveryErrorCode, message.message as string);
 
-export function start(opened: Opened<RedisLocation>, role: 'writer' | 'reader', extra: Record<string, unknown>): { bridge: Bridge; reply: BridgeMessage } {
+export function start(opened: Opened<RedisLocation>, role: 'writer' | 'reader' | 'admin', extra: Record<string, unknown>): { bridge: Bridge; reply: BridgeMessage } {
   const bridge = new Bridge(WORKER);
   bridge.post({ type: 'open', role, location: opened.location, rank: opened.rank, subject: opened.subject, timeout: opened.timeout, ...extra });
   const reply = bridge.next(Date.now() + opened.timeout + STARTUP_MS);

@@ -4,12 +4,16 @@
  * store's timeout (default 60 s), the worker reading ahead and posting the steps of each
  * reply together, their payloads transferred rather than copied. A server killed or
  * unreachable fails the call at once with ERR_DELIVERY_STORE_UNAVAILABLE and the last
- * step read; the writer's end mark ends it with ERR_DELIVERY_STORE_END.
+ * step read; the writer's end mark ends it with ERR_DELIVERY_STORE_END, and so does a
+ * record run that is gone without one (its lock expired: killed, stopped or cut off),
+ * within LOCK_TTL_MS and a second of its last sign of life (redis-lock.ts).
  */
 import { storeErrors, type DeliveryError } from '../errors.js';
 import type { Bridge, BridgeMessage, PostedStep } from './bridge.js';
 import { stepRecords } from './redis-entries.js';
+import { LOCK_TTL_MS } from './redis-lock.js';
 import { asError, start } from './redis-open.js';
+import { isComplete, type RunRecord } from './runs.js';
 import type { Opened, StoreReader, StoreRecord } from './types.js';
 import type { RedisLocation } from './url.js';
 
@@ -27,6 +31,8 @@ class RedisReader implements StoreReader {
   readonly rank: number;
   readonly metadata: unknown;
   readonly tail = undefined;
+  readonly runs: readonly RunRecord[];
+  readonly complete: boolean;
   lastStep: number;
   readonly #bridge: Bridge;
   readonly #timeout: number;
@@ -38,8 +44,11 @@ class RedisReader implements StoreReader {
   /** The step the worker reads from (-1: not reading), and the next one it will post. */
   #from = -1;
   #next = -1;
-  /** The last step before the writer's end mark, once the worker found nothing after it. */
+  /** The last step before the writer's end mark, once the worker found nothing after it (a snapshot: the last step it held). */
   #end: number | undefined;
+  #snapshot = false;
+  /** The last step there is, once the worker found no writer and nothing more. */
+  #gone: number | undefined;
   #error: DeliveryError | undefined;
   #closed = false;
   /** The last step read() returned, for messages. */
@@ -50,13 +59,17 @@ class RedisReader implements StoreReader {
     this.rank = opened.rank;
     this.metadata = reply.metadata;
     this.lastStep = reply.lastStep as number;
+    this.runs = reply.runs as RunRecord[];
+    this.complete = isComplete(this.runs);
     this.#bridge = bridge;
     this.#timeout = opened.timeout;
   }
 
   #take(message: BridgeMessage): void {
     if (message.type === 'error') this.#error ??= asError(message);
-    if (message.generation !== this.#generation || message.type !== 'steps') return;
+    if (message.generation !== this.#generation) return;
+    if (message.type === 'gone') this.#gone = message.last as number;
+    if (message.type !== 'steps') return;
     for (const [step, heads, parts] of message.steps as PostedStep[]) {
       let bytes = 0;
       for (const part of parts) bytes += part.byteLength;
@@ -66,6 +79,7 @@ class RedisReader implements StoreReader {
       if (this.#end !== undefined && step > this.#end) this.#end = undefined;
     }
     if (message.end !== undefined) this.#end = message.end as number;
+    if (message.snapshot === true) this.#snapshot = true;
   }
 
   #restart(from: number): void {
@@ -74,6 +88,7 @@ class RedisReader implements StoreReader {
     this.#received.clear();
     this.#taken = 0;
     this.#end = undefined;
+    this.#gone = undefined;
     this.#bridge.post({ type: 'start', generation: this.#generation, from });
   }
 
@@ -95,7 +110,8 @@ class RedisReader implements StoreReader {
         this.#lastRead = step;
         return records;
       }
-      if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, 'its record run closed it there');
+      if (this.#end !== undefined && step > this.#end) throw storeErrors.end(this.subject, step, this.#end, this.#snapshot ? 'all it held when read' : 'its record run closed it there');
+      if (this.#gone !== undefined && step > this.#gone) throw storeErrors.writerGone(this.subject, step, this.#gone, this.#lastRead, LOCK_TTL_MS);
       // Before waiting: the steps before this one will not be asked for (a seek back restarts), and the worker must not wait for them to be taken.
       this.#drop(step - 1);
       this.#report();
@@ -129,6 +145,7 @@ class RedisReader implements StoreReader {
 }
 
 export function openRedisReader(opened: Opened<RedisLocation>, existing = false): StoreReader {
-  const { bridge, reply } = start(opened, 'reader', { existing });
+  // A snapshot takes the store as it is: it never waits for it to appear either.
+  const { bridge, reply } = start(opened, 'reader', { existing: existing || opened.snapshot, snapshot: opened.snapshot });
   return new RedisReader(opened, bridge, reply);
 }

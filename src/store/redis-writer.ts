@@ -14,7 +14,7 @@ import { checkRecord } from './records.js';
 import { ENTRY_BYTES, type Head } from './redis-entries.js';
 import { asError, start } from './redis-open.js';
 import { PayloadRing, type Slot } from './redis-ring.js';
-import type { IfExists, NewRecord, Opened, StoreWriter } from './types.js';
+import type { CloseOptions, IfExists, NewRecord, Opened, RunStart, StoreWriter } from './types.js';
 import type { RedisLocation } from './url.js';
 
 class RedisWriter implements StoreWriter {
@@ -42,6 +42,12 @@ class RedisWriter implements StoreWriter {
     this.#bridge = bridge;
     this.#timeout = opened.timeout;
     bridge.post({ type: 'ring', buffer: this.#ring.bytes.buffer });
+  }
+
+  /** The last step the server acknowledged: what it holds of this run, whatever was committed. */
+  get lastStored(): number {
+    if (!this.#closed) for (let m = this.#bridge.poll(); m !== undefined; m = this.#bridge.poll()) this.#take(m);
+    return this.#acked;
   }
 
   #take(message: BridgeMessage): void {
@@ -121,11 +127,11 @@ class RedisWriter implements StoreWriter {
     this.#wait(() => this.#ring.inFlight > 0);
   }
 
-  close(): void {
+  close(options: CloseOptions = {}): void {
     if (this.#closed) return;
     try {
       this.flush();
-      this.#bridge.post({ type: 'close' });
+      this.#bridge.post({ type: 'close', complete: options.complete === true });
       this.#wait(() => !this.#workerClosed);
     } finally {
       this.#closed = true;
@@ -134,7 +140,7 @@ class RedisWriter implements StoreWriter {
   }
 }
 
-export function openRedisWriter(opened: Opened<RedisLocation>, metadata: unknown, ifExists: IfExists): StoreWriter {
-  const { bridge, reply } = start(opened, 'writer', { metadata, ifExists });
+export function openRedisWriter(opened: Opened<RedisLocation>, metadata: unknown, ifExists: IfExists, run: RunStart = { provenance: undefined, runs: undefined }): StoreWriter {
+  const { bridge, reply } = start(opened, 'writer', { metadata, ifExists, provenance: run.provenance, runs: run.runs });
   return new RedisWriter(opened, bridge, reply);
 }

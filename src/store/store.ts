@@ -11,11 +11,12 @@ import { openDirectoryReader } from './directory-reader.js';
 import { openDirectoryWriter } from './directory-writer.js';
 import { openRedisReader } from './redis-reader.js';
 import { openRedisWriter } from './redis-writer.js';
+import { normalize } from './metadata.js';
 import { parseStoreUrl, type DirectoryLocation, type RedisLocation } from './url.js';
-import type { Opened, StoreOptions, StoreReader, StoreWriter, WriterOptions } from './types.js';
+import type { Opened, RunStart, StoreOptions, StoreReader, StoreWriter, WriterOptions } from './types.js';
 
 export { RANK_VARIABLE, storeRank, type IfExists } from './rank.js';
-export type { NewRecord, Opened, StoreOptions, StoreReader, StoreRecord, StoreWriter, WriterOptions } from './types.js';
+export type { CloseOptions, NewRecord, Opened, RunRecord, StoreOptions, StoreReader, StoreRecord, StoreWriter, WriterOptions } from './types.js';
 
 export const DEFAULT_TIMEOUT = 60_000;
 function timeoutOf(value: unknown): number {
@@ -33,7 +34,15 @@ function segmentBytesOf(value: unknown): number | undefined {
 function prepare(url: unknown, options: StoreOptions): Opened {
   const location = parseStoreUrl(url, options.base);
   const rank = storeRank(options.rank);
-  return { location, rank, timeout: timeoutOf(options.timeout), subject: storeSubject(location.display, rank) };
+  return { location, rank, timeout: timeoutOf(options.timeout), subject: storeSubject(location.display, rank), snapshot: options.snapshot === true };
+}
+
+function runOf(options: WriterOptions): RunStart {
+  const { provenance, runs } = options;
+  if (provenance !== undefined && (provenance === null || typeof provenance !== 'object' || Array.isArray(provenance))) {
+    throw storeErrors.badOption('provenance', provenance, 'an object of JSON values');
+  }
+  return { provenance: provenance === undefined ? undefined : (normalize(provenance) as Record<string, unknown>), runs };
 }
 
 /** Opens a store to record into: creates it, or resumes or overwrites it as `ifExists` says. */
@@ -43,9 +52,10 @@ export function openStoreWriter(url: string | URL, options: WriterOptions): Stor
   if (ifExists !== 'error' && ifExists !== 'overwrite' && ifExists !== 'resume') {
     throw storeErrors.badOption('ifExists', ifExists, '"error", "overwrite" or "resume"');
   }
+  const run = runOf(options);
   return opened.location.kind === 'directory'
-    ? openDirectoryWriter(opened as Opened<DirectoryLocation>, options.metadata, ifExists, segmentBytesOf(options.segmentBytes))
-    : openRedisWriter(opened as Opened<RedisLocation>, options.metadata, ifExists);
+    ? openDirectoryWriter(opened as Opened<DirectoryLocation>, options.metadata, ifExists, segmentBytesOf(options.segmentBytes), run)
+    : openRedisWriter(opened as Opened<RedisLocation>, options.metadata, ifExists, run);
 }
 
 /** Opens a store to replay from. */

@@ -2,14 +2,17 @@
  * Call signatures, for divergence checks (`check`): what the student's call must share
  * with the teacher's call it replays. "shape": the number of arguments, each argument's
  * kind and shape (typeof; an array's length; a typed array's type and length; a tensor's
- * dtype and shape; a plain object's keys) and the class of `this`; "values" adds a hash of
- * primitive arguments and typed array contents. Never the values themselves.
+ * dtype and shape; a plain object's keys) and the class of `this`; "values" adds a digest
+ * of the arguments' contents at any depth (digest.ts). Never the values themselves.
  *
- * A signature is a small integer for the common call (at most four arguments, each a
- * primitive or a function), so that recording and comparing it allocates nothing, and a
- * string otherwise. Equal calls give equal signatures within a process; renderSignature()
- * gives the same stable text for both forms, to show and to compare across processes.
+ * A signature is a small integer for the common "shape" call (at most four arguments,
+ * each a primitive or a function), so that recording and comparing it allocates nothing,
+ * and a string otherwise: the shape's text, then, with contents, DIGEST_MARK and the
+ * digest (`(tensor float32[64,8], tensor int32[64]) #v1:...`), the form a store keeps.
+ * Equal calls give equal signatures within a process; renderSignature() gives the same
+ * stable text for both forms, to compare across processes.
  */
+import { digestCall, isDigest, sameContents, whereDiffers } from './digest.js';
 import { isTensor } from './tensor.js';
 
 export type CheckMode = 'shape' | 'values' | 'off';
@@ -132,17 +135,34 @@ export function shapeSignature(mode: number, thisArg: unknown, n: number, a0: un
   return code < 0 ? -1 : code;
 }
 
-/** The signature of a call with `thisArg` and `args`; `values` adds the hashes. */
+/** The signature of a call with `thisArg` and `args`; `values` adds the digest of their contents. */
 export function signatureOf(thisArg: unknown, args: readonly unknown[], values: boolean): Signature {
   const n = args.length;
-  if (!values && n <= MAX_FAST) {
-    const code = shapeSignature(CHECK_SHAPE, thisArg, n, args[0], args[1], args[2], args[3]);
-    if (code >= 0) return code;
-  }
-  return describeCall(thisArg, args, values);
+  const code = n <= MAX_FAST ? shapeSignature(CHECK_SHAPE, thisArg, n, args[0], args[1], args[2], args[3]) : -1;
+  if (!values) return code >= 0 ? code : describeCall(thisArg, args);
+  const shape = code >= 0 ? renderedShape(code) : describeCall(thisArg, args);
+  return `${shape}${DIGEST_MARK}${DIGEST_VERSION}:${digestCall(args)}`;
 }
 
-/** The stable text of a signature: `(number, string)`, `Mixup (tensor float32[64,8], array[2])`. */
+/** The texts of the integer forms met so far (few: one per kind of call), and back. */
+const rendered = new Map<number, string>();
+const codes = new Map<string, number>();
+
+function renderedShape(code: number): string {
+  let text = rendered.get(code);
+  if (text === undefined) {
+    // A bound, should a program make calls of very many kinds.
+    if (rendered.size >= 4096) {
+      rendered.clear();
+      codes.clear();
+    }
+    rendered.set(code, (text = renderSignature(code)));
+    codes.set(text, code);
+  }
+  return text;
+}
+
+/** The stable text of a signature: `(number, string)`, `Mixup (tensor float32[64,8], array[2])`, and its digest if it has one. */
 export function renderSignature(signature: Signature): string {
   if (typeof signature === 'string') return signature;
   const n = (signature >> 12) & 7;
@@ -151,13 +171,79 @@ export function renderSignature(signature: Signature): string {
   return withThis(classNames[signature >>> 15]!, parts);
 }
 
+// --- Digests in signatures ---
+
+/** What separates a signature's shape from its digest, then the digest's version and a colon. */
+const DIGEST_MARK = ' #v';
+const DIGEST_VERSION = 1;
+
+/** A signature's text split into its shape and its digest (undefined: none), and the digest's version. */
+interface Parts {
+  readonly shape: string;
+  readonly digest: string | undefined;
+  readonly version: number | undefined;
+}
+
+function partsOf(signature: Signature): Parts {
+  const text = renderSignature(signature);
+  const at = text.lastIndexOf(DIGEST_MARK);
+  const found = at === -1 ? null : /^ #v(\d+):([A-Za-z0-9_-]+)$/.exec(text.slice(at));
+  if (found === null) return { shape: text, digest: undefined, version: undefined };
+  return { shape: text.slice(0, at), digest: found[2], version: Number(found[1]) };
+}
+
+/** The shape of a call without its digest, to show in messages: `(tensor float32[64,8], tensor int32[64])`. */
+export function shapeText(signature: Signature): string {
+  return partsOf(signature).shape;
+}
+
+/**
+ * The signature without its digest: what a check of shapes compares, in its integer form
+ * when it has one, so that the student's call compares with it as a number.
+ */
+export function withoutDigest(signature: Signature): Signature {
+  if (typeof signature === 'number' || signature.lastIndexOf(DIGEST_MARK) === -1) return signature;
+  const shape = partsOf(signature).shape;
+  return codes.get(shape) ?? shape;
+}
+
+/** Whether a signature's text carries a digest of its call's contents (any version). */
+export function hasDigest(text: string): boolean {
+  return partsOf(text).digest !== undefined;
+}
+
+/** How a call differs from the call it replays (differenceOf()). */
+export type Difference =
+  /** Another shape: `teacher` and `student` are the two shapes' texts. */
+  | { readonly kind: 'shape'; readonly teacher: string; readonly student: string }
+  /** The same shape (`shape`), other contents, first at `path` (`arguments[0].imgs`). */
+  | { readonly kind: 'contents'; readonly shape: string; readonly path: string }
+  /** The teacher's digest is of a version this package cannot read. */
+  | { readonly kind: 'version'; readonly version: number };
+
+/**
+ * How the student's call differs from the teacher's call it replays, or undefined when
+ * it does not: the same shape, and, when both carry a digest, the same contents. A
+ * digest on one side only (a store recorded before digests, a check of shapes against a
+ * stored call) compares shapes alone.
+ */
+export function differenceOf(teacher: Signature, student: Signature): Difference | undefined {
+  if (teacher === student) return undefined;
+  const t = partsOf(teacher);
+  const s = partsOf(student);
+  if (t.digest !== undefined && t.version !== DIGEST_VERSION) return { kind: 'version', version: t.version! };
+  if (t.shape !== s.shape) return { kind: 'shape', teacher: t.shape, student: s.shape };
+  if (t.digest === undefined || s.digest === undefined || !isDigest(t.digest) || sameContents(t.digest, s.digest)) return undefined;
+  return { kind: 'contents', shape: s.shape, path: whereDiffers(t.digest, s.digest) };
+}
+
 function withThis(name: string, parts: readonly string[]): string {
   return `${name === '' ? '' : `${name} `}(${parts.join(', ')})`;
 }
 
-function describeCall(thisArg: unknown, args: readonly unknown[], values: boolean): string {
+function describeCall(thisArg: unknown, args: readonly unknown[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < args.length; i++) parts.push(safely(() => describeArgument(args[i], values)));
+  for (let i = 0; i < args.length; i++) parts.push(safely(() => describeArgument(args[i])));
   return withThis(safely(() => (noThis(thisArg) ? '' : thisName(thisArg))), parts);
 }
 
@@ -172,19 +258,18 @@ function safely(describe: () => string): string {
 
 const MAX_KEYS = 8;
 
-function describeArgument(value: unknown, values: boolean): string {
+function describeArgument(value: unknown): string {
   if (value === null) return 'null';
   const type = typeof value;
-  if (type === 'function') return 'function';
-  if (type !== 'object') return values && type !== 'undefined' && type !== 'symbol' ? `${type} #${hex(hashPrimitive(value))}` : type;
+  if (type !== 'object') return type;
   const object = value as object;
   if (Array.isArray(object)) return `array[${object.length}]`;
   if (ArrayBuffer.isView(object)) {
     const name = object instanceof DataView ? 'DataView' : (Object.getPrototypeOf(object)?.constructor?.name ?? 'TypedArray');
     const length = object instanceof DataView ? object.byteLength : (object as unknown as { length: number }).length;
-    return `${name}[${length}]${values ? ` #${hex(hashBytes(object.buffer, object.byteOffset, object.byteLength))}` : ''}`;
+    return `${name}[${length}]`;
   }
-  if (object instanceof ArrayBuffer) return `ArrayBuffer[${object.byteLength}]${values ? ` #${hex(hashBytes(object, 0, object.byteLength))}` : ''}`;
+  if (object instanceof ArrayBuffer) return `ArrayBuffer[${object.byteLength}]`;
   if (isTensor(object)) return `tensor ${object.dtype}[${object.shape.join(',')}]`;
   if (object instanceof Map) return `Map[${object.size}]`;
   if (object instanceof Set) return `Set[${object.size}]`;
@@ -192,36 +277,21 @@ function describeArgument(value: unknown, values: boolean): string {
   if (proto === Object.prototype || proto === null) {
     const keys = Object.keys(object).sort();
     if (keys.length <= MAX_KEYS) return `{${keys.join(', ')}}`;
-    return `{${keys.slice(0, MAX_KEYS).join(', ')}, +${keys.length - MAX_KEYS} more #${hex(hashString(keys.join('\0'), FNV))}}`;
+    return `{${keys.slice(0, MAX_KEYS).join(', ')}, +${keys.length - MAX_KEYS} more #${hex(hashString(keys.join('\0')))}}`;
   }
   return className(object);
 }
 
-// FNV-1a, 32 bits: enough to tell calls apart while debugging, and it reveals no value.
+// FNV-1a, 32 bits, of the keys past the first MAX_KEYS of a plain object, so that a shape
+// tells objects with other keys apart without listing them all.
 const FNV = 0x811c9dc5;
-const scratch = new DataView(new ArrayBuffer(8));
 
 function hex(hash: number): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
-function hashString(text: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h;
-}
-
-function hashPrimitive(value: unknown): number {
-  if (typeof value === 'number') {
-    scratch.setFloat64(0, value);
-    return Math.imul(Math.imul(FNV ^ scratch.getUint32(0), 0x01000193) ^ scratch.getUint32(4), 0x01000193);
-  }
-  return hashString(`${typeof value}:${String(value)}`, FNV);
-}
-
-function hashBytes(buffer: ArrayBufferLike, offset: number, length: number): number {
-  const bytes = new Uint8Array(buffer, offset, length);
+function hashString(text: string): number {
   let h = FNV;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h;
 }

@@ -18,7 +18,20 @@ async function freePort() {
   return port;
 }
 
-/** A running redis-server: { port, url(key), kill(signal), stop() }. */
+/** Sends one command to the server at `port` on a connection of its own, and resolves with the reply. */
+export async function redisCommand(port, ...args) {
+  const { createClient } = await import('@redis/client');
+  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, RESP: 2 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await client.sendCommand(args.map(String));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A running redis-server: { port, url(key), command(...args), kill(signal), stop() }. */
 export async function startRedis() {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
@@ -40,6 +53,7 @@ export async function startRedis() {
         port,
         pid: child.pid,
         url: (key) => `redis://127.0.0.1:${port}/${key}`,
+        command: (...args) => redisCommand(port, ...args),
         kill: (signal = 'SIGKILL') => child.kill(signal),
         exited,
         stop: async () => {

@@ -14,8 +14,17 @@ export function agentFixture(...parts) {
   return fileURLToPath(new URL(`../fixtures/agent/${parts.join('/')}`, import.meta.url));
 }
 
-// Variables of the parent (the test runner, a developer's shell) that would change what a child does.
-const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'DISTILL_DELIVERY_FIRST_PID', 'DISTILL_DELIVERY_STRICT', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
+// Variables of the parent (the test runner, a developer's shell) that would change what a child does
+// (the agent warns of a DISTILL_DELIVERY_* variable it does not read, such as this helper's own).
+const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_REPORT', 'DISTILL_DELIVERY_FIRST_PID', 'DISTILL_DELIVERY_STRICT', 'DISTILL_DELIVERY_PROGRESS', 'DISTILL_DELIVERY_TEST_NODE', 'NODE_DEBUG', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_V8_COVERAGE', 'FORCE_COLOR', 'NO_COLOR'];
+
+/**
+ * Node flags (nodeArgs) for a run whose config names targets that no phase calls, on
+ * purpose (a check that instrumented modules behave as before): they silence the agent's
+ * warnings at exit that a delivery or a recorder never fired and a phase never ran, and
+ * nothing else.
+ */
+export const unfired = ['--disable-warning=DISTILL_DELIVERY_NEVER_FIRED', '--disable-warning=DISTILL_DELIVERY_RECORDER_NEVER_FIRED', '--disable-warning=DISTILL_DELIVERY_PHASE_NEVER_RAN'];
 
 /**
  * Runs `node [--import loader] [...nodeArgs] script [...args]` and resolves with
@@ -25,9 +34,11 @@ const CLEARED = ['DISTILL_DELIVERY', 'DISTILL_DELIVERY_BASE', 'DISTILL_DELIVERY_
  * - agent: false runs without `--import` (the app as it is).
  * - cwd: the child's working directory (default: the script's folder).
  * - env: extra variables (a value of undefined removes one).
- * - kill: { when, signal }: sends the child `signal` once its stdout matches the RegExp `when`.
+ * - kill: { when, signal, before }: sends the child `signal` once its stdout matches the RegExp
+ *   `when` and the promise `before()` returns (if given) has resolved.
+ * - onStdout: (stdout, child): called with all of stdout so far each time more comes.
  */
-export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill } = {}) {
+export function runNode(script, { config, agent = true, cwd, env = {}, args = [], nodeArgs = [], timeout = 60_000, kill, onStdout } = {}) {
   const childEnv = { ...process.env };
   for (const name of CLEARED) delete childEnv[name];
   if (config !== undefined) childEnv.DISTILL_DELIVERY = typeof config === 'string' ? config : JSON.stringify(config);
@@ -43,7 +54,11 @@ export function runNode(script, { config, agent = true, cwd, env = {}, args = []
     let killed = false;
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       stdout += chunk;
-      if (kill !== undefined && !killed && kill.when.test(stdout)) killed = child.kill(kill.signal);
+      if (kill !== undefined && !killed && kill.when.test(stdout)) {
+        killed = true;
+        Promise.resolve(kill.before?.()).then(() => child.kill(kill.signal), reject);
+      }
+      onStdout?.(stdout, child);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);

@@ -1,9 +1,41 @@
 // What every store backend must do, as tests registered for one backend (not itself a test).
 // `place()` gives a fresh url (an empty folder, an unused Redis key) for each test.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { openStoreReader, openStoreWriter } from '../../dist/store/store.js';
 import { plain, readPlain, recordsOf } from '../fixtures/store/records.mjs';
+import { nodeBinary } from './run-node.mjs';
+
+const rivalFixture = fileURLToPath(new URL('../fixtures/store/rival.mjs', import.meta.url));
+
+/**
+ * Starts test/fixtures/store/rival.mjs: { child, first (its first line, parsed: opened or
+ * refused), exited ({ code, signal, out }) }. Closing its stdin lets a writer that opened close.
+ */
+export function startRival(url, ifExists, steps, name, env = {}) {
+  const child = spawn(nodeBinary, [rivalFixture, url, ifExists, String(steps), name], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk) => (err += chunk));
+  const first = new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    child.on('exit', (code) => reject(new Error(`rival ${name} exited ${code} before saying whether it opened: ${err}`)));
+  });
+  first.catch(() => {});
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal, out, err }));
+  return { child, first, exited };
+}
+
+/** The signatures of every record of steps 0 to `last`, read back. */
+function signatures(reader, last) {
+  return Array.from({ length: last + 1 }, (_, step) => reader.read(step).map((r) => r.signature)).flat();
+}
 
 export function write(url, steps, options = {}) {
   const writer = openStoreWriter(url, { metadata: { deliveries: { mixup: { type: 'MethodOutputs' } }, hash: 'h1' }, ...options });
@@ -142,20 +174,93 @@ export function storeContract(options, place) {
     assert.throws(() => open(url, { rank: 3, timeout: 200 }).read(0), { code: /^ERR_DELIVERY_STORE_(END|UNAVAILABLE)$/ });
   });
 
-  test('a second writer of the same rank is refused (ERR_DELIVERY_STORE_EXISTS)', () => {
+  test('a second writer of a rank is refused at open, whatever its ifExists, naming the one that holds it; closing frees the rank', () => {
     const url = place();
     const first = openStoreWriter(url, { ...options, metadata });
-    let second;
-    assert.throws(() => {
-      second = openStoreWriter(url, { ...options, metadata });
-      first.commit();
-      first.flush();
-      second.commit();
-      second.flush();
-    }, { code: 'ERR_DELIVERY_STORE_EXISTS' });
+    for (const ifExists of ['error', 'overwrite', 'resume']) {
+      assert.throws(() => openStoreWriter(url, { ...options, metadata, ifExists }), (error) => {
+        assert.equal(error.code, 'ERR_DELIVERY_STORE_EXISTS', ifExists);
+        assert.match(error.message, new RegExp(`another writer is writing the same rank \\(process ${process.pid} on host "`));
+        return true;
+      });
+    }
+    first.commit();
     first.close();
-    // Redis finds the second writer at its first step; its close() says so again.
-    if (second) assert.throws(() => second.close(), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+    const next = openStoreWriter(url, { ...options, metadata, ifExists: 'resume' });
+    assert.equal(next.nextStep, 1);
+    next.close();
+  });
+
+  test('a rank holding no complete step is not existing data: a record run into it needs no ifExists', () => {
+    const url = place();
+    const failed = openStoreWriter(url, { ...options, metadata });
+    failed.append(recordsOf(1)[0]); // never committed
+    failed.close();
+    assert.equal(write(url, 2, options), 0);
+    const reader = open(url);
+    assertSteps(reader, 0, 1);
+    assert.throws(() => reader.read(2), { code: 'ERR_DELIVERY_STORE_END' });
+    reader.close();
+  });
+
+  test('two record runs started together on one rank: one wins, the other is refused, and the store holds the winner\'s steps only', { timeout: 60_000 }, async () => {
+    const url = place();
+    write(url, 3, options);
+    const rivals = ['a', 'b'].map((name) => startRival(url, 'overwrite', 4, name));
+    let said;
+    try {
+      said = await Promise.all(rivals.map((r) => r.first));
+    } finally {
+      // Each said whether it opened before either closes: the loser tried while the winner held the rank.
+      for (const r of rivals) r.child.stdin.end();
+    }
+    const winners = said.flatMap((s, i) => (s.opened ? [['a', 'b'][i]] : []));
+    assert.equal(winners.length, 1, JSON.stringify(said));
+    const refused = said.find((s) => !s.opened);
+    assert.equal(refused.refused, 'ERR_DELIVERY_STORE_EXISTS', refused.message);
+    for (const { code, err } of await Promise.all(rivals.map((r) => r.exited))) assert.equal(code, 0, err);
+    const reader = open(url);
+    assert.deepEqual(reader.metadata, { test: 'rival' });
+    assert.deepEqual(signatures(reader, 3), Array(4).fill(winners[0]));
+    assert.throws(() => reader.read(4), { code: 'ERR_DELIVERY_STORE_END' });
+    reader.close();
+  });
+
+  test('record runs of different ranks started together all write, each its own rank', { timeout: 60_000 }, async () => {
+    const url = place();
+    const rivals = [0, 1, 2].map((rank) => startRival(url, 'error', 3, `rank ${rank}`, { DISTILL_DELIVERY_RANK: String(rank) }));
+    let said;
+    try {
+      said = await Promise.all(rivals.map((r) => r.first));
+    } finally {
+      for (const r of rivals) r.child.stdin.end();
+    }
+    assert.deepEqual(said.map((s) => s.opened ?? s.message), [true, true, true]);
+    for (const { code, err } of await Promise.all(rivals.map((r) => r.exited))) assert.equal(code, 0, err);
+    for (const rank of [0, 1, 2]) {
+      const reader = open(url, { rank });
+      assert.deepEqual(signatures(reader, 2), Array(3).fill(`rank ${rank}`));
+      reader.close();
+    }
+  });
+
+  test('a record run killed (SIGKILL) before its first step leaves nothing that blocks the next one', { timeout: 60_000 }, async () => {
+    const url = place();
+    const killed = startRival(url, 'error', 0, 'killed');
+    try {
+      assert.deepEqual(await killed.first, { opened: true });
+    } finally {
+      killed.child.kill('SIGKILL');
+    }
+    assert.equal((await killed.exited).signal, 'SIGKILL');
+    // Same host and its process gone: its lock is broken; it holds no complete step: no ifExists needed.
+    const writer = openStoreWriter(url, { ...options, metadata: { test: 'rival' } });
+    assert.equal(writer.nextStep, 0);
+    writer.commit();
+    writer.close();
+    const reader = open(url);
+    assert.equal(reader.lastStep, 0);
+    reader.close();
   });
 
   test('a closed writer or reader refuses further use', () => {

@@ -1,0 +1,33 @@
+/**
+ * Counting the calls a delivery's target gets outside the phases, for the report's hint
+ * on a delivery that never fired: a function called only between steps (a data loader)
+ * needs another fix than one that is never called. The idle path of a delivered function
+ * (one load and one compare while no delivery is active, ../sites/wrappers.ts) gets
+ * nothing added: while some configured delivery has not fired yet, the agent holds one
+ * activation of its own (runtime.state.active), so calls take the path of an active
+ * delivery's, where the site counts those made outside every phase and run()
+ * (Site.outside). Once every delivery has fired, as a working run's do in its first steps,
+ * the activation is let go and the idle path is what it was; a delivery that never fires
+ * keeps it for the whole run, and so the count of its calls is whole.
+ */
+import type { DistillDelivery } from '../delivery/distill-delivery.js';
+import { runtime } from '../runtime.js';
+import type { Agent } from './agent.js';
+
+function fired(delivery: DistillDelivery): boolean {
+  const { recorded, replayed } = delivery.stats();
+  return recorded + replayed > 0 || delivery.details().refused > 0;
+}
+
+export function countOutsideCalls(agent: Agent): void {
+  const deliveries = Object.values(agent.manager.deliveries);
+  if (deliveries.length === 0) return;
+  const state = runtime.state;
+  state.active++;
+  let held = true;
+  agent.phases.onEnd(() => {
+    if (!held || !deliveries.every(fired)) return;
+    held = false;
+    state.active--;
+  });
+}
