@@ -29,13 +29,13 @@ const names = (files) => [...files].map((file) => (file.startsWith('node:') ? fi
 
 test('the agent loads nothing but what reads its config until the config asks for more', () => {
   const loaded = names(loadedBy(join(src, 'agent', 'start.ts'))).filter((name) => !name.startsWith('node:'));
-  assert.deepEqual(loaded, ['agent/config.ts', 'agent/environment.ts', 'agent/outside-calls.ts', 'agent/propagate.ts', 'agent/start.ts', 'errors.ts', 'runtime.ts', 'store/options.ts', 'store/rank.ts', 'store/url.ts', 'target-path.ts']);
+  assert.deepEqual(loaded, ['agent/config.ts', 'agent/environment.ts', 'agent/propagate.ts', 'agent/start.ts', 'errors.ts', 'runtime.ts', 'store/options.ts', 'store/rank.ts', 'store/url.ts', 'target-path.ts']);
 });
 
 test('the modules the agent loads as it starts take node:fs and node:util without their ES module namespace, and node:crypto, node:vm and node:worker_threads not at all', () => {
   // Importing a builtin builds its namespace, which runs every lazy getter of its exports
   // (2 to 4 ms for node:fs or node:util); crypto and worker_threads cost 2 to 6 ms to load.
-  const entries = [['agent', 'start.ts'], ['agent', 'agent.ts'], ['instrument', 'module-plan.ts'], ['instrument', 'install.ts']];
+  const entries = [['agent', 'start.ts'], ['agent', 'agent.ts'], ['agent', 'at-exit.ts'], ['agent', 'outside-calls.ts'], ['instrument', 'module-plan.ts'], ['instrument', 'install.ts']];
   const loaded = new Set(entries.flatMap((parts) => [...loadedBy(join(src, ...parts))]));
   const builtins = names(loaded).filter((name) => name.startsWith('node:'));
   assert.deepEqual(builtins.filter((name) => ['node:fs', 'node:util', 'node:crypto', 'node:vm', 'node:worker_threads'].includes(name)), []);
@@ -58,7 +58,7 @@ console.log(JSON.stringify({ before, manager: deliveries instanceof DistillDeliv
     assert.equal(stderr, '');
     assert.equal(code, 0);
     const result = JSON.parse(stdout);
-    assert.deepEqual(result.before.sort(), ['agent/config.js', 'agent/environment.js', 'agent/outside-calls.js', 'agent/propagate.js', 'agent/start.js', 'errors.js', 'register.js', 'runtime.js', 'store/options.js', 'store/rank.js', 'store/url.js', 'target-path.js']);
+    assert.deepEqual(result.before.sort(), ['agent/config.js', 'agent/environment.js', 'agent/propagate.js', 'agent/start.js', 'errors.js', 'register.js', 'runtime.js', 'store/options.js', 'store/rank.js', 'store/url.js', 'target-path.js']);
     assert.deepEqual({ ...result, before: undefined }, { before: undefined, manager: true, names: [], base: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -29,12 +29,14 @@ export function unknownVariables(env: NodeJS.ProcessEnv = process.env): string[]
 
 /** Warns of each unknown variable, naming the known ones, the closest first. */
 export function warnUnknownVariables(env: NodeJS.ProcessEnv = process.env): void {
-  if (!builtin('node:worker_threads').isMainThread) return;
+  const unknown = unknownVariables(env);
+  // Loading node:worker_threads costs a start 2 to 4 ms: only where there is something to say.
+  if (unknown.length === 0 || !builtin('node:worker_threads').isMainThread) return;
   const firstPid = env.DISTILL_DELIVERY_FIRST_PID;
   if (firstPid !== undefined && firstPid !== String(process.pid)) return;
   const agentOff = (env.DISTILL_DELIVERY ?? '').trim() === '';
   const byRest = new Map(VARIABLES.map((name) => [rest(name), name]));
-  for (const name of unknownVariables(env)) {
+  for (const name of unknown) {
     const ranked = closest(rest(name), [...byRest.keys()]).map((key) => byRest.get(key)!);
     const meantRest = likelyMeant(rest(name), [...byRest.keys()]);
     const meant = name.toUpperCase() === 'DISTILL_DELIVERY' ? 'DISTILL_DELIVERY' : meantRest === undefined ? undefined : byRest.get(meantRest);

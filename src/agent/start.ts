@@ -11,7 +11,6 @@ import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError } from '../errors.js';
 import { warnUnknownVariables } from './environment.js';
-import { countOutsideCalls } from './outside-calls.js';
 import { propagate } from './propagate.js';
 import { builtin, runtime } from '../runtime.js';
 
@@ -19,6 +18,7 @@ const debug = builtin('node:util').debuglog('delivery');
 
 type AtExit = typeof import('./at-exit.js');
 type Hints = typeof import('./hints.js');
+type OutsideCalls = typeof import('./outside-calls.js');
 
 /** Whether the report may look for where else to aim a function delivery that never fired (hints.ts loads the parser). */
 const mayRetarget = (config: AgentConfig): boolean => Object.keys(config.deliveries).length > 0 && config.record.length > 0 && config.override.length > 0;
@@ -47,7 +47,7 @@ export async function start(): Promise<void> {
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    arrangeEnd(agent, config, given, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
+    arrangeEnd(agent, config, given, await import('./at-exit.js'), await import('./outside-calls.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
   } catch (error) {
     fail(error);
   }
@@ -65,7 +65,7 @@ export function startSync(): void {
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
+    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, load('./outside-calls.js') as OutsideCalls, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
   } catch (error) {
     fail(error);
   }
@@ -98,7 +98,7 @@ function ending(config: AgentConfig): boolean {
 }
 
 /** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
-function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, hints: Hints | undefined): void {
+function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, { countOutsideCalls }: OutsideCalls, hints: Hints | undefined): void {
   installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget, given });
   countOutsideCalls(agent);
 }
