@@ -5,6 +5,8 @@
  * of its own:
  * - under V8's sampling profiler (node:inspector, a sample every 50 µs) after a warm-up:
  *   each function's share of the samples taken while the cycles ran (self time);
+ * - with `--allow-natives-syntax`: `%GetOptimizationStatus` of each function of the path
+ *   after the warm-up (TurboFan, Maglev, Sparkplug or interpreted);
  * - with `--trace-turbo-inlining --print-bytecode --print-bytecode-filter=dispatch`: the
  *   size of the site's dispatch() in bytecode against V8's limit for inlining one function
  *   (`--max-inlined-bytecode-size`), and whether TurboFan inlined it into the wrapper's
@@ -40,11 +42,18 @@ export function profileCycle(node, { recorder = false } = {}) {
   const limit = Number(/--max-inlined-bytecode-size=(\d+)/.exec(options)?.[1] ?? NaN);
   const inlined = /Inlining \S+ \{\S+ <SharedFunctionInfo dispatch>\} into/.test(out);
   const refused = [...new Set([...out.matchAll(/Cannot consider \S+ \{\S+ <SharedFunctionInfo (dispatch)>\} for inlining \(reason: ([^)]+)\)/g)].map((m) => m[2]))];
-  return { ...sampled, dispatch: { bytecode, limit, inlined, refused } };
+  const status = runChild(node, script, { instrument, env: { ...env, BENCH_PROFILE_STATUS: '1' }, flags: ['--allow-natives-syntax'] });
+  return { ...sampled, dispatch: { bytecode, limit, inlined, refused }, status };
 }
 
 if (process.env.BENCH_CHILD === '1') await main();
 else if (process.argv[1] === script) console.log(JSON.stringify(profileCycle(process.execPath, { recorder: process.env.BENCH_PROFILE_RECORDER === '1' }), null, 2));
+
+/** %GetOptimizationStatus's bits (V8's OptimizationStatus, the same in Node 20 to 24) as words. */
+function tiers(bits) {
+  const names = { 6: 'TurboFan', 5: 'Maglev', 15: 'Sparkplug', 7: 'interpreted', 3: 'maybe deoptimized', 8: 'marked for optimization', 1: 'never optimize' };
+  return Object.entries(names).filter(([bit]) => bits & (1 << Number(bit))).map(([, name]) => name).join(', ') || `status ${bits}`;
+}
 
 function post(session, method, params) {
   return new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
@@ -72,6 +81,15 @@ async function main() {
   };
   for (let c = 0; c < 30; c++) cycle(); // warm-up: the code V8 settles on
   if (process.env.BENCH_PROFILE_TRACE === '1') return;
+  if (process.env.BENCH_PROFILE_STATUS === '1') {
+    // Started with --allow-natives-syntax: how V8 runs each function of the path now.
+    const status = new Function('fn', 'return %GetOptimizationStatus(fn);');
+    const site = [...globalThis[Symbol.for('distill-delivery')].bindingSites.values()].find((s) => s.label.endsWith('#f'));
+    const proto = Object.getPrototypeOf(Object.getPrototypeOf(delivery));
+    const fns = { 'the loop': loop, 'the wrapper': delivered, 'Site.dispatch': site.dispatch, 'Site.keep': Object.getPrototypeOf(site).keep, 'take': proto.take, 'store': proto.store, 'part': proto.part };
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, tiers(status(fn))]))));
+    return;
+  }
   const session = new Session();
   session.connect();
   await post(session, 'Profiler.enable');

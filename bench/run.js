@@ -203,7 +203,8 @@ function whereTheTimeGoes(runs) {
         const inlining = Number.isNaN(d.bytecode)
           ? ''
           : ` The site's \`dispatch()\` is ${d.bytecode} bytes of bytecode, V8 inlines functions of at most ${d.limit}; TurboFan ${d.inlined ? 'inlined it into the loop' : `did not inline it into the loop${d.refused.length > 0 ? ` (refused: reason ${d.refused.join(', ')})` : ''}, so each delivered call is a real call whose arguments become an array`}.`;
-        out.push(`${who} self time of the cycle's samples (${p.samples}): ${top(p)}.${inlining}`);
+        const tiers = p.status ? ` \`%GetOptimizationStatus\` after the warm-up: ${Object.entries(p.status).map(([fn, tier]) => `${fn} ${tier}`).join(', ')}.` : '';
+        out.push(`${who} self time of the cycle's samples (${p.samples}): ${top(p)}.${inlining}${tiers}`);
       } else if (name === 'startup') {
         process.stderr.write(`bench: ${r.version}: the agent's start by part\n`);
         const parts = agentParts(node);
