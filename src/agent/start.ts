@@ -11,7 +11,7 @@ import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, UNKNOWN_VARIABLE_WARNING } from '../errors.js';
 import { warnUnknownVariables } from './environment.js';
 import { countOutsideCalls } from './outside-calls.js';
 import { propagate } from './propagate.js';
@@ -38,10 +38,13 @@ function warningsGiven(): ReadonlySet<string> {
   return given;
 }
 
+/** The unknown variables' warnings of this start not printed yet: a start that fails says them with its error. */
+let unknown: () => readonly string[] = () => [];
+
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
   try {
-    warnUnknownVariables();
+    unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     const given = warningsGiven();
@@ -57,7 +60,7 @@ export async function start(): Promise<void> {
 export function startSync(): void {
   if (runtime.agent !== undefined) return;
   try {
-    warnUnknownVariables();
+    unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     const given = warningsGiven();
@@ -94,6 +97,8 @@ function fail(error: unknown): never {
   if (debug.enabled) debug('start-up failed: %s', story(error));
   const where = isMainThread ? '' : ' (worker thread)';
   const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
-  process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
+  // A typo in a variable's name is the likely cause of a config error (a mode that is not set): say it here, as the warning may never print.
+  const typos = unknown().map((message) => `\n[${UNKNOWN_VARIABLE_WARNING}] ${message}`).join('');
+  process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n${typos === '' ? '' : `Also:${typos}\n`}`);
   process.exit(1);
 }
