@@ -242,6 +242,14 @@ test('an unknown DISTILL_DELIVERY_* variable is a warning at start naming the kn
   assert.match(found[0].message, /^DISTILL_DELIVERY_STORE_MOD is set, .*\(did you mean DISTILL_DELIVERY_STORE_MODE\?\).* reads are DISTILL_DELIVERY_STORE_MODE, /);
 });
 
+test('a config error a misspelt variable explains (no store mode: DISTILL_DELIVERY_STORE_MOD is set) names the variable with the error, once, though the process stops before a warning prints', async () => {
+  const stderr = await refused({ ...delivery({}), store: { url: './out' } }, { env: { DISTILL_DELIVERY_STORE_MOD: 'record' } });
+  assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_CONFIG', stderr);
+  assert.match(stderr, /store\.mode: must be/);
+  assert.equal(stderr.match(/DISTILL_DELIVERY_STORE_MOD is set, .*\(did you mean DISTILL_DELIVERY_STORE_MODE\?\)/g)?.length, 1, stderr);
+  assert.match(stderr, /^\[DISTILL_DELIVERY_UNKNOWN_VARIABLE\] DISTILL_DELIVERY_STORE_MOD is set/m);
+});
+
 test('without DISTILL_DELIVERY, a variable named like the package\'s is a warning that the agent is off', async () => {
   const { code, stderr } = await runNode(app, { env: { DISTILL_DELIVERY_CONFIG: './deliveries.json' } });
   assert.equal(code, 0, stderr);

@@ -4,8 +4,7 @@
 // delivered functions; a config or a call that differs, a step past the end, an output
 // that cannot be stored, and a record run killed mid-run (SIGKILL; SIGTERM for Redis).
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,17 +13,11 @@ import { coveredBlocks } from './helpers/readme.mjs';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
 import { createClient } from '@redis/client';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 const TIMEOUT = 60_000;
 const app = agentFixture('store', 'app.mjs');
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-store-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('agent-store-');
 
 /**
  * Writes the fixture's config.json into a folder of its own, its targets made absolute and

@@ -5,11 +5,9 @@
 // fails with ERR_DELIVERY_DIVERGED at the first step that differs. The content hash's
 // WebAssembly lanes and their JavaScript twin agree.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -20,20 +18,14 @@ import { encodeOutput, payloadDraws, VALUE } from '../dist/values/encode.js';
 import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { seeded, warningsDuring } from './helpers.mjs';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
 const require = createRequire(import.meta.url);
 const base = new URL('./fixtures/content/', import.meta.url);
 const targets = require('./fixtures/content/targets.cjs');
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'content-checks-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('content-checks-');
 
 const look = (check) => new FunctionOutputsDelivery({ funcPath: './targets.cjs#look', base, name: 'look', ...(check && { check }) });
 

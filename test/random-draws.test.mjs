@@ -8,24 +8,13 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
 import { runNode } from './helpers/run-node.mjs';
+import { seeded } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const base = new URL('./fixtures/random/', import.meta.url);
 const targets = require('./fixtures/random/targets.cjs');
 const fixture = (name) => new URL(`./fixtures/random/${name}`, import.meta.url).pathname;
 const own = Math.random;
-
-/** mulberry32: a seeded Math.random such as scripts install. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs `program` with a seeded Math.random installed, then puts the test process's own back. */
 function withSeed(program) {

@@ -5,9 +5,8 @@
 // fails verify; delete asks on a terminal (a pty from script(1)) and refuses on a pipe.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,20 +14,14 @@ import { openStoreWriter } from '../dist/store/store.js';
 import { agentFixture, lines, nodeBinary, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
 import { coveredBlocks } from './helpers/readme.mjs';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 const TIMEOUT = 60_000;
 const bin = fileURLToPath(new URL('../bin/distill-delivery.mjs', import.meta.url));
 const { version } = createRequire(import.meta.url)('../package.json');
 const app = agentFixture('store', 'app.mjs');
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'store-cli-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('store-cli-');
 
 /** `distill-delivery ...args` in a child: { code, stdout, stderr }; stdin a pipe holding `input` (default: closed at once). */
 function cli(args, { input = '', cwd } = {}) {

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager } from 'distill-delivery';
 import { runNode } from './helpers/run-node.mjs';
+import { seeded } from './helpers.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
@@ -33,17 +34,6 @@ const spec = (name, extra = {}) => ({ type: 'FunctionOutputs', funcPath: `./targ
 const managerOf = (specs, url, mode, store = {}) => new DistillDeliveryManager(specs, { base, store: { url, mode, ...store } });
 const ran = () => ({ ...targets.calls });
 const random = Math.random;
-/** mulberry32: a seeded Math.random such as scripts install. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** Every item of a generator, and its return value. */
 const collect = (generator) => {
   const values = [];

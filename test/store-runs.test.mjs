@@ -5,9 +5,9 @@
 // and a replay of an incomplete rank warns at open, replays it, and reports it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DistillDeliveryManager, openStore, RecorderManager } from 'distill-delivery';
@@ -15,19 +15,13 @@ import { openStoreReader, openStoreWriter } from '../dist/store/store.js';
 import { warningsDuring } from './helpers.mjs';
 import { agentFixture, lines, nodeVersion, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 const TIMEOUT = 60_000;
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json');
 const metadata = { deliveries: { mixup: { type: 'MethodOutputs' } }, hash: 'h1' };
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'store-runs-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('store-runs-');
 
 function writeSteps(url, steps, options = {}) {
   const writer = openStoreWriter(url, { metadata, ...options });

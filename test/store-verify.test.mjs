@@ -3,20 +3,14 @@
 // in a segment's header or in its runs is found, with the last intact step; a store that
 // is only incomplete, or has a torn tail from a killed writer, is intact.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from 'distill-delivery';
 import { openStoreWriter } from '../dist/store/store.js';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'store-verify-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('store-verify-');
 
 const STEPS = 4;
 /** Step s holds s + 1 records (delivery, call, signature, payload of 5 + 7s bytes). */

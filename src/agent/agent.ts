@@ -63,31 +63,25 @@ function collectEntries(config: AgentConfig): Entry[] {
   const specs: [string, unknown][] = Array.isArray(config.deliveries)
     ? config.deliveries.map((spec, i) => [spec && typeof spec === 'object' && typeof (spec as { name?: unknown }).name === 'string' ? (spec as { name: string }).name : String(i), spec])
     : Object.entries(config.deliveries);
-  for (const [name, spec] of specs) {
-    const found = specPath(spec);
-    if (found === undefined || typeof found.path !== 'string') continue; // the manager reports it
-    const key = `${config.source} deliveries[${JSON.stringify(name)}]`;
-    let path: TargetPath;
-    try {
-      path = parseTargetPath(found.option, found.path);
-    } catch {
-      continue; // the manager reports it, naming the delivery
+  const groups = [
+    { key: 'deliveries', role: 'delivery', specs },
+    { key: 'recorders', role: 'recorder', specs: Object.entries(config.recorders) },
+  ] as const;
+  for (const { key: group, role, specs: named } of groups) {
+    for (const [name, spec] of named) {
+      const found = specPath(spec);
+      if (found === undefined || typeof found.path !== 'string') continue; // the manager (or RecorderManager) reports it
+      let path: TargetPath;
+      try {
+        path = parseTargetPath(found.option, found.path);
+      } catch {
+        continue; // the manager reports it, naming the delivery or recorder
+      }
+      const base = (spec as { base?: unknown }).base;
+      // A relative base resolves against the config's own (the config file's folder), as the manager's does.
+      const key = `${config.source} ${group}[${JSON.stringify(name)}]`;
+      entries.push({ path, key, role, kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
     }
-    const base = (spec as { base?: unknown }).base;
-    // A relative base resolves against the config's own (the config file's folder), as the manager's does.
-    entries.push({ path, key, role: 'delivery', kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
-  }
-  for (const [name, spec] of Object.entries(config.recorders)) {
-    const found = specPath(spec);
-    if (found === undefined || typeof found.path !== 'string') continue; // the RecorderManager reports it
-    let path: TargetPath;
-    try {
-      path = parseTargetPath(found.option, found.path);
-    } catch {
-      continue; // the RecorderManager reports it, naming the recorder
-    }
-    const base = (spec as { base?: unknown }).base;
-    entries.push({ path, key: `${config.source} recorders[${JSON.stringify(name)}]`, role: 'recorder', kind: found.kind, base: typeof base === 'string' ? (baseRelativeTo(base, config.base) as string) : config.base });
   }
   for (const t of config.record) entries.push({ path: t.path, key: t.key, role: 'record', kind: 'function', base: config.base });
   for (const t of config.override) entries.push({ path: t.path, key: t.key, role: 'override', kind: 'function', base: config.base });

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, UNKNOWN_VARIABLE_WARNING } from '../errors.js';
 import { warnUnknownVariables } from './environment.js';
 import { propagate } from './propagate.js';
 import { builtin, runtime } from '../runtime.js';
@@ -36,10 +36,13 @@ function warningsGiven(): ReadonlySet<string> {
   return given;
 }
 
+/** The unknown variables' warnings of this start not printed yet: a start that fails says them with its error. */
+let unknown: () => readonly string[] = () => [];
+
 export async function start(): Promise<void> {
   if (runtime.agent !== undefined) return; // already started in this thread
   try {
-    warnUnknownVariables();
+    unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     if (idle(config)) return startIdle(config);
@@ -56,7 +59,7 @@ export async function start(): Promise<void> {
 export function startSync(): void {
   if (runtime.agent !== undefined) return;
   try {
-    warnUnknownVariables();
+    unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
     if (idle(config)) return startIdle(config);
@@ -117,6 +120,8 @@ function fail(error: unknown): never {
   if (debug.enabled) debug('start-up failed: %s', story(error));
   const where = builtin('node:worker_threads').isMainThread ? '' : ' (worker thread)';
   const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
-  process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n`);
+  // A typo in a variable's name is the likely cause of a config error (a mode that is not set): say it here, as the warning may never print.
+  const typos = unknown().map((message) => `\n[${UNKNOWN_VARIABLE_WARNING}] ${message}`).join('');
+  process.stderr.write(`distill-delivery${where}: stopped before the app started.\n${detail}\n${typos === '' ? '' : `Also:${typos}\n`}`);
   process.exit(1);
 }

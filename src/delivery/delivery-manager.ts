@@ -206,17 +206,7 @@ export class DistillDeliveryManager {
 
   /** Enters every delivery in order; if one fails, exits those already entered and rethrows. */
   enter(): Disposable {
-    const handles: Disposable[] = [];
-    const exitInReverse = (): void => {
-      for (let i = handles.length - 1; i >= 0; i--) handles[i]![Symbol.dispose]();
-    };
-    try {
-      for (const delivery of this.#members) handles.push(delivery.enter());
-    } catch (error) {
-      exitInReverse();
-      throw error;
-    }
-    return this.#entries.push(exitInReverse);
+    return this.#entries.pushAll(this.#members);
   }
 
   /** Exits every delivery in reverse order (MMRazor exits in order; reverse undoes nested patches correctly). */

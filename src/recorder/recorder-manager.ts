@@ -152,17 +152,7 @@ export class RecorderManager {
 
   /** Enters every recorder (each clears its records); if one fails, exits those already entered and rethrows. */
   enter(): Disposable {
-    const handles: Disposable[] = [];
-    const exitInReverse = (): void => {
-      for (let i = handles.length - 1; i >= 0; i--) handles[i]![Symbol.dispose]();
-    };
-    try {
-      for (const recorder of this.#members) handles.push(recorder.enter());
-    } catch (error) {
-      exitInReverse();
-      throw error;
-    }
-    return this.#entries.push(exitInReverse);
+    return this.#entries.pushAll(this.#members);
   }
 
   /** Exits every recorder, in reverse order; their records stay. */

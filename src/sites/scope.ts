@@ -149,6 +149,25 @@ export class Entries {
     };
   }
 
+  /**
+   * Enters each of `members` in order as one entry, whose close exits them in reverse
+   * order (which undoes nested patches correctly); if one fails to enter, exits those
+   * already entered and rethrows.
+   */
+  pushAll(members: readonly { enter(): Disposable }[]): Disposable {
+    const handles: Disposable[] = [];
+    const exitInReverse = (): void => {
+      for (let i = handles.length - 1; i >= 0; i--) handles[i]![Symbol.dispose]();
+    };
+    try {
+      for (const member of members) handles.push(member.enter());
+    } catch (error) {
+      exitInReverse();
+      throw error;
+    }
+    return this.push(exitInReverse);
+  }
+
   /** Closes the most recent entry; false if none is open. */
   pop(): boolean {
     const token = this.open.pop() as { close: () => void } | undefined;
