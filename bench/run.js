@@ -167,7 +167,7 @@ function failures(runs) {
     // A row "  the same, CPU time" is named after the row it qualifies.
     if (!label.startsWith(' ')) main = label;
     if (goal === undefined || show === undefined) continue;
-    const name = label.startsWith('  the same') ? `${main} (${label.trim().replace(/^the same, /, '')})` : label.trim();
+    const name = label.startsWith('  the same') ? `${main.replace(/, wall time$/, '')}, ${label.trim().replace(/^the same, /, '')}` : label.trim();
     for (const r of runs) {
       if (holds(r)) continue;
       const entry = failed.get(profile) ?? { rows: new Set(), runs: new Set() };
