@@ -68,6 +68,8 @@ describe('check "values" in one process', () => {
     ['an entry of a long array of strings', () => [Array.from({ length: 20 }, (_, i) => `s${i}`)], () => [Array.from({ length: 20 }, (_, i) => (i === 2 ? 'x' : `s${i}`))], 'arguments[0][2]'],
     ['a value deeper than the digest names', () => [[[[[[1]]]]]], () => [[[[[[2]]]]]], 'arguments[0][0][0][0]'],
     ['a date', () => [{ when: new Date(1) }], () => [{ when: new Date(2) }], 'arguments[0].when'],
+    ['a key renamed in an object inside an array', () => [{ opts: [{ lr: 1 }] }], () => [{ opts: [{ lR: 1 }] }], 'arguments[0].opts[0].lR'],
+    ['a key renamed in an object inside a Map', () => [new Map([['k', { lr: 1 }]])], () => [new Map([['k', { lR: 1 }]])], 'arguments[0].get("k").lR'],
   ];
   for (const [what, teacher, student, path] of deep) {
     test(`it catches other contents deep in ${what}, naming ${path}`, () => {
