@@ -477,6 +477,15 @@ describe('through the agent, a seeded loader', () => {
     assert.match(drift.stderr, /Cannot replay step 2 of the store /);
   });
 
+  test('a store replay that diverged is counted in the report (DISTILL_DELIVERY_DIVERGED), as a divergence in one process is', { timeout: TIMEOUT }, async () => {
+    const config = { ...configOf(join(tempDir(), 'outputs')), report: true };
+    const recorded = await run(config, 'record');
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const seed = await run(config, 'replay', { SEED: '2' });
+    assert.equal(errorCode(seed.stderr), 'ERR_DELIVERY_DIVERGED');
+    assert.match(seed.stderr, /^warning \[DISTILL_DELIVERY_DIVERGED\]: 1 replayed call\(s\) diverged/m);
+  });
+
   test('with check "off" a replay given another seed runs to the end', { timeout: TIMEOUT }, async () => {
     const config = configOf(join(tempDir(), 'outputs'), 'off');
     const recorded = await run(config, 'record');
