@@ -58,3 +58,10 @@ test('a child spawned without NODE_OPTIONS or --import runs without the agent', 
   const out = await ok(runNode(parent, { config: './deliveries.json', args: ['spawn'] }));
   assert.deepEqual(out, { parent: { aligned: true }, child: { aligned: false, cwd: sub } });
 });
+
+test('an unknown DISTILL_DELIVERY_* variable is warned of once, by the process the user started, not again by a forked child that inherits it', async () => {
+  const { code, stdout, stderr } = await runNode(parent, { config: './deliveries.json', args: ['fork'], env: { DISTILL_DELIVERY_STORE_MOD: 'record' } });
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(output(stdout), { parent: { aligned: true }, child: { aligned: true, cwd: sub } });
+  assert.equal(stderr.match(/DISTILL_DELIVERY_STORE_MOD is set/g)?.length, 1, stderr);
+});

@@ -242,6 +242,14 @@ test('an unknown DISTILL_DELIVERY_* variable is a warning at start naming the kn
   assert.match(found[0].message, /^DISTILL_DELIVERY_STORE_MOD is set, .*\(did you mean DISTILL_DELIVERY_STORE_MODE\?\).* reads are DISTILL_DELIVERY_STORE_MODE, /);
 });
 
+test('a variable named like the package\'s in lower case (distill_delivery_store_mode) is warned of too, since only the upper-case name is read', async () => {
+  const { code, stderr } = await runNode(app, { config: { instrument: ['./lib.cjs#f'] }, env: { distill_delivery_store_mode: 'record' } });
+  assert.equal(code, 0, stderr);
+  const found = nodeWarnings(stderr);
+  assert.deepEqual(found.map((w) => w.code), ['DISTILL_DELIVERY_UNKNOWN_VARIABLE']);
+  assert.match(found[0].message, /^distill_delivery_store_mode is set, /);
+});
+
 test('a config error a misspelt variable explains (no store mode: DISTILL_DELIVERY_STORE_MOD is set) names the variable with the error, once, though the process stops before a warning prints', async () => {
   const stderr = await refused({ ...delivery({}), store: { url: './out' } }, { env: { DISTILL_DELIVERY_STORE_MOD: 'record' } });
   assert.equal(codeOf(stderr), 'ERR_DELIVERY_INVALID_CONFIG', stderr);

@@ -70,6 +70,26 @@ describe('in a terminal', { skip: !hasScript && 'needs util-linux script' }, () 
     assert.doesNotMatch(output, /distill-delivery/);
   });
 
+  test('a rank other than 0 shows no line, though its stderr is a terminal (the ranks of a data-parallel run share it)', async () => {
+    const output = await inTerminal(config({ url: join(dir, 'rank-1'), mode: 'record' }), { DISTILL_DELIVERY_RANK: '1' });
+    assert.match(output, /"replayed":3/);
+    assert.doesNotMatch(output, /distill-delivery/);
+  });
+
+  test('the line is rewritten at most four times a second, not at every step', async () => {
+    // Bounded by the run's own length as this process saw it: the first step, then at most one update a quarter second.
+    const steps = 400;
+    const command = [nodeBinary, '--import', loaderUrl, train, 'replay', String(steps)].map(quote).join(' ');
+    const env = { ...process.env, DISTILL_DELIVERY: JSON.stringify(config({ url: join(dir, 'many'), mode: 'record' })) };
+    for (const name of ['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'DISTILL_DELIVERY_TEST_NODE', 'DISTILL_DELIVERY_PROGRESS']) delete env[name];
+    const started = performance.now();
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { cwd: dir, env, maxBuffer: 1 << 26 });
+    const most = 1 + Math.ceil((performance.now() - started) / 250);
+    assert.match(stdout, new RegExp(`"replayed":${steps}`));
+    const shown = progress(stdout).length;
+    assert.ok(shown >= 1 && shown <= most, `${shown} updates for ${steps} steps, at most ${most} expected`);
+  });
+
   test('DISTILL_DELIVERY_PROGRESS=0 turns it off', async () => {
     const output = await inTerminal(config({ url: join(dir, 'env-off'), mode: 'record' }), { DISTILL_DELIVERY_PROGRESS: '0' });
     assert.doesNotMatch(output, /distill-delivery/);

@@ -89,6 +89,14 @@ describe('without "report" nor DISTILL_DELIVERY_REPORT', () => {
     assert.match(warmup.message, /called 2 time\(s\), each outside the phases/);
   });
 
+  test('calls outside the phases are counted after another delivery fired, while this one has not', async () => {
+    // head fires in the first phase; warmup() is called twice while modules load and twice after the steps.
+    const { code, stderr } = await runNode(main, { config: { deliveries, phases }, args: ['late'] });
+    assert.equal(code, 0, stderr);
+    const warmup = nodeWarnings(stderr).find((w) => w.message.includes('"warmup"'));
+    assert.match(warmup.message, /called 4 time\(s\), each outside the phases/);
+  });
+
   test('a delivery never called says no call came outside the phases either', () => {
     const none = nodeWarnings(quiet.stderr).find((w) => w.message.includes('"none"'));
     assert.match(none.message, /nor any call outside them/);

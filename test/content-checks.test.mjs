@@ -68,6 +68,8 @@ describe('check "values" in one process', () => {
     ['an entry of a long array of strings', () => [Array.from({ length: 20 }, (_, i) => `s${i}`)], () => [Array.from({ length: 20 }, (_, i) => (i === 2 ? 'x' : `s${i}`))], 'arguments[0][2]'],
     ['a value deeper than the digest names', () => [[[[[[1]]]]]], () => [[[[[[2]]]]]], 'arguments[0][0][0][0]'],
     ['a date', () => [{ when: new Date(1) }], () => [{ when: new Date(2) }], 'arguments[0].when'],
+    ['a key renamed in an object inside an array', () => [{ opts: [{ lr: 1 }] }], () => [{ opts: [{ lR: 1 }] }], 'arguments[0].opts[0].lR'],
+    ['a key renamed in an object inside a Map', () => [new Map([['k', { lr: 1 }]])], () => [new Map([['k', { lR: 1 }]])], 'arguments[0].get("k").lR'],
   ];
   for (const [what, teacher, student, path] of deep) {
     test(`it catches other contents deep in ${what}, naming ${path}`, () => {
@@ -473,6 +475,15 @@ describe('through the agent, a seeded loader', () => {
     assert.deepEqual(steps(drift.stdout), steps(recorded.stdout).slice(0, 2));
     assert.equal(errorCode(drift.stderr), 'ERR_DELIVERY_DIVERGED');
     assert.match(drift.stderr, /Cannot replay step 2 of the store /);
+  });
+
+  test('a store replay that diverged is counted in the report (DISTILL_DELIVERY_DIVERGED), as a divergence in one process is', { timeout: TIMEOUT }, async () => {
+    const config = { ...configOf(join(tempDir(), 'outputs')), report: true };
+    const recorded = await run(config, 'record');
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const seed = await run(config, 'replay', { SEED: '2' });
+    assert.equal(errorCode(seed.stderr), 'ERR_DELIVERY_DIVERGED');
+    assert.match(seed.stderr, /^warning \[DISTILL_DELIVERY_DIVERGED\]: 1 replayed call\(s\) diverged/m);
   });
 
   test('with check "off" a replay given another seed runs to the end', { timeout: TIMEOUT }, async () => {

@@ -202,6 +202,21 @@ test('a lock whose pid now belongs to another process (it started at another tim
   writer.close();
 });
 
+test('a writer whose lock was deleted and taken by another writer leaves that writer\'s lock in place when it closes', () => {
+  const url = place();
+  write(url, 1);
+  const metadata = { deliveries: { mixup: { type: 'MethodOutputs' } }, hash: 'h1' };
+  const first = openStoreWriter(url, { metadata, ifExists: 'resume' });
+  rmSync(lockFile(url)); // as a refused writer's message says to, for a lock it cannot judge
+  const second = openStoreWriter(url, { metadata, ifExists: 'resume' });
+  const held = readFileSync(lockFile(url), 'utf8');
+  first.close();
+  assert.equal(readFileSync(lockFile(url), 'utf8'), held, 'the second writer still holds the rank');
+  assert.throws(() => openStoreWriter(url, { metadata, ifExists: 'resume' }), { code: 'ERR_DELIVERY_STORE_EXISTS' });
+  second.close();
+  assert.equal(existsSync(lockFile(url)), false);
+});
+
 test('a lock that names no holder is refused, with the file to delete', () => {
   const url = place();
   mkdirSync(join(url, 'rank-0'), { recursive: true });

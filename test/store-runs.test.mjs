@@ -5,7 +5,7 @@
 // and a replay of an incomplete rank warns at open, replays it, and reports it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +107,14 @@ describe('a Redis store', needsRedis, () => {
   backendRuns(() => redis.url(`runs-${n++}`));
 });
 
+test('a store whose rank folders are gone (only its metadata left) is not complete', () => {
+  const url = join(tempDir(), 'outputs');
+  writeSteps(url, 1).close({ complete: true });
+  rmSync(join(url, 'rank-0'), { recursive: true });
+  const info = openStore(url).info();
+  assert.deepEqual([info.ranks.length, info.complete], [0, false]);
+});
+
 test('a writer refuses provenance that is not an object', () => {
   assert.throws(() => openStoreWriter(join(tempDir(), 'outputs'), { metadata, provenance: 'me' }), { code: 'ERR_DELIVERY_INVALID_OPTION' });
 });
@@ -161,6 +169,14 @@ describe('a manager', () => {
     assert.deepEqual(info.recorders.map((r) => [r.name, r.type]), [['scaled', 'FunctionOutputs']]);
     assert.match(info.recorders[0].target, /recorded\.cjs#scale$/);
     assert.deepEqual([...store.steps(0)].map((s) => s.calls), [{ draw: 1, scaled: 1 }]);
+  });
+
+  test('a record run with a step it could not write is left incomplete at close(), though asked to mark it complete', async () => {
+    const url = join(tempDir(), 'outputs');
+    // In a child: the store's failure also fails the process's end (exit status 1).
+    const { stdout, stderr } = await runNode(new URL('./fixtures/store-wiring/unwritable-step.mjs', import.meta.url).pathname, { agent: false, args: [url] });
+    assert.deepEqual(JSON.parse(stdout), { first: 'none', second: 'ERR_DELIVERY_NOT_SERIALIZABLE', close: 'ERR_DELIVERY_NOT_SERIALIZABLE' }, stderr);
+    assert.deepEqual([readerOf(url).complete, readerOf(url).lastStep], [false, 0]);
   });
 
   test('a replay of a complete rank does not warn', async () => {

@@ -14,8 +14,8 @@ const tempDir = tempDirs('store-verify-');
 
 const STEPS = 4;
 /** Step s holds s + 1 records (delivery, call, signature, payload of 5 + 7s bytes). */
-function record(url, { complete = true, steps = STEPS } = {}) {
-  const writer = openStoreWriter(url, { metadata: { deliveries: { a: {}, b: {} } } });
+function record(url, { complete = true, steps = STEPS, rank = 0 } = {}) {
+  const writer = openStoreWriter(url, { metadata: { deliveries: { a: {}, b: {} } }, rank });
   for (let step = 0; step < steps; step++) {
     for (let call = 0; call <= step; call++) writer.append({ delivery: call % 2 ? 'b' : 'a', call, signature: `f(${step})`, payload: new Uint8Array(5 + 7 * step).fill(step + 1) });
     writer.commit();
@@ -109,4 +109,17 @@ test('progress is reported after each step, with the bytes read so far', () => {
   const seen = [];
   openStore(url).verify({ onProgress: (p) => seen.push([p.rank, p.step, p.lastStep]) });
   assert.deepEqual(seen, [0, 1, 2, 3].map((step) => [0, step, STEPS - 1]));
+});
+
+test('a store with one damaged rank among intact ones is not intact', () => {
+  const url = join(tempDir(), 'store');
+  record(url);
+  record(url, { rank: 1 });
+  const path = join(url, 'rank-1', '000000.seg');
+  const bytes = readFileSync(path);
+  bytes[layout(url)[1].offset + 4] ^= 0xff; // rank 1's steps lie as rank 0's do
+  writeFileSync(path, bytes);
+  const report = openStore(url).verify();
+  assert.deepEqual(report.ranks.map((r) => [r.rank, r.intact]), [[0, true], [1, false]]);
+  assert.equal(report.intact, false);
 });
