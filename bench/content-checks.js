@@ -8,7 +8,7 @@
  *   with check "values" against check "shape".
  * - The tfjs example's replay (examples/distill-tfjs, "teacher once, students many"): one
  *   store recorded with its default checks and one with check "off"; then, in rounds that
- *   alternate which goes first, a student replaying each (TEACHER_EPOCHS=0, as
+ *   alternate which goes first, a student replaying each (TEACHER=stored, as
  *   `node run.js --store` runs it). The figure is the median over rounds of the ratio of the
  *   two replays' wall times (and of their CPU times, which other work on a shared machine
  *   inflates less). Beside it, what the checks' own work comes to: the digests of a step's
@@ -153,7 +153,7 @@ async function exampleReplay() {
     const replays = { checked: [], off: [] };
     let accuracy;
     const replay = (config, name) => () => {
-      const run = train(config, 'replay', { TEACHER_EPOCHS: '0' });
+      const run = train(config, 'replay', { TEACHER: 'stored' });
       replays[name].push(run);
       accuracy ??= run.studentAccuracy;
       if (run.studentAccuracy !== accuracy) throw new Error(`the replays reached ${accuracy} and ${run.studentAccuracy}: not the same run`);
@@ -188,7 +188,7 @@ async function exampleReplay() {
  * the share whose stack holds a frame of the checks' code.
  */
 function checksShare(config, dir) {
-  train(config, 'replay', { TEACHER_EPOCHS: '0' }, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  train(config, 'replay', { TEACHER: 'stored' }, ['--cpu-prof', '--cpu-prof-dir', dir]);
   const CHECKS = ['/dist/values/signature.js', '/dist/values/digest.js', '/dist/values/content-hash.js'];
   let best;
   for (const file of readdirSync(dir)) {

@@ -99,13 +99,49 @@ export function selfSpawn(script, options) {
   return true;
 }
 
-/** The Node 22 binary of .ci/node-versions, installed from its lockfile when missing. */
-export function node22() {
+/** A Node binary of .ci/node-versions (`major` 22 or 24), installed from its lockfile when missing. */
+export function ciNode(major) {
   const versions = fileURLToPath(new URL('../.ci/node-versions', import.meta.url));
-  const bin = `${versions}/node_modules/node22/bin/node`;
+  const bin = `${versions}/node_modules/node${major}/bin/node`;
   if (!existsSync(bin)) {
-    process.stderr.write('bench: installing Node 22 (npm ci --prefix .ci/node-versions)\n');
+    process.stderr.write('bench: installing Node 22 and 24 (npm ci --prefix .ci/node-versions)\n');
     execFileSync('npm', ['ci', '--prefix', versions, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return bin;
+}
+
+/** The Node 22 binary of .ci/node-versions, installed from its lockfile when missing. */
+export function node22() {
+  return ciNode(22);
+}
+
+/** The Node 24 binary of .ci/node-versions, installed from its lockfile when missing. */
+export function node24() {
+  return ciNode(24);
+}
+
+const bash = ['/bin/bash', '/usr/bin/bash'].find((path) => existsSync(path));
+const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `node ...args` to its end, as spawnSync does, and also returns its CPU time: user +
+ * system of the process and every thread it had (the child's getrusage, which bash's
+ * `times` prints to the millisecond once the child has exited), so that other work on the
+ * machine does not count. `cpuMs` is undefined where bash is missing. `wallMs` is the wall
+ * time of the whole spawn. stdout and stderr come back as text, as with `encoding: 'utf8'`.
+ */
+export function spawnTimed(node, args, { cwd, env }) {
+  const started = process.hrtime.bigint();
+  if (bash === undefined) {
+    const result = spawnSync(node, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return { ...result, wallMs: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: undefined };
+  }
+  // The child's output goes to descriptors 3 and 4, so that what `times` prints is apart.
+  const script = `${[node, ...args].map(quote).join(' ')} >&3 2>&4; status=$?; times; exit $status`;
+  const result = spawnSync(bash, ['-c', script], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // `times`: the shell's own user and system time, then its children's ("0m0.412s 0m0.031s").
+  const children = result.stdout.trim().split('\n').at(-1) ?? '';
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { status: result.status, signal: result.signal, stdout: result.output[3], stderr: result.output[4], wallMs, cpuMs: seconds.length === 2 ? (seconds[0] + seconds[1]) * 1000 : undefined };
 }

@@ -25,7 +25,8 @@
  *
  * `node bench/random.js` (after `npm run build`) prints a Markdown table for the node
  * running it and Node 22 (.ci/node-versions, installed on first use); BENCH_RANDOM_PAIRS
- * sets how many processes of each kind (default 7). Not part of `npm run bench`.
+ * sets how many processes of each kind (default 7). `npm run bench` takes its figures from
+ * randomBench() on Node 20, 22 and 24.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -37,7 +38,7 @@ const BLOCK = 1e5;
 const DRAWS = 1e6;
 
 if (process.env.BENCH_CHILD === '1') await child(process.env.BENCH_RANDOM, process.env.BENCH_SEEDED === '1');
-else main();
+else if (process.argv[1] === script) main();
 
 /** mulberry32, as examples/distill-tfjs/data.js and many training scripts seed Math.random. */
 function mulberry32(seed) {
@@ -146,7 +147,8 @@ function spawnChild(node, random, seeded) {
   return JSON.parse(result.stdout.trim().split('\n').at(-1));
 }
 
-function measure(node) {
+/** Every figure on `node` (npm run bench's table takes them from here too). */
+export function randomBench(node) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   process.stderr.write(`bench: ${version}: random draws\n`);
   const pairs = Number(process.env.BENCH_RANDOM_PAIRS ?? 7);
@@ -172,7 +174,7 @@ function measure(node) {
 }
 
 function main() {
-  const results = [measure(process.execPath), measure(node22())];
+  const results = [randomBench(process.execPath), randomBench(node22())];
   const x = (n) => `${n.toFixed(3)}×`;
   const ns = (n) => `${n.toFixed(1)} ns`;
   const rows = [

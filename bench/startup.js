@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loader, median, ratio } from './lib.js';
+import { loader, median, ratio, spawnTimed } from './lib.js';
 
 const MODULES = 1000;
 const here = (file) => fileURLToPath(new URL(`./startup/${file}`, import.meta.url));
@@ -68,11 +68,9 @@ export function spawnApp(node, app, variant, extraEnv = {}) {
   // the ratios. No variant makes a TLS connection.
   delete env.NODE_EXTRA_CA_CERTS;
   if (variant.env?.DISTILL_DELIVERY === undefined) delete env.DISTILL_DELIVERY;
-  const start = process.hrtime.bigint();
-  const result = spawnSync(node, [...variant.args, app.app], { cwd: app.dir, env, encoding: 'utf8' });
-  const ns = Number(process.hrtime.bigint() - start);
+  const result = spawnTimed(node, [...variant.args, app.app], { cwd: app.dir, env });
   if (result.status !== 0) throw new Error(`start-up app failed (${variant.args.join(' ')}): ${result.stderr}`);
-  return { ns, stdout: result.stdout, stderr: result.stderr };
+  return { ns: result.wallMs * 1e6, cpuNs: result.cpuMs === undefined ? undefined : result.cpuMs * 1e6, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** One run of each variant that checks it does what it is meant to (the targets are hooked). */
@@ -100,21 +98,30 @@ export function startupBench(node, { rounds = Number(process.env.BENCH_STARTUP_R
     verify(node, app, chosen);
     const names = Object.keys(chosen);
     const samples = Object.fromEntries(names.map((name) => [name, []]));
+    const cpuSamples = Object.fromEntries(names.map((name) => [name, []]));
     for (let r = 0; r < rounds + 1; r++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(r + k) % names.length];
-        const { ns } = spawnApp(node, app, chosen[name]);
-        if (r > 0) samples[name].push(ns); // round 0 warms the file cache
+        const { ns, cpuNs } = spawnApp(node, app, chosen[name]);
+        if (r > 0) {
+          // round 0 warms the file cache
+          samples[name].push(ns);
+          cpuSamples[name].push(cpuNs);
+        }
       }
     }
     const seconds = Object.fromEntries(names.map((name) => [name, median(samples[name]) / 1e9]));
-    const ratios = {
-      agentNone: ratio(samples, 'agentNone', 'plain'),
-      agentTargetsVsPlain: ratio(samples, 'agentTargets', 'plain'),
-      agentTargetsVsNoopAsync: ratio(samples, 'agentTargets', 'noopAsync'),
-      agentTargetsVsIitmInclude: ratio(samples, 'agentTargets', 'iitmInclude'),
-    };
-    return { node: version, registerHooks: sync, rounds, seconds, ratios };
+    const ratiosOf = (s) => ({
+      agentNone: ratio(s, 'agentNone', 'plain'),
+      agentTargetsVsPlain: ratio(s, 'agentTargets', 'plain'),
+      agentTargetsVsNoopAsync: ratio(s, 'agentTargets', 'noopAsync'),
+      agentTargetsVsIitmInclude: ratio(s, 'agentTargets', 'iitmInclude'),
+    });
+    // CPU time (user + system, every thread, the child's own rusage): what other work on the machine does not inflate.
+    const cpu = cpuSamples.plain.every((ns) => ns !== undefined)
+      ? { seconds: Object.fromEntries(names.map((name) => [name, median(cpuSamples[name]) / 1e9])), ratios: ratiosOf(cpuSamples) }
+      : undefined;
+    return { node: version, registerHooks: sync, rounds, seconds, ratios: ratiosOf(samples), cpu };
   } finally {
     rmSync(app.dir, { recursive: true, force: true });
   }

@@ -5,6 +5,18 @@
  * one process-wide manager.
  */
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+
+/**
+ * A builtin module's exports, without the ES module namespace that `import ... from
+ * 'node:fs'` builds: building one reads every export, which runs the builtin's lazy
+ * getters (node:fs's promises and streams, node:util's parseArgs and MIMEType: 2 to 4 ms
+ * of start-up each on Node 22). So the modules on the agent's start path take node:fs and
+ * node:util through it, and node:crypto, node:vm and node:worker_threads only where they
+ * are used. process.getBuiltinModule: added in v22.3.0 and v20.16.0.
+ */
+export const builtin: NodeJS.Process['getBuiltinModule'] =
+  typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule.bind(process) : (createRequire(import.meta.url) as never);
 
 /** A delivery's part in one call: not active in the caller's context, record it, or override it. */
 export const PASS = 0;

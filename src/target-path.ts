@@ -3,10 +3,10 @@
  * resolve against. A leaf: resolving a path to a module and a site is the delivery
  * sites' (sites/resolve-target.ts).
  */
-import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeliveryError, errors } from './errors.js';
+import { builtin } from './runtime.js';
 
 export interface TargetPath {
   /** As written: "./aug.js#Augments.call". */
@@ -79,7 +79,7 @@ export function toBase(base: unknown): Base {
   }
   let folder = false;
   try {
-    folder = statSync(path).isDirectory();
+    folder = builtin('node:fs').statSync(path).isDirectory();
   } catch {
     // A missing path is a folder if it was written as one: resolvePath() drops the separator.
     folder = endsWithSeparator(base instanceof URL ? base.href : base);

@@ -128,3 +128,16 @@ test('the replaying students train no teacher and replay every step the record r
     assert.deepEqual([student.report.recorded, student.report.replayed, student.report.left], [steps, steps, 0]);
   }
 });
+
+test('each replaying student is timed beside the same student with no teacher at all, run without the agent', { skip }, () => {
+  assert.equal(store.alone.length, store.students.length);
+  for (const alone of store.alone) {
+    assert.equal(alone.teacherEpochs, 0);
+    assert.equal(alone.report, null);
+    assert.equal(alone.batches, store.record.batches);
+  }
+  assert.ok(store.replayVsAlone.cpu > 0 && store.replayVsAlone.wall > 0);
+  const table = readFileSync(join(out, 'store.md'), 'utf8');
+  assert.match(table, /\| the same student with no teacher at all \| 1 \|/);
+  assert.match(table, /A student replaying the store took [\d.]+× its wall time and [\d.]+× its CPU time/);
+});

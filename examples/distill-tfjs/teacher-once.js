@@ -7,8 +7,13 @@
 //              targets (Distiller.prototype.softTargets, recordOnly) are also written to a
 //              store (DISTILL_DELIVERY_STORE_MODE=record);
 // - students:  for each student seed, train.js replaying that store
-//              (DISTILL_DELIVERY_STORE_MODE=replay, TEACHER_EPOCHS=0): no teacher training,
-//              no teacher forward pass, no mixup draws; the student's own training as usual.
+//              (DISTILL_DELIVERY_STORE_MODE=replay, TEACHER=stored): no teacher built or
+//              trained, no teacher forward pass, no mixup draws; the student's own training
+//              as usual;
+// - no teacher: for each student seed, right after its replay, train.js without the agent
+//              and with no teacher at all (TEACHER=none: none built, trained or run; the soft
+//              targets are the mixed labels): what the student's training costs by itself,
+//              the floor a replaying student is timed against (goal: within 1.05x of it).
 // The teacher's seed (data, teacher, batch order, mixup draws) is 1 throughout; a student
 // seed changes only the student's initial weights. Checks that every replayed student ends
 // with exactly the accuracy (the whole curve) of the ordinary run with its seed, and that
@@ -44,6 +49,7 @@ export async function teacherOnce({ quick, out, seeds }) {
   let ordinary;
   let record;
   let students;
+  let alone;
   let storeBytes;
   try {
     ordinary = [];
@@ -53,15 +59,18 @@ export async function teacherOnce({ quick, out, seeds }) {
     record = await train('record', { nodeArgs: agent, env: storeEnv('record', { STUDENT_SEED: String(studentSeeds[0]) }), quick });
     storeBytes = size(storeDir);
     students = [];
+    alone = [];
     for (const s of studentSeeds) {
-      students.push(await train(`student seed ${s}, replay`, { nodeArgs: agent, env: storeEnv('replay', { STUDENT_SEED: String(s), TEACHER_EPOCHS: '0' }), quick }));
+      students.push(await train(`student seed ${s}, replay`, { nodeArgs: agent, env: storeEnv('replay', { STUDENT_SEED: String(s), TEACHER: 'stored' }), quick }));
+      // Right after its replay, so that both see the machine as alike as can be.
+      alone.push(await train(`student seed ${s}, no teacher`, { env: { SEED: TEACHER_SEED, STUDENT_SEED: String(s), TEACHER: 'none' }, quick }));
     }
   } finally {
     rmSync(storeDir, { recursive: true, force: true });
   }
   const seconds = (performance.now() - started) / 1000;
   const problems = check(studentSeeds, ordinary, record, students);
-  const result = summarize(studentSeeds, ordinary, record, students, storeBytes);
+  const result = summarize(studentSeeds, ordinary, record, students, alone, storeBytes);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'store.md'), markdown(result, quick, problems, seconds));
   writeFileSync(join(outDir, 'store.svg'), plot(result));
@@ -104,7 +113,7 @@ function sameSteps(a, b) {
   return a.filter((x, i) => x === b[i]).length;
 }
 
-function summarize(studentSeeds, ordinary, record, students, storeBytes) {
+function summarize(studentSeeds, ordinary, record, students, alone, storeBytes) {
   const run = (r) => ({
     wallSeconds: r.wallSeconds,
     cpuSeconds: r.cpuSeconds,
@@ -124,6 +133,12 @@ function summarize(studentSeeds, ordinary, record, students, storeBytes) {
     ordinary: ordinary.map(run),
     record: run(record),
     students: students.map(run),
+    alone: alone.map(run),
+    // Each replaying student against the same student with no teacher at all, run right after it.
+    replayVsAlone: {
+      wall: median(students.map((s, i) => s.wallSeconds / alone[i].wallSeconds)),
+      cpu: median(students.map((s, i) => s.cpuSeconds / alone[i].cpuSeconds)),
+    },
     totals: {
       ordinary: { wallSeconds: sum(ordinary, 'wallSeconds'), cpuSeconds: sum(ordinary, 'cpuSeconds') },
       teacherOnce: { wallSeconds: record.wallSeconds + sum(students, 'wallSeconds'), cpuSeconds: record.cpuSeconds + sum(students, 'cpuSeconds') },
@@ -132,6 +147,11 @@ function summarize(studentSeeds, ordinary, record, students, storeBytes) {
 }
 
 const sum = (runs, key) => runs.reduce((total, r) => total + r[key], 0);
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const pct = (x) => (100 * x).toFixed(1);
 const sec = (x) => x.toFixed(1);
 
@@ -142,6 +162,7 @@ function table(r) {
     ...r.ordinary.map((o, i) => `| ordinary (teacher and student) | ${r.studentSeeds[i]} | ${sec(o.wallSeconds)} | ${sec(o.cpuSeconds)} | ${pct(o.studentAccuracy)} |`),
     `| record (teacher and student, writing the store) | ${r.studentSeeds[0]} | ${sec(r.record.wallSeconds)} | ${sec(r.record.cpuSeconds)} | ${pct(r.record.studentAccuracy)} |`,
     ...r.students.map((s, i) => `| student replaying the store | ${r.studentSeeds[i]} | ${sec(s.wallSeconds)} | ${sec(s.cpuSeconds)} | ${pct(s.studentAccuracy)} |`),
+    ...r.alone.map((s, i) => `| the same student with no teacher at all | ${r.studentSeeds[i]} | ${sec(s.wallSeconds)} | ${sec(s.cpuSeconds)} | ${pct(s.studentAccuracy)} |`),
     `| **${r.ordinary.length} ordinary runs** | | **${sec(r.totals.ordinary.wallSeconds)}** | **${sec(r.totals.ordinary.cpuSeconds)}** | |`,
     `| **record + ${r.students.length} student runs** | | **${sec(r.totals.teacherOnce.wallSeconds)}** | **${sec(r.totals.teacherOnce.cpuSeconds)}** | |`,
   ];
@@ -155,15 +176,17 @@ function markdown(r, quick, problems, seconds) {
 One teacher (seed ${r.teacherSeed}) and ${r.studentSeeds.length} students (student seeds ${r.studentSeeds.join(', ')}: only the student's initial weights differ).
 "ordinary" trains the teacher, then distills the student from it, with the mixup delivered from teacher step to student step (run.js's "delivery" condition).
 "record" is the same run with \`store.json\`: the mixups and the teacher's soft targets are also written to a store (${(r.storeBytes / 1024).toFixed(0)} KiB on disk).
-"student replaying the store" runs the same script with \`DISTILL_DELIVERY_STORE_MODE=replay\` and \`TEACHER_EPOCHS=0\`: the teacher is neither trained nor run, and the mixup is not drawn; both come from the store.
+"student replaying the store" runs the same script with \`DISTILL_DELIVERY_STORE_MODE=replay\` and \`TEACHER=stored\`: the teacher is neither built, trained nor run, and the mixup is not drawn; both come from the store.
 Wall time is each child process's, start to exit; CPU time is what the process itself reports (user + system), which other work on the machine does not inflate.
 
 ${table(r)}
 
 Together the record run and the ${r.students.length} student runs took ${ratio('wallSeconds')}× the wall time and ${ratio('cpuSeconds')}× the CPU time of the ${r.ordinary.length} ordinary runs.
 
+"the same student with no teacher at all" runs \`TEACHER=none node train.js\` right after each replay, without the agent: no teacher is built, trained or run, and the student learns from the mixed labels instead of soft targets (so its accuracy differs); it is what the student's training costs by itself. A student replaying the store took ${r.replayVsAlone.wall.toFixed(2)}× its wall time and ${r.replayVsAlone.cpu.toFixed(2)}× its CPU time (medians over the ${r.students.length} pairs; goal ≤ 1.05×).
+
 ${problems.length ? `Checks that failed:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : `Checks: every replayed student reached exactly (bit for bit, every epoch) the accuracy of the ordinary run with its seed, and the record run's student that of the first; at each of the ${r.record.batches} steps, each replayed student's loader gave the record run's batch (${r.students.map((s) => `${s.sameBatches}/${r.record.batches}`).join(', ')}) and the student was fed the record run's mixed batch (${r.students.map((s) => `${s.sameFed}/${r.record.batches}`).join(', ')}); each report said ${r.record.batches} steps written, and ${r.record.batches} of ${r.record.batches} replayed.\n`}
-All ${r.ordinary.length + 1 + r.students.length} runs took ${seconds.toFixed(0)} s.
+All ${r.ordinary.length + 1 + r.students.length + r.alone.length} runs took ${seconds.toFixed(0)} s.
 
 ![wall time per run, and student accuracy per epoch](store.svg)
 `;
@@ -178,6 +201,7 @@ function plot(r) {
     ...r.ordinary.map((o, i) => [`ordinary, seed ${r.studentSeeds[i]}`, o.wallSeconds, '#d62728']),
     ['record', r.record.wallSeconds, '#2ca02c'],
     ...r.students.map((s, i) => [`student ${r.studentSeeds[i]}, replay`, s.wallSeconds, '#1f77b4']),
+    ...r.alone.map((s, i) => [`student ${r.studentSeeds[i]}, no teacher`, s.wallSeconds, '#7f7f7f']),
   ];
   const parts = [];
   const barLeft = 150;
@@ -215,7 +239,7 @@ function plot(r) {
   parts.push(`<text x="${(left + right) / 2}" y="${height - 14}" text-anchor="middle">student epoch</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
-<text x="20" y="24" font-size="15" font-weight="bold">Teacher once, students many: ${r.ordinary.length} ordinary runs against 1 record run and ${r.students.length} replaying students</text>
+<text x="20" y="24" font-size="15" font-weight="bold">Teacher once, students many: ${r.ordinary.length} ordinary runs against 1 record run and ${r.students.length} replaying students (and each student with no teacher)</text>
 ${parts.join('\n')}
 </svg>
 `;

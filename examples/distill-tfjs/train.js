@@ -15,8 +15,12 @@
 // generator of its own); STUDENT_SEED (default SEED) seeds the student's initial weights
 // alone, so one teacher can teach several students; KD_WEIGHT (default 0.9) is the weight
 // of the distillation term, the rest going to cross-entropy on the mixed labels (0 trains
-// the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains
-// (0 when its outputs come from a store, see store.json); QUICK=1 makes a tiny run for tests.
+// the student alone); TEACHER_EPOCHS (default 30, quick 3) is how long the teacher trains;
+// TEACHER=stored when the teacher's outputs come from a store (see store.json): no teacher is
+// built or trained, and its forward pass must not run (a replay returns the stored outputs);
+// TEACHER=none trains the same student with no teacher at all (none built, trained or run:
+// its soft targets are the mixed labels), the floor a student replaying a store is timed
+// against; QUICK=1 makes a tiny run for tests.
 // Prints progress per epoch, then one JSON line with the results, among them a digest of
 // each distillation step's batch (as the loader gave it) and of what the student was fed.
 import * as tf from '@tensorflow/tfjs';
@@ -34,6 +38,9 @@ const settings = quick
 if (process.env.TEACHER_EPOCHS !== undefined) settings.teacherEpochs = Number.parseInt(process.env.TEACHER_EPOCHS, 10);
 const temperature = 4;
 const kdWeight = Number(process.env.KD_WEIGHT ?? 0.9);
+const teacherKind = process.env.TEACHER ?? 'trained';
+if (!['trained', 'stored', 'none'].includes(teacherKind)) throw new Error(`TEACHER must be trained, stored or none, not ${teacherKind}`);
+if (teacherKind !== 'trained') settings.teacherEpochs = 0;
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // only silences tfjs's notice about the native Node backend
@@ -114,13 +121,19 @@ class Distiller {
 
   /** The teacher's forward pass: its softened class probabilities for a batch. */
   softTargets(mixed) {
+    if (this.teacher === 'stored') throw new Error('TEACHER=stored: the teacher was not built, so its soft targets must come from a store (DISTILL_DELIVERY=store.json, DISTILL_DELIVERY_STORE_MODE=replay)');
     return tf.softmax(this.teacher.predict(mixed).div(temperature));
   }
 
-  /** Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on the mixed labels; returns the loss. */
-  studentStep(xs, labels, softTargets) {
+  /**
+   * Mixes the batch and trains the student on KL to the soft targets plus cross-entropy on
+   * the mixed labels; returns the loss. Without a teacher (`teacherTargets` null) the soft
+   * targets are the mixed labels.
+   */
+  studentStep(xs, labels, teacherTargets) {
     return tf.tidy(() => {
       const [mixed, mixedLabels] = this.mixup.call(xs, labels);
+      const softTargets = teacherTargets ?? mixedLabels;
       this.fed.student = digest(mixed, mixedLabels);
       return this.optimizer.minimize(() => {
         const logits = this.student.apply(mixed);
@@ -134,9 +147,9 @@ class Distiller {
 
   /** One distillation step: each step frees what it made in its own tf.tidy, the mixed batches included. */
   step(xs, labels) {
-    const softTargets = this.teacherStep(xs, labels);
+    const softTargets = this.teacher === undefined ? null : this.teacherStep(xs, labels);
     const loss = this.studentStep(xs, labels, softTargets);
-    softTargets.dispose();
+    softTargets?.dispose();
     const value = loss.dataSync()[0];
     loss.dispose();
     return value;
@@ -147,7 +160,8 @@ const pct = (x) => `${(100 * x).toFixed(1)}%`;
 
 // 1. The teacher, trained alone on mixup batches.
 const teacherBatchRandom = mulberry32(seed * 31 + 5);
-const teacher = mlp([64, 64], seed * 1000);
+// With TEACHER=stored a stand-in: the teacher step runs, but what it would compute comes from the store.
+const teacher = teacherKind === 'trained' ? mlp([64, 64], seed * 1000) : teacherKind === 'stored' ? 'stored' : undefined;
 const teacherOptimizer = tf.train.adam(0.005);
 function trainTeacherBatch(xs, labels) {
   const [mixed, mixedLabels] = mixup.call(xs, labels);
@@ -164,7 +178,7 @@ for (let epoch = 1; epoch <= settings.teacherEpochs; epoch++) {
   }
   console.log(`teacher epoch ${String(epoch).padStart(2)}/${settings.teacherEpochs}  loss ${(total / count).toFixed(4)}  test acc ${pct(accuracy(teacher, data.test))}`);
 }
-const teacherAccuracy = accuracy(teacher, data.test);
+const teacherAccuracy = teacherKind === 'trained' ? accuracy(teacher, data.test) : null;
 
 // 2. The student, distilled from the teacher on mixup batches. This stage seeds
 // Math.random again as it starts (as scripts that seed each stage do), so it draws the

@@ -9,23 +9,20 @@
 import Module, { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { debuglog } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
 import { DistillDeliveryManager, provideStoreLink } from '../delivery/delivery-manager.js';
 import { Site, type PhaseRunner } from '../sites/site.js';
 import { errors, inContext } from '../errors.js';
-import { installHooks } from '../instrument/install.js';
 import type { TargetHandle } from '../instrument/handles.js';
 import type { ModulePlan, PlannedTarget } from '../instrument/module-plan.js';
 import { isBareSpecifier, resolveImports, resolveImportsSync, type ImportRequest } from './resolve-import.js';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 import { locateProperty, resolveModule, type ResolvedModule } from '../sites/resolve-target.js';
 import { baseRelativeTo, parseTargetPath, toBase, type Base, type TargetPath } from '../target-path.js';
 import { Phases, type PhaseKind } from './phases.js';
 import { RecorderManager } from '../recorder/recorder-manager.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 type Role = 'delivery' | 'recorder' | 'record' | 'override' | 'instrument';
 
@@ -132,13 +129,14 @@ function importRequests(entries: Entry[]): ImportRequest[] {
   return entries.filter((e) => isBareSpecifier(e.path.specifier)).map((e) => ({ specifier: e.path.specifier, parent: folderOf(toBase(e.base)) }));
 }
 
-type Planner = typeof import('../instrument/module-plan.js');
+/** The planner and the hooks that deliver its plans. */
+type Planner = typeof import('../instrument/module-plan.js') & typeof import('../instrument/install.js');
 
 /**
  * What start-up needs besides the config: where bare targets resolve for `import`, and
- * the planner (the parser, the rewrite and the TypeScript stripper, loaded only when some
- * module is a target). The --import start may wait for them; the --require start gets
- * them at once.
+ * the planner (the parser, the rewrite, the TypeScript stripper and the module hooks,
+ * loaded only when some module is a target). The --import start may wait for them; the
+ * --require start gets them at once.
  */
 interface Needs {
   imports(requests: ImportRequest[]): (string | undefined)[];
@@ -226,8 +224,10 @@ function patchBuiltins(builtins: Placed['builtins']): void {
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const entries = collectEntries(config);
   const imports = await resolveImports(importRequests(entries));
-  // The parser, the rewrite and the TypeScript stripper are loaded only when some module is a target.
-  const planner = entries.some((e) => !isBuiltin(e.path.specifier)) ? await import('../instrument/module-plan.js') : undefined;
+  // The parser, the rewrite, the TypeScript stripper and the hooks are loaded only when some module is a target.
+  const planner = entries.some((e) => !isBuiltin(e.path.specifier))
+    ? { ...(await import('../instrument/module-plan.js')), ...(await import('../instrument/install.js')) }
+    : undefined;
   // The store's modules, only when the config has a store.
   if (config.store !== undefined) provideStoreLink((await import('../link/store-link.js')).StoreLink);
   return buildAgent(config, entries, { imports: () => imports, planner: () => planner! });
@@ -236,7 +236,8 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
 /** The same, synchronously: for `--require`, where Node can load ES modules by require() (module.registerHooks is there too). */
 export function startAgentSync(config: AgentConfig): Agent {
   if (config.store !== undefined) provideStoreLink((createRequire(import.meta.url)('../link/store-link.js') as typeof import('../link/store-link.js')).StoreLink);
-  const planner = (): Planner => createRequire(import.meta.url)('../instrument/module-plan.js') as Planner;
+  const load = createRequire(import.meta.url);
+  const planner = (): Planner => ({ ...(load('../instrument/module-plan.js') as object), ...(load('../instrument/install.js') as object) }) as Planner;
   return buildAgent(config, collectEntries(config), { imports: resolveImportsSync, planner });
 }
 
@@ -249,14 +250,16 @@ function buildAgent(config: AgentConfig, entries: Entry[], needs: Needs): Agent 
   const plans = planModules(grouped, needs.planner);
   // The process the user started opens its store now, so a store that does not fit stops it before the app runs;
   // a process it was passed on to (a worker, a child) opens it at its first phase, if it runs one.
+  // (node:worker_threads costs 2 to 3 ms to load: only a store needs it here.)
+  const isMainThread = config.store !== undefined && builtin('node:worker_threads').isMainThread;
   const first = isMainThread && (process.env.DISTILL_DELIVERY_FIRST_PID ?? String(process.pid)) === String(process.pid);
-  if (config.store !== undefined && isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
+  if (isMainThread) process.env.DISTILL_DELIVERY_FIRST_PID ??= String(process.pid);
   const recorders = new RecorderManager(config.recorders as never, { base: config.base, source: config.source });
-  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, recorders, configHash: config.configHash });
+  manager = new DistillDeliveryManager(config.deliveries as never, { base: config.base, source: config.source, store: config.store, deferStore: !first, recorders, configHash: config.store === undefined ? undefined : config.configHash });
   runtime.manager = manager;
   runtime.recorders = recorders;
   patchBuiltins(builtins);
-  installHooks(plans);
+  if (plans.size > 0) needs.planner().installHooks(plans);
 
   const agent: Agent = {
     config,

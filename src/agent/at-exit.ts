@@ -22,12 +22,15 @@
  * to date as phases end instead (report-file.ts), and a store's committed steps are
  * already stored (docs/store.md).
  */
-import { writeSync } from 'node:fs';
 import { extname } from 'node:path';
-import { isMainThread, threadId } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { buildReport, renderReport, type Report, type Retarget } from './report.js';
 import { ReportFile } from './report-file.js';
+import { builtin } from '../runtime.js';
+
+// Taken without their ES module namespaces, whose lazy getters cost a start a few ms (runtime.ts builtin()).
+const { writeSync } = builtin('node:fs');
+const { isMainThread, threadId } = builtin('node:worker_threads');
 
 export interface EndOptions {
   /** Print the report to stderr. */

@@ -3,11 +3,10 @@
  * character `{` or `[`) or the path of a JSON file. JSON only: nothing in it is ever
  * evaluated as code. Every problem is a DeliveryError naming DISTILL_DELIVERY and the key.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeliveryError, didYouMean, errors, describe, knownNames } from '../errors.js';
 import { parseTargetPath, type TargetPath } from '../target-path.js';
+import { builtin } from '../runtime.js';
 import { envStoreMode, normalizeStore, STORE_MODE_VARIABLE, type StoreOptions } from '../store/options.js';
 
 export interface PhaseTarget {
@@ -57,7 +56,17 @@ function paths(source: string, key: string, value: unknown): PhaseTarget[] {
 
 /** Parses the configuration text; `base` is where relative targets resolve from. */
 export function parseConfig(text: string, source: string, base: string): AgentConfig {
-  const configHash = createHash('sha256').update(text).digest('hex');
+  const config = parse(text, source, base);
+  // Hashed when first read (a store's record run keeps it): node:crypto costs a start with no store 2 to 6 ms.
+  let hash: string | undefined;
+  Object.defineProperty(config, 'configHash', {
+    enumerable: true,
+    get: () => (hash ??= builtin('node:crypto').createHash('sha256').update(text).digest('hex')),
+  });
+  return config as AgentConfig;
+}
+
+function parse(text: string, source: string, base: string): Omit<AgentConfig, 'configHash'> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -65,7 +74,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     throw errors.config(source, `is not valid JSON (${(error as Error).message.split('\n')[0]}). Give inline JSON starting with "{" or "[", or the path of a JSON file.`);
   }
   if (Array.isArray(raw)) {
-    return { deliveries: raw, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source, configHash };
+    return { deliveries: raw, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   if (raw === null || typeof raw !== 'object') {
     throw errors.config(source, `must hold a JSON object or array, but holds ${describe(raw)}.`);
@@ -80,7 +89,7 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
         throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)} nor a delivery spec with a "type"; use ${knownNames(key, KEYS)}.`);
       }
     }
-    return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source, configHash };
+    return { deliveries: object, recorders: {}, record: [], override: [], instrument: [], report: false, reportFile: undefined, strict: false, store: storeOf(undefined, source, base), base, source };
   }
   for (const key of keys) {
     if (!KEYS.includes(key)) throw errors.config(`${source} ${key}`, `is not a known key${didYouMean(key, KEYS)}; use ${knownNames(key, KEYS)}.`);
@@ -135,7 +144,6 @@ export function parseConfig(text: string, source: string, base: string): AgentCo
     store,
     base,
     source,
-    configHash,
   };
 }
 
@@ -160,6 +168,7 @@ export function readConfig(value: string | undefined, cwd = process.cwd()): Agen
   let content: string;
   try {
     // Only a regular file: a device (/dev/zero), a FIFO or a socket could block or never end.
+    const { readFileSync, statSync } = builtin('node:fs');
     const stats = statSync(file);
     if (!stats.isFile()) {
       const kind = stats.isDirectory() ? 'EISDIR: a folder' : 'a device, FIFO or socket';

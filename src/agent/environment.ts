@@ -3,8 +3,8 @@
  * (DISTILL_DELIVERY_STORE_MOD) would otherwise change nothing, silently. Given once, in
  * the process the user started, whose children inherit the same variables.
  */
-import { isMainThread } from 'node:worker_threads';
 import { closest, likelyMeant, warnings, UNKNOWN_VARIABLE_WARNING } from '../errors.js';
+import { builtin } from '../runtime.js';
 
 /** Every variable the package reads (docs/configuration.md#environment-variables). */
 export const VARIABLES: readonly string[] = [
@@ -45,7 +45,8 @@ function unknownVariableMessages(env: NodeJS.ProcessEnv): string[] {
  * a tick after it is emitted, and process.exit() does not wait for it.
  */
 export function warnUnknownVariables(env: NodeJS.ProcessEnv = process.env): () => readonly string[] {
-  if (!isMainThread) return () => [];
+  // Loading node:worker_threads costs a start 2 to 4 ms: only where there is something to say.
+  if (unknownVariables(env).length === 0 || !builtin('node:worker_threads').isMainThread) return () => [];
   const firstPid = env.DISTILL_DELIVERY_FIRST_PID;
   if (firstPid !== undefined && firstPid !== String(process.pid)) return () => [];
   const pending = new Set(unknownVariableMessages(env));

@@ -4,12 +4,11 @@
  * the report and strict mode, and NODE_DEBUG=delivery logs each phase's start and end
  * with its counts (per phase, never per call); listeners learn of each phase's end.
  */
-import { debuglog } from 'node:util';
 import type { DistillDeliveryManager, PhaseNotes } from '../delivery/delivery-manager.js';
 import type { PhaseRunner } from '../sites/site.js';
-import { runtime, type Step } from '../runtime.js';
+import { builtin, runtime, type Step } from '../runtime.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 export type PhaseKind = 'record' | 'override';
 

@@ -7,20 +7,18 @@
  * rest of the agent by require() (ES modules without top-level await).
  */
 import { createRequire } from 'node:module';
-import { debuglog } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
 import type { Agent } from './agent.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { DeliveryError, UNKNOWN_VARIABLE_WARNING } from '../errors.js';
 import { warnUnknownVariables } from './environment.js';
-import { countOutsideCalls } from './outside-calls.js';
 import { propagate } from './propagate.js';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 type AtExit = typeof import('./at-exit.js');
 type Hints = typeof import('./hints.js');
+type OutsideCalls = typeof import('./outside-calls.js');
 
 /** Whether the report may look for where else to aim a function delivery that never fired (hints.ts loads the parser). */
 const mayRetarget = (config: AgentConfig): boolean => Object.keys(config.deliveries).length > 0 && config.record.length > 0 && config.override.length > 0;
@@ -47,11 +45,12 @@ export async function start(): Promise<void> {
     unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    if (idle(config)) return startIdle(config);
     const given = warningsGiven();
     const { startAgent } = await import('./agent.js');
     const agent = await startAgent(config);
     propagate();
-    arrangeEnd(agent, config, given, await import('./at-exit.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
+    arrangeEnd(agent, config, given, await import('./at-exit.js'), await import('./outside-calls.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
   } catch (error) {
     fail(error);
   }
@@ -63,22 +62,46 @@ export function startSync(): void {
     unknown = warnUnknownVariables();
     const config = readConfig(process.env.DISTILL_DELIVERY);
     if (config === undefined) return;
+    if (idle(config)) return startIdle(config);
     const given = warningsGiven();
     const load = createRequire(import.meta.url);
     const { startAgentSync } = load('./agent.js') as typeof import('./agent.js');
     const agent = startAgentSync(config);
     propagate();
-    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
+    arrangeEnd(agent, config, given, load('./at-exit.js') as AtExit, load('./outside-calls.js') as OutsideCalls, mayRetarget(config) ? (load('./hints.js') as Hints) : undefined);
   } catch (error) {
     fail(error);
   }
 }
 
+/**
+ * Whether the config asks for nothing: no delivery, recorder, phase, target or store, no report and
+ * no strict mode. The agent then loads nothing more (its manager, sites and hooks would
+ * have nothing to do; a program that imports the package gets an empty manager as without
+ * the agent) and only passes the config on to children.
+ */
+function idle(config: AgentConfig): boolean {
+  const targets = Object.keys(config.deliveries).length + Object.keys(config.recorders).length + config.record.length + config.override.length + config.instrument.length;
+  const nothing = targets === 0;
+  return nothing && config.store === undefined && !ending(config);
+}
+
+function startIdle(config: AgentConfig): void {
+  // What the rest of the package reads of an agent: that it started, and what bare targets resolved to (none).
+  runtime.agent = { config, resolved: new Map<string, string>(), handles: () => null };
+  propagate();
+}
+
 const strict = (config: AgentConfig): boolean => config.strict || process.env.DISTILL_DELIVERY_STRICT === '1';
 const printed = (config: AgentConfig): boolean => config.report || process.env.DISTILL_DELIVERY_REPORT === '1';
 
+/** Whether the end of the run has work however little was delivered: a printed report, or strict mode's verdict. */
+function ending(config: AgentConfig): boolean {
+  return strict(config) || printed(config);
+}
+
 /** The end of the run (the report, or its findings as warnings; strict mode), and the count of calls outside phases its hints use. */
-function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, hints: Hints | undefined): void {
+function arrangeEnd(agent: Agent, config: AgentConfig, given: ReadonlySet<string>, { installEnd }: AtExit, { countOutsideCalls }: OutsideCalls, hints: Hints | undefined): void {
   installEnd(agent, { print: printed(config), file: config.reportFile, strict: strict(config), retarget: hints?.retarget, given });
   countOutsideCalls(agent);
 }
@@ -95,7 +118,7 @@ function story(error: unknown): string {
 
 function fail(error: unknown): never {
   if (debug.enabled) debug('start-up failed: %s', story(error));
-  const where = isMainThread ? '' : ' (worker thread)';
+  const where = builtin('node:worker_threads').isMainThread ? '' : ' (worker thread)';
   const detail = error instanceof DeliveryError ? `${error.name} [${error.code}]: ${error.message}` : error instanceof Error ? error.stack : String(error);
   // A typo in a variable's name is the likely cause of a config error (a mode that is not set): say it here, as the warning may never print.
   const typos = unknown().map((message) => `\n[${UNKNOWN_VARIABLE_WARNING}] ${message}`).join('');

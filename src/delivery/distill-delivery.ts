@@ -3,14 +3,13 @@
  * overrideData is false and replayed while it is true, for the calls that reach its
  * target while the delivery is active.
  */
-import { debuglog } from 'node:util';
 import { DeliveryQueue, SignatureRuns } from './delivery-queue.js';
 import { Entries, runScope, type Member } from '../sites/scope.js';
 import { resolveModule, type ResolvedModule } from '../sites/resolve-target.js';
 import type { Site } from '../sites/site.js';
 import type { NormalizedOptions } from './delivery-options.js';
 import { errors, subject, UNDEFINED_OUTPUTS_WARNING, warningCodes, warnings, type StepFacts } from '../errors.js';
-import { OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
+import { builtin, OVERRIDE, PASS, RECORD, runtime, type Frame, type Part, type Step } from '../runtime.js';
 import type { Base, TargetPath } from '../target-path.js';
 import { advanceDraws, type RandomMode } from '../values/draws.js';
 import { ItemLog, type ItemObserver, type ItemsKind } from '../values/generator.js';
@@ -19,7 +18,7 @@ import { CHECK_OFF, checkModeOf, differenceOf, forgetLastThis, type CheckMode, t
 
 export { normalizeOptions, type CheckMode, type DeliveryOptions, type NormalizedOptions, type RandomMode } from './delivery-options.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 const state = runtime.state;
 

@@ -3,10 +3,9 @@
  * reached through the module's `__dd$(i)` helper. Each handle forwards to the target's
  * site and patches property paths once the objects that hold them exist.
  */
-import { types } from 'node:util';
 import { memberOf, type Site } from '../sites/site.js';
 import { errors, isClass } from '../errors.js';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 import { locateProperty } from '../sites/resolve-target.js';
 
 /**
@@ -149,7 +148,7 @@ export class TargetHandle {
       if (this.installed || (!final && !this.holdsInstance(root, members))) return;
       throw error;
     }
-    if (types.isModuleNamespaceObject(located.owner)) {
+    if (builtin('node:util').types.isModuleNamespaceObject(located.owner)) {
       // `Type.Object` where Type is `import * as Type`: a namespace's bindings are read-only.
       throw errors.namespaceBinding(this.who, this.members.join('.'));
     }

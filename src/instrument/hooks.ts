@@ -7,15 +7,9 @@
  * the last; only the latest copy of an agent instruments, the others pass through.
  */
 import { debuglog } from 'node:util';
-import { loadedFormat, outcome, rewrite, type PlanData, type Rewriter } from './loaded.js';
+import { loadedFormat, outcome, rewrite, text, type LoadResult, type PlanData, type Rewriter } from './loaded.js';
 
 const debug = debuglog('delivery');
-
-export interface LoadResult {
-  format?: string | null;
-  source?: string | ArrayBuffer | ArrayBufferView | null;
-  shortCircuit?: boolean;
-}
 
 interface HooksData {
   /** The agent that registered this copy: one per thread that started it. */
@@ -33,14 +27,6 @@ export function initialize(data: HooksData): void {
   self = data;
   plans = new Map(data.plans.map((plan) => [plan.url, plan]));
   latest.set(data.agent, Math.max(latest.get(data.agent) ?? 0, data.generation));
-}
-
-/** A load hook's source as text, whatever form it came in. */
-export function text(source: LoadResult['source']): string {
-  if (typeof source === 'string') return source;
-  if (source === null || source === undefined) return '';
-  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  return new TextDecoder().decode(bytes);
 }
 
 let rewriter: Promise<Rewriter> | undefined;

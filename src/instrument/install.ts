@@ -12,14 +12,12 @@
  * code Node will run, whatever loader compiled it and in whatever order they started.
  * Every other module loads untouched and unparsed: a hook only looks its URL up in a map.
  */
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Module from 'node:module';
-import { debuglog } from 'node:util';
-import { text, type LoadResult } from './hooks.js';
+import { builtin } from '../runtime.js';
+import { text, type LoadResult } from './loaded.js';
 import type { ModulePlan } from './module-plan.js';
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
 
 type SyncNext = (url: string, context: unknown) => LoadResult;
 type RegisterHooks = (hooks: { load: (url: string, context: unknown, next: SyncNext) => LoadResult }) => unknown;
@@ -40,7 +38,7 @@ export function installHooks(plans: ReadonlyMap<string, ModulePlan>): void {
     debug('hooks: module.registerHooks for %d target module(s)', plans.size);
   } else if (all.some((p) => p.format === 'module' || p.typescript)) {
     // module.register: added in v20.6.0. Off-thread: the plans travel as data.
-    const data = { agent: randomUUID(), plans: all.map(planData) };
+    const data = { agent: builtin('node:crypto').randomUUID(), plans: all.map(planData) };
     keepLast(nodeModule, 'register', (register, generation) =>
       (register as Register)(new URL(`./hooks.js?generation=${generation}`, import.meta.url), import.meta.url, { data: { ...data, generation } }),
     );
@@ -80,7 +78,7 @@ function registerSync(registerHooks: RegisterHooks, plans: ReadonlyMap<string, M
       const plan = generation === latest ? plans.get(url) : undefined;
       const result = next(url, context);
       if (plan === undefined) return result;
-      const source = result.source == null ? readFileSync(plan.filename, 'utf8') : text(result.source);
+      const source = result.source == null ? builtin('node:fs').readFileSync(plan.filename, 'utf8') : text(result.source);
       const code = plan.codeFor(source, result.format);
       if (code === undefined) return result;
       debug('instrument %s (%s)', url, code.format);

@@ -23,6 +23,20 @@ export interface PlanData {
   readonly targets: readonly SourceTarget[];
 }
 
+export interface LoadResult {
+  format?: string | null;
+  source?: string | ArrayBuffer | ArrayBufferView | null;
+  shortCircuit?: boolean;
+}
+
+/** A load hook's source as text, whatever form it came in. */
+export function text(source: LoadResult['source']): string {
+  if (typeof source === 'string') return source;
+  if (source === null || source === undefined) return '';
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return new TextDecoder().decode(bytes);
+}
+
 /** What rewrites a source the plan did not foresee (loaded lazily where it is needed). */
 export interface Rewriter {
   toJavaScript(source: string, filename: string): { code: string };

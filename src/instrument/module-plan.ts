@@ -5,10 +5,9 @@
  * each load hook the code to run for the source that hook sees (loaded.ts). Loaded by the
  * agent only when some module is a target: it brings the parser.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { debuglog } from 'node:util';
 import { errors, inContext } from '../errors.js';
+import { builtin } from '../runtime.js';
 import type { Site } from '../sites/site.js';
 import { TargetHandle } from './handles.js';
 import { codeFor, loadedFormat, mark, type PlanData, type Rewriter } from './loaded.js';
@@ -26,7 +25,8 @@ export interface PlannedTarget extends SourceTarget {
   readonly site: Site;
 }
 
-const debug = debuglog('delivery');
+const debug = builtin('node:util').debuglog('delivery');
+const { readFileSync } = builtin('node:fs');
 const rewriter: Rewriter = { toJavaScript, instrument: instrumentSource };
 
 /** The plan for one target module: the file as read, its instrumented code, its targets. */

@@ -4,10 +4,9 @@
  */
 import { createRequire, isBuiltin } from 'node:module';
 import { isAbsolute } from 'node:path';
-import { types } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { errors, isClass } from '../errors.js';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 import type { Base, TargetPath } from '../target-path.js';
 import { propertySite, type Site } from './site.js';
 
@@ -161,7 +160,7 @@ export function locateProperty(who: string, path: string, root: unknown, members
 export function resolvePropertyTarget(who: string, target: TargetPath, module: ResolvedModule, kind: 'function' | 'method'): Site {
   const root = loadModule(target, module);
   const { owner, key } = locateProperty(who, target.raw, root, target.members, `module "${target.specifier}"`, kind);
-  if (types.isModuleNamespaceObject(owner)) {
+  if (builtin('node:util').types.isModuleNamespaceObject(owner)) {
     throw errors.notInstrumented(who, `is a binding of the ES module ${module.url}, which can only be replaced while the module loads.`);
   }
   const own = Object.getOwnPropertyDescriptor(owner, key);

@@ -21,11 +21,10 @@
  * Each wrapper takes the original's own properties (name, length, prototype, ...) and
  * prototype. The idle path of a delivery wrapper is one load and one compare.
  */
-import { types } from 'node:util';
-import { runInThisContext } from 'node:vm';
-import { runtime } from '../runtime.js';
+import { builtin, runtime } from '../runtime.js';
 
 const state = runtime.state;
+const { types } = builtin('node:util');
 
 export type WrapperKind = 'function' | 'sloppy' | 'bound' | 'method' | 'async' | 'generator' | 'asyncGenerator';
 
@@ -174,7 +173,7 @@ let sloppyFactories: SloppyFactories | undefined;
  * Compiled once, from this fixed text, on the first sloppy-mode original.
  */
 function sloppy(): SloppyFactories {
-  return (sloppyFactories ??= runInThisContext(
+  return (sloppyFactories ??= builtin('node:vm').runInThisContext(
     `({
   delivery: function (original, state, site, construct) {
     var wrapper = function (...args) {
