@@ -508,6 +508,11 @@ export const storeErrors = {
       'ERR_DELIVERY_STORE_END',
       `Cannot replay ${store}: it does not exist (${detail}). Record it first, or check its url.`,
     ),
+  noRank: (store: string, rank: number, ranks: readonly number[]) =>
+    new DeliveryError(
+      'ERR_DELIVERY_STORE_END',
+      `Cannot replay ${store}: no record run wrote rank ${rank}, and the store holds ${ranks.length === 0 ? 'no rank' : `rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')}`}. Replay each rank in the process that has its rank (DISTILL_DELIVERY_RANK, or the store's rank option), or record rank ${rank} first.`,
+    ),
   writerGone: (store: string, step: number, last: number, lastRead: number, ttl: number) =>
     new DeliveryError(
       'ERR_DELIVERY_STORE_END',

@@ -77,6 +77,20 @@ describe('a folder store', () => {
     assert.doesNotMatch(stderr, /warning \[/);
   });
 
+  test('a replay of a rank no record run wrote stops before the app runs, naming the ranks the store holds (ERR_DELIVERY_STORE_END); auto records it', { timeout: TIMEOUT }, async () => {
+    const own = configIn(tempDir());
+    assert.equal((await run(app, own, 'record')).code, 0);
+    const replayed = await run(app, own, 'replay', { DISTILL_DELIVERY_RANK: '2' });
+    assert.equal(replayed.code, 1);
+    assert.equal(replayed.stdout, '');
+    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+    assert.match(replayed.stderr, /\(rank 2\): no record run wrote rank 2, and the store holds rank 0\. /);
+    assert.doesNotMatch(replayed.stderr, /STORE_INCOMPLETE/);
+    const auto = await run(app, own, 'auto', { DISTILL_DELIVERY_RANK: '2' });
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.equal(steps(auto.stdout).length, 3);
+  });
+
   test('a student-only program (override phases only) replays what the teacher program recorded', { timeout: TIMEOUT }, async () => {
     const student = configIn(dir, (c) => ({ ...c, phases: { override: [target('student.mjs#studentStep')] } }), 'student.json');
     const { code, stdout, stderr } = await run(agentFixture('store', 'student.mjs'), student, 'replay');
@@ -196,6 +210,17 @@ describe('a Redis store', needsRedis, () => {
     assert.deepEqual(runs(recordedRun.stdout), { draw: 3, teacherLogits: 3, widget: 0 });
     // The record run closed its store at exit, so the replay knows step 3 will never come.
     assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+  });
+
+  test('a replay of a rank no record run wrote, with no writer, stops at once before the app runs, naming the ranks the key holds', { timeout: 30_000 }, async () => {
+    // Its timeout is four times the test's: the replay must not wait for the rank's steps.
+    const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-ranks'), timeout: 120_000 } }));
+    assert.equal((await run(app, config, 'record')).code, 0);
+    const replayed = await run(app, config, 'replay', { DISTILL_DELIVERY_RANK: '3' });
+    assert.equal(replayed.code, 1);
+    assert.equal(replayed.stdout, '');
+    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+    assert.match(replayed.stderr, /\(rank 3\): no record run wrote rank 3, and the store holds rank 0\. /);
   });
 
   test('a record run ended by SIGTERM ends at once, and every step the server stored replays', { timeout: TIMEOUT }, async () => {

@@ -2,11 +2,12 @@
  * The store's tools on a directory store as a whole: what it holds, rank by rank; every
  * byte of a rank checked (a verify); deleting it, its own files only.
  */
-import { closeSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliveryError, storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
-import { META, RUNS, checkLastStep, loadRank, rankFiles, rankFolder, readWhole, segmentFile, stepBytes } from './directory-layout.js';
+export { directoryRanks } from './directory-layout.js';
+import { META, RUNS, checkLastStep, directoryRanks, folderEntries, loadRank, rankFiles, rankFolder, readWhole, segmentFile, stepBytes } from './directory-layout.js';
 import { LOCK } from './directory-lock.js';
 import { readRuns } from './directory-reader.js';
 import { FILE_HEADER, checkFileHeader, parseFrames } from './frames.js';
@@ -15,7 +16,6 @@ import { isComplete, type RunRecord } from './runs.js';
 import type { Opened } from './types.js';
 import type { DirectoryLocation } from './url.js';
 
-const RANK_FOLDER = /^rank-(\d+)$/;
 
 /** One rank as its files hold it now. */
 export interface DirectoryRank {
@@ -30,26 +30,12 @@ export interface DirectoryRank {
   readonly error: DeliveryError | undefined;
 }
 
-function entries(root: string): string[] {
-  try {
-    return readdirSync(root);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw error;
-  }
-}
-
-/** The ranks of the store, ascending. */
-export function directoryRanks(root: string): number[] {
-  return entries(root).flatMap((name) => RANK_FOLDER.exec(name)?.[1] ?? []).map(Number).sort((a, b) => a - b);
-}
-
 /** The store's metadata, or exists: false when there is nothing at the url; a folder of other files is not a store. */
 export function directoryMetadata(opened: Opened<DirectoryLocation>): { exists: boolean; metadata: unknown } {
   const root = opened.location.path;
   const meta = readWhole(join(root, META));
   if (meta !== undefined) return { exists: true, metadata: openEnvelope(opened.subject, meta.toString('utf8'), META) };
-  const names = entries(root);
+  const names = folderEntries(root);
   if (names.length > 0) throw storeErrors.notAStore(opened.subject, `the folder holds ${names.length} entries and no ${META}`);
   return { exists: false, metadata: undefined };
 }
@@ -140,7 +126,7 @@ export function deleteDirectory(opened: Opened<DirectoryLocation>): number {
   for (const rank of directoryRanks(root)) {
     const folder = rankFolder(root, rank);
     // The store's files, its writer's lock (directory-lock.ts), and the temporary files a writer killed at the wrong moment leaves.
-    const extra = entries(folder).filter((n) => n === LOCK || n.startsWith(`.${RUNS}.`) || n.startsWith(`.${LOCK}.`));
+    const extra = folderEntries(folder).filter((n) => n === LOCK || n.startsWith(`.${RUNS}.`) || n.startsWith(`.${LOCK}.`));
     for (const name of [...rankFiles(folder), ...extra]) {
       unlinkSync(join(folder, name));
       deleted++;

@@ -45,6 +45,23 @@ export interface RankState {
   readonly damage?: string | undefined;
 }
 
+/** A folder's entries; none when it does not exist. */
+export function folderEntries(root: string): string[] {
+  try {
+    return readdirSync(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw error;
+  }
+}
+
+const RANK_FOLDER = /^rank-(\d+)$/;
+
+/** The ranks of a store (its rank folders), ascending. */
+export function directoryRanks(root: string): number[] {
+  return folderEntries(root).flatMap((name) => RANK_FOLDER.exec(name)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+}
+
 /** The store's own files in a rank folder (segments, their indexes, its runs); an absent folder has none. */
 export function rankFiles(folder: string): string[] {
   try {

@@ -4,12 +4,12 @@
  * read, a piece at a time while it is in the cache. Readers
  * only read, so many machines can replay one store on a shared filesystem.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { parseFrames } from './frames.js';
-import { META, RUNS, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
+import { META, RUNS, checkLastStep, directoryRanks, ioError, loadRank, rankFolder, readWhole, segmentFile, stepBytes, type Located, type RankState } from './directory-layout.js';
 import { openEnvelope } from './metadata.js';
 import { isComplete, parseRuns, type RunRecord } from './runs.js';
 import type { Opened, StoreReader, StoreRecord } from './types.js';
@@ -80,12 +80,19 @@ class DirectoryReader implements StoreReader {
   }
 }
 
-export function openDirectoryReader(opened: Opened<DirectoryLocation>): StoreReader {
+/**
+ * Opens a rank to replay. A replay (`rankRequired`) of a rank no record run ever opened
+ * fails at once, naming the ranks there are: a folder replay reads what the store holds
+ * and never waits for more, so it would only fail at its first step (auto records such a
+ * rank; the store's tools list ranks themselves).
+ */
+export function openDirectoryReader(opened: Opened<DirectoryLocation>, rankRequired = false): StoreReader {
   const root = opened.location.path;
   try {
     const meta = readWhole(join(root, META));
     if (meta === undefined) throw storeErrors.missing(opened.subject, `${join(root, META)} does not exist`);
     const metadata = openEnvelope(opened.subject, meta.toString('utf8'), META);
+    if (rankRequired && !existsSync(rankFolder(root, opened.rank))) throw storeErrors.noRank(opened.subject, opened.rank, directoryRanks(root));
     // The runs first: a writer replaces them after its last step, so steps found after them are all there when they say complete.
     const runs = readRuns(opened.subject, root, opened.rank);
     const state = checkLastStep(loadRank(opened.subject, root, opened.rank), root, opened.rank);

@@ -28,7 +28,7 @@ export interface RedisInspection {
 const literal = (key: string): string => key.replace(/[\\*?[\]]/g, '\\$&');
 
 /** The ranks that have a stream or runs. */
-async function ranksOf(send: Send, key: string): Promise<number[]> {
+export async function ranksOf(send: Send, key: string): Promise<number[]> {
   const own = new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(?:rank|runs)-(\\d+)$`);
   const ranks = new Set<number>();
   let cursor = '0';

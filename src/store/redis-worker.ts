@@ -16,7 +16,7 @@ import { transferable, workerPoster, type BridgeMessage, type PostedStep } from 
 import { describeHolder, holderState, parseHolder, thisHolder } from './holder.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
 import { StepAssembler, cursorBefore, endId, entryId, lastStepOf, metaKey, parseEntry, runsKey, stepEntries, streamKey } from './redis-entries.js';
-import { deleteStore, inspectStore } from './redis-commands.js';
+import { deleteStore, inspectStore, ranksOf } from './redis-commands.js';
 import { BEAT_MS, LOCK_TTL_MS, LOST, SCRIPTS, asideKey, lockKey, ownerKey, type ScriptName } from './redis-lock.js';
 import type { Slot } from './redis-ring.js';
 import { endRun, parseRuns, serializeRuns, startRun, unended, type RunRecord } from './runs.js';
@@ -417,7 +417,12 @@ class Session {
     if (text === null) throw storeErrors.missing(message.subject, message.existing === true ? `no key "${key}"` : `no key "${key}" appeared within ${message.timeout} ms`);
     const metadata = openEnvelope(message.subject, text, key);
     const lastStep = await this.lastStep();
-    const runs = parseRuns(message.subject, (await this.send<string | null>(['GET', runsKey(message.location.key, message.rank)])) ?? undefined, runsKey(message.location.key, message.rank), -1);
+    const runsText = await this.send<string | null>(['GET', runsKey(message.location.key, message.rank)]);
+    // A replay of a rank no record run ever opened (no runs, no stream) and none is writing now: nothing will come.
+    if (message.existing !== true && runsText === null && lastStep < 0 && (await this.send<number>(['EXISTS', this.stream])) === 0 && !(await this.writing())) {
+      throw storeErrors.noRank(message.subject, message.rank, await ranksOf((args) => this.send(args), message.location.key));
+    }
+    const runs = parseRuns(message.subject, runsText ?? undefined, runsKey(message.location.key, message.rank), -1);
     this.post({ type: 'opened', metadata, lastStep, runs });
   }
 

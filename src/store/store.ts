@@ -61,5 +61,5 @@ export function openStoreWriter(url: string | URL, options: WriterOptions): Stor
 /** Opens a store to replay from. */
 export function openStoreReader(url: string | URL, options: StoreOptions = {}): StoreReader {
   const opened = prepare(url, options);
-  return opened.location.kind === 'directory' ? openDirectoryReader(opened as Opened<DirectoryLocation>) : openRedisReader(opened as Opened<RedisLocation>, options.existing === true);
+  return opened.location.kind === 'directory' ? openDirectoryReader(opened as Opened<DirectoryLocation>, options.existing !== true && options.snapshot !== true) : openRedisReader(opened as Opened<RedisLocation>, options.existing === true);
 }
