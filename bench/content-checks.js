@@ -35,7 +35,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { FunctionOutputsDelivery } from '../dist/index.js';
 import { hashBytes, jsHashBytes } from '../dist/values/content-hash.js';
 import { signatureOf } from '../dist/values/signature.js';
-import { fixtures, loader, median, root, rounds, time } from './lib.js';
+import { checksShare as profileShare, fixtures, loader, median, root, rounds, time } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_CHECKS_ROUNDS ?? 5);
 const QUICK = process.env.BENCH_CHECKS_QUICK === '1';
@@ -189,30 +189,10 @@ async function exampleReplay() {
  */
 function checksShare(config, dir) {
   train(config, 'replay', { TEACHER: 'stored' }, ['--cpu-prof', '--cpu-prof-dir', dir]);
-  const CHECKS = ['/dist/values/signature.js', '/dist/values/digest.js', '/dist/values/content-hash.js'];
   let best;
   for (const file of readdirSync(dir)) {
-    const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-    const parent = new Map();
-    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-    const inChecks = new Map();
-    const checks = (id) => {
-      if (!inChecks.has(id)) {
-        const url = nodes.get(id).callFrame.url;
-        inChecks.set(id, CHECKS.some((f) => url.endsWith(f)) || (parent.has(id) && checks(parent.get(id))));
-      }
-      return inChecks.get(id);
-    };
-    let busy = 0;
-    let spent = 0;
-    profile.samples.forEach((id, i) => {
-      const dt = profile.timeDeltas[i];
-      if (nodes.get(id).callFrame.functionName === '(idle)') return;
-      busy += dt;
-      if (checks(id)) spent += dt;
-    });
-    if (best === undefined || busy > best.busyMs * 1000) best = { busyMs: busy / 1000, checksMs: spent / 1000, share: spent / busy };
+    const share = profileShare(join(dir, file));
+    if (best === undefined || share.busySeconds * 1000 > best.busyMs) best = { busyMs: share.busySeconds * 1000, checksMs: share.checksSeconds * 1000, share: share.share };
   }
   return best;
 }

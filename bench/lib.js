@@ -3,7 +3,7 @@
  * a child process with the agent, so the measured function is really instrumented.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -144,4 +144,32 @@ export function spawnTimed(node, args, { cwd, env }) {
   const children = result.stdout.trim().split('\n').at(-1) ?? '';
   const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
   return { status: result.status, signal: result.signal, stdout: result.output[3], stderr: result.output[4], wallMs, cpuMs: seconds.length === 2 ? (seconds[0] + seconds[1]) * 1000 : undefined };
+}
+
+/** The content checks' code: a profile sample whose stack holds one of these files is the checks' time. */
+const CHECKS = ['/dist/values/signature.js', '/dist/values/digest.js', '/dist/values/content-hash.js'];
+
+/** Of a CPU profile's busy samples (not idle), the time and the share whose stack holds the checks' code. */
+export function checksShare(file) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inChecks = new Map();
+  const checks = (id) => {
+    if (!inChecks.has(id)) {
+      const url = nodes.get(id).callFrame.url;
+      inChecks.set(id, CHECKS.some((f) => url.endsWith(f)) || (parent.has(id) && checks(parent.get(id))));
+    }
+    return inChecks.get(id);
+  };
+  let busy = 0;
+  let spent = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (nodes.get(id).callFrame.functionName === '(idle)') return;
+    busy += dt;
+    if (checks(id)) spent += dt;
+  });
+  return { busySeconds: busy / 1e6, checksSeconds: spent / 1e6, share: spent / busy };
 }

@@ -31,7 +31,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loader, median, spawnTimed } from './lib.js';
+import { checksShare, loader, median, spawnTimed } from './lib.js';
 
 const example = fileURLToPath(new URL('../examples/distill-tfjs/', import.meta.url));
 /** This package's compiled code, as profiles name it (the example's node_modules has its own dist folders). */
@@ -60,32 +60,6 @@ function byOrigin(file) {
     seconds[origin] = (seconds[origin] ?? 0) + (profile.timeDeltas[i] ?? 0) / 1e6;
   });
   return seconds;
-}
-
-/** Of a CPU profile's busy samples (not idle), the share whose stack holds the checks' code. */
-function checksShare(file) {
-  const CHECKS = ['/dist/values/signature.js', '/dist/values/digest.js', '/dist/values/content-hash.js'];
-  const profile = JSON.parse(readFileSync(file, 'utf8'));
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const inChecks = new Map();
-  const checks = (id) => {
-    if (!inChecks.has(id)) {
-      const url = nodes.get(id).callFrame.url;
-      inChecks.set(id, CHECKS.some((f) => url.endsWith(f)) || (parent.has(id) && checks(parent.get(id))));
-    }
-    return inChecks.get(id);
-  };
-  let busy = 0;
-  let spent = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    if (nodes.get(id).callFrame.functionName === '(idle)') return;
-    busy += dt;
-    if (checks(id)) spent += dt;
-  });
-  return { busySeconds: busy / 1e6, checksSeconds: spent / 1e6, share: spent / busy };
 }
 
 function train(node, { agent, env, args = [] }) {
