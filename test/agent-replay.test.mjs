@@ -5,23 +5,21 @@
 // batches and outputs step by step; a record run killed with SIGKILL is finished by a run
 // in mode "auto" into the store an uninterrupted record run writes, record for record.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openStoreReader } from '../dist/store/store.js';
 import { agentFixture, lines, runNode } from './helpers/run-node.mjs';
 import { needsRedis, startRedis } from './helpers/redis-server.mjs';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 const TIMEOUT = 60_000;
 const train = agentFixture('replay', 'train.mjs');
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirs('agent-replay-');
 
 /** The fixture's config `name` with its targets made absolute, in a folder of its own; `change` edits it. */
 function configIn(name, change = (c) => c) {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-replay-'));
-  dirs.push(dir);
+  const dir = tempDir();
   const config = JSON.parse(readFileSync(agentFixture('replay', name), 'utf8'));
   const absolute = (path) => {
     const [file, member] = path.slice(2).split('#');

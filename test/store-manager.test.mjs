@@ -3,29 +3,25 @@
 // checks that make a replay fail rather than misalign, recordOnly deliveries, and that a
 // manager without a store keeps the deliveries' call path as it is.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager } from 'distill-delivery';
 import { runNode } from './helpers/run-node.mjs';
 import { seeded } from './helpers.mjs';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
 const require = createRequire(import.meta.url);
 const base = new URL('./fixtures/store-wiring/', import.meta.url);
 const targets = require('./fixtures/store-wiring/targets.cjs');
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirs('store-manager-');
 
 function storeDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'store-manager-'));
-  dirs.push(dir);
-  return join(dir, 'outputs');
+  return join(tempDir(), 'outputs');
 }
 
 // Record phases here run one after another with no override phase between them: room for their outputs.

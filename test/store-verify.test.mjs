@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { openStore } from 'distill-delivery';
 import { openStoreWriter } from '../dist/store/store.js';
 import { tempDirs } from './helpers/temp-dirs.mjs';

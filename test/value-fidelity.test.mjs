@@ -3,22 +3,21 @@
 // properties, a view keeps its own bytes and never the rest of its backing buffer (Node's
 // Buffer pool, a large buffer it is a window on), and a sparse array is walked by its keys.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DistillDeliveryManager, FunctionOutputsDelivery } from 'distill-delivery';
+import { tempDirs } from './helpers/temp-dirs.mjs';
 
 await tf.setBackend('cpu');
 tf.enableProdMode(); // silences the notice about the native backend
 const require = createRequire(import.meta.url);
 const target = require('./fixtures/values/echo.cjs');
 const base = new URL('./fixtures/values/', import.meta.url);
-const dirs = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirs('value-fidelity-');
 
 /** What the student gets for `make()` with `copy: true` (or `copy`): recorded, then replayed. */
 function copied(make, copy = true) {
@@ -30,9 +29,7 @@ function copied(make, copy = true) {
 }
 
 function storeDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'value-fidelity-'));
-  dirs.push(dir);
-  return join(dir, 'outputs');
+  return join(tempDir(), 'outputs');
 }
 
 /** Every file of the store folder, as [path, bytes]. */
