@@ -1,6 +1,7 @@
 /** What the command line prints: short tables for people, sizes and durations. */
 import type { CopyReport, RankVerdict, StepInfo, StoreInfo, VerifyReport } from '../store/open-store.js';
 import type { RunRecord } from '../store/runs.js';
+import { byteSize } from '../byte-size.js';
 
 /** Writes `text` to stdout; returns exit status 0. */
 export function print(text: string): number {
@@ -10,13 +11,7 @@ export function print(text: string): number {
 
 /** `1.2 MB` (powers of 1000, as ls -h --si and npm do). */
 export function size(bytes: number | null): string {
-  if (bytes === null) return '?';
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) (value /= 1000), unit++;
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return bytes === null ? '?' : byteSize(bytes, true);
 }
 
 /** `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`. */

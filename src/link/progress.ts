@@ -16,17 +16,9 @@
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
+import { byteSize } from '../byte-size.js';
 
 const EVERY_MS = 250;
-
-function size(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) (value /= 1000), unit++;
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
 
 export class Progress {
   #read = 0;
@@ -73,15 +65,15 @@ export class Progress {
     const steps = (n: number): string => `${n} step${n === 1 ? '' : 's'}`;
     const done = this.#read + this.#written;
     const seconds = (now - this.#first) / 1000;
-    const rate = seconds > 0 && done > 1 ? `, ${((done - 1) / seconds).toFixed(1)} steps/s, ${size(this.#bytes / seconds)}/s` : '';
+    const rate = seconds > 0 && done > 1 ? `, ${((done - 1) / seconds).toFixed(1)} steps/s, ${byteSize(this.#bytes / seconds)}/s` : '';
     const held = this.#lastStep + 1;
     const replayed = this.#read === 0 ? '' : held > 0 ? `replayed ${this.#read} of ${steps(held)}` : `replayed ${steps(this.#read)}`;
     if (this.#written === 0) {
       const share = held > 0 ? `${Math.floor((100 * this.#read) / held)}%, ` : '';
-      return `distill-delivery: ${replayed} (${share}${size(this.#bytes)}) from ${this.subject}${rate}`;
+      return `distill-delivery: ${replayed} (${share}${byteSize(this.#bytes)}) from ${this.subject}${rate}`;
     }
     const recorded = `recorded ${steps(this.#written)}`;
-    return `distill-delivery: ${replayed === '' ? recorded : `${replayed}, then ${recorded}`} (${size(this.#bytes)}) to ${this.subject}${rate}`;
+    return `distill-delivery: ${replayed === '' ? recorded : `${replayed}, then ${recorded}`} (${byteSize(this.#bytes)}) to ${this.subject}${rate}`;
   }
 
   private show(text: string): void {
