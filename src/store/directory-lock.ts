@@ -9,6 +9,7 @@
  * (another writer may have broken and retaken it meanwhile; then it puts that back), and
  * removes it. A lock held on another host is never broken: the message says how to remove it.
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
@@ -31,6 +32,15 @@ function readText(path: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * A new temporary name beside `path` (`.<name>.<pid>.<random>`), for a file written whole
+ * and then renamed or linked to `path`. Never Math.random: the program's own (a seeded
+ * one) must draw as it would without the store.
+ */
+export function temporaryBeside(folder: string, name: string): string {
+  return join(folder, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
 }
 
 /** Writes a new file whole (exclusive create, every byte, even after a short write); removes it when that fails. */

@@ -3,12 +3,11 @@
  * meta.json written once for every rank (the first writer links it in; the others
  * compare theirs with it).
  */
-import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeErrors } from '../errors.js';
 import { META, readWhole } from './directory-layout.js';
-import { writeNewFile } from './directory-lock.js';
+import { temporaryBeside, writeNewFile } from './directory-lock.js';
 import { checkSameMetadata, envelope, openEnvelope } from './metadata.js';
 
 /** What a store's writers put in its folder: meta.json, rank folders, and meta.json's temporary files (`.meta.json.<pid>.<random>`, left behind when a writer died while writing one). */
@@ -17,8 +16,7 @@ const OURS = new RegExp(`^(${META.replace('.', '\\.')}|rank-\\d+|\\.${META.repla
 /** Reads meta.json, or writes it when it is absent (link: only one writer wins), then compares. */
 export function settleMetadata(subject: string, root: string, metadata: unknown, replace: boolean): unknown {
   const path = join(root, META);
-  // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
-  const temp = join(root, `.${META}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const temp = temporaryBeside(root, META);
   const text = envelope(metadata);
   // A write that fails (a full disk) removes its file: a temporary file left behind never blocks a later run.
   writeNewFile(temp, text);

@@ -7,7 +7,6 @@
  * each payload is copied in once, summed there while it is in the cache, and written
  * from there with one write per STAGE_BYTES, or per step when smaller.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
@@ -15,7 +14,7 @@ import { storeErrors } from '../errors.js';
 import { laneSum } from './checksum.js';
 import { ENTRY, FILE_HEADER, FRAME_TRAILER, encodeEntry, fileHeader, headRoom, writeHead, writeTrailer } from './frames.js';
 import { RUNS, checkLastStep, ioError, loadRank, rankFolder, readWhole, segmentFile, type RankState } from './directory-layout.js';
-import { lockRank, type RankLock } from './directory-lock.js';
+import { lockRank, temporaryBeside, writeNewFile, type RankLock } from './directory-lock.js';
 import { prepareRoot, settleMetadata } from './directory-root.js';
 import { checkRecord } from './records.js';
 import { endRun, parseRuns, serializeRuns, startRun, unended, type RunRecord } from './runs.js';
@@ -85,17 +84,10 @@ class DirectoryWriter implements StoreWriter {
 
   /** Replaces runs.json whole: a reader finds the old file or the new one. */
   #writeRuns(): void {
-    const path = join(this.#folder, RUNS);
-    // Never Math.random: the program's own (a seeded one) must draw as it would without the store.
-    const temp = join(this.#folder, `.${RUNS}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const temp = temporaryBeside(this.#folder, RUNS);
     this.#guard(() => {
-      const fd = openSync(temp, 'wx');
-      try {
-        writeSync(fd, serializeRuns(this.#runs));
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, path);
+      writeNewFile(temp, serializeRuns(this.#runs));
+      renameSync(temp, join(this.#folder, RUNS));
     });
   }
 
