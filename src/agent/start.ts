@@ -47,10 +47,17 @@ export async function start(): Promise<void> {
     if (config === undefined) return;
     if (idle(config)) return startIdle(config);
     const given = warningsGiven();
-    const { startAgent } = await import('./agent.js');
+    // The end's modules load with the agent's, before it installs its hooks: loaded after, each
+    // would go through them (on Node 20, a round trip to module.register's thread each).
+    const [{ startAgent }, atExit, outsideCalls, hints] = await Promise.all([
+      import('./agent.js'),
+      import('./at-exit.js'),
+      import('./outside-calls.js'),
+      mayRetarget(config) ? import('./hints.js') : undefined,
+    ]);
     const agent = await startAgent(config);
     propagate();
-    arrangeEnd(agent, config, given, await import('./at-exit.js'), await import('./outside-calls.js'), mayRetarget(config) ? await import('./hints.js') : undefined);
+    arrangeEnd(agent, config, given, atExit, outsideCalls, hints);
   } catch (error) {
     fail(error);
   }
