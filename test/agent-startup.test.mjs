@@ -64,3 +64,49 @@ console.log(JSON.stringify({ before, manager: deliveries instanceof DistillDeliv
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('once every target module is instrumented the agent deregisters its load hook, and a CommonJS target required again is still delivered', { skip: !registerHooks && 'needs module.registerHooks' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distill-delivery-startup-'));
+  try {
+    // Registered before the agent, this hook runs inside the agent's (as its next step) while the agent's is registered.
+    writeFileSync(join(dir, 'watch.mjs'), `import { registerHooks } from 'node:module';
+const throughAgent = {};
+registerHooks({ load(url, context, next) { if (url.includes('/hooked-')) (throughAgent[url.slice(url.lastIndexOf('/') + 1)] ??= []).push(new Error().stack.includes('/dist/instrument/install.js')); return next(url, context); } });
+globalThis.throughAgent = throughAgent;
+`);
+    writeFileSync(join(dir, 'hooked-target.mjs'), 'export function f(x) {\n  return x + 1;\n}\n');
+    writeFileSync(join(dir, 'hooked-target.cjs'), 'function g(x) {\n  return x * 2;\n}\nmodule.exports = { g };\n');
+    writeFileSync(join(dir, 'hooked-before.mjs'), 'export const before = 1;\n');
+    writeFileSync(join(dir, 'hooked-after.mjs'), 'export const after = 1;\n');
+    writeFileSync(join(dir, 'app.mjs'), `import { createRequire } from 'node:module';
+import { f } from './hooked-target.mjs';
+import './hooked-before.mjs';
+const require = createRequire(import.meta.url);
+let { g } = require('./hooked-target.cjs');
+await import('./hooked-after.mjs');
+const { deliveries } = await import(${JSON.stringify(index)});
+function delivered(fn) {
+  deliveries.recordPhase(() => fn(1));
+  return deliveries.overridePhase(() => fn(100));
+}
+const out = { f: delivered(f), g: delivered(g) };
+delete require.cache[require.resolve('./hooked-target.cjs')];
+({ g } = require('./hooked-target.cjs'));
+out.again = delivered(g);
+console.log(JSON.stringify({ ...out, throughAgent: globalThis.throughAgent }));
+`);
+    const config = { deliveries: { f: { type: 'FunctionOutputs', funcPath: './hooked-target.mjs#f' }, g: { type: 'FunctionOutputs', funcPath: './hooked-target.cjs#g' } } };
+    const { code, stdout, stderr } = await runNode(join(dir, 'app.mjs'), { config, agent: false, nodeArgs: ['--import', join(dir, 'watch.mjs'), '--import', loaderUrl], cwd: dir });
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout), {
+      f: 2,
+      g: 2,
+      again: 2,
+      // The CommonJS target's second load: without the hook, instrumented by the _compile patch.
+      throughAgent: { 'hooked-target.mjs': [true], 'hooked-before.mjs': [true], 'hooked-target.cjs': [true, false], 'hooked-after.mjs': [false] },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
