@@ -160,9 +160,12 @@ export class Site {
 
   /**
    * A call while some delivery in the process is active, on the common path: one delivery
-   * attached, no delivered call being recorded around it. Kept small, so that V8 inlines it
-   * into the wrapper and the wrapper into its caller: then the arguments are never an array.
-   * Every other call goes to dispatchAll(), which does the same for any number of deliveries.
+   * attached, no delivered call being recorded around it. The original is called here and
+   * the rest is in small methods, so that V8 can inline this into the wrapper and the
+   * wrapper into its caller, and then the arguments are never an array (V8 does so while
+   * this function and what its own optimized code inlined fit its budget:
+   * bench/profile-cycle.js). Every other call goes to dispatchAll(), which does the same
+   * for any number of deliveries.
    */
   dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
