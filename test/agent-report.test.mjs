@@ -179,10 +179,12 @@ test('the report reaches a stderr pipe that is full at exit, once its reader dra
   const child = spawn(nodeBinary, ['--import', loaderUrl, script], { cwd: agentFixture('report'), env: { ...env, DISTILL_DELIVERY: JSON.stringify(config) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   // stderr is read only once the child has filled it and is exiting.
-  await new Promise((resolve) => child.stdout.setEncoding('utf8').on('data', (chunk) => chunk.includes('filled') && resolve()));
-  await sleep(500);
   let stderr = '';
+  child.stderr.pause();
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  await new Promise((resolve) => child.stdout.setEncoding('utf8').on('data', (chunk) => chunk.includes('filled') && resolve()));
+  await sleep(300);
+  child.stderr.resume();
   assert.equal(await closed, 0);
   assert.match(stderr, /^distill-delivery report$/m);
   assert.match(stderr, /^warning \[DISTILL_DELIVERY_NEVER_FIRED\]/m);
