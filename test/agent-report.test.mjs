@@ -170,22 +170,37 @@ test('the report shows counts only, never a recorded value', async () => {
   assert.doesNotMatch(stderr, /teacher:\d/);
 });
 
-test('the report reaches a stderr pipe that is full at exit, once its reader drains it', async () => {
+/**
+ * Runs fixtures/agent/report/full-pipe.js with `config`: it fills its stderr pipe, which this
+ * parent reads only once the child is exiting, and exits. Resolves with the exit code and all of stderr.
+ */
+async function runIntoFullPipe(config) {
   // node app 2>&1 | tee log, on a busy machine: the program wrote much just before it exited,
   // and the reader has not caught up (Node's pipes are non-blocking: a write may find them full).
   const script = agentFixture('report', 'full-pipe.js');
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DISTILL_DELIVERY') && !['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_DEBUG', 'NODE_V8_COVERAGE'].includes(key)));
-  const config = { deliveries: { warmup: { type: 'FunctionOutputs', funcPath: './utils.js#warmup' } }, report: true };
   const child = spawn(nodeBinary, ['--import', loaderUrl, script], { cwd: agentFixture('report'), env: { ...env, DISTILL_DELIVERY: JSON.stringify(config) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
-  // stderr is read only once the child has filled it and is exiting.
   let stderr = '';
   child.stderr.pause();
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
   await new Promise((resolve) => child.stdout.setEncoding('utf8').on('data', (chunk) => chunk.includes('filled') && resolve()));
   await sleep(300);
   child.stderr.resume();
-  assert.equal(await closed, 0);
+  return { code: await closed, stderr };
+}
+
+const unfiredOnly = { deliveries: { warmup: { type: 'FunctionOutputs', funcPath: './utils.js#warmup' } } };
+
+test('the report reaches a stderr pipe that is full at exit, once its reader drains it', async () => {
+  const { code, stderr } = await runIntoFullPipe({ ...unfiredOnly, report: true });
+  assert.equal(code, 0);
   assert.match(stderr, /^distill-delivery report$/m);
   assert.match(stderr, /^warning \[DISTILL_DELIVERY_NEVER_FIRED\]/m);
+});
+
+test('without a report, the findings reach a stderr pipe that is full at exit as warnings', async () => {
+  const { code, stderr } = await runIntoFullPipe(unfiredOnly);
+  assert.equal(code, 0);
+  assert.match(stderr, /\[DISTILL_DELIVERY_NEVER_FIRED\] DistillDeliveryWarning: delivery "warmup" never fired/);
 });

@@ -105,6 +105,15 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     file?.final(json(report, false, options.strict ? { failed } : undefined, { exitCode }));
     if (failed && exitCode === 0) process.exitCode = 1;
     // Last: an app's 'warning' listener that throws cannot keep the rest from being done.
-    if (!printed && judged) warnFindings(agent, report, options.given);
+    if (!printed && judged) {
+      // Node prints a warning to stderr through its stream: on a pipe, a write the reader has no room for yet is
+      // queued for an event loop that no longer runs. Blocking, the stream writes it now (what is queued before it stays queued).
+      try {
+        (process.stderr as unknown as { _handle?: { setBlocking?: (blocking: boolean) => unknown } })._handle?.setBlocking?.(true);
+      } catch {
+        // no stderr to block
+      }
+      warnFindings(agent, report, options.given);
+    }
   });
 }
