@@ -74,6 +74,38 @@ export function loopFor(tag, args = 'i') {
 }
 
 /**
+ * The floor of the record+override cycles: a wrapper of `original` that, switched by a
+ * plain flag, pushes each output into a preallocated ring buffer, or shifts the oldest out
+ * instead of calling `original`. What a record/override wrapper costs at the least.
+ * `capacity` is a power of two, at least the calls of one record phase.
+ */
+export function ringFloor(original, capacity = 1 << 17) {
+  const mask = capacity - 1;
+  const ring = new Array(capacity).fill(undefined);
+  let head = 0;
+  let size = 0;
+  let override = false;
+  const wrapper = function (...args) {
+    if (!override) {
+      const output = original.apply(this, args);
+      ring[(head + size) & mask] = output;
+      size++;
+      return output;
+    }
+    const output = ring[head];
+    ring[head] = undefined;
+    head = (head + 1) & mask;
+    size--;
+    return output;
+  };
+  return {
+    wrapper,
+    record: () => (override = false),
+    replay: () => (override = true),
+  };
+}
+
+/**
  * Runs a benchmark script in a child: `node [flags] --import loader.mjs script` with the
  * agent told to instrument `instrument`. Returns the JSON the script prints last.
  */

@@ -43,7 +43,7 @@ import { mock } from 'node:test';
 import sinon from 'sinon';
 import { DistillDeliveryManager, FunctionInputsRecorder, FunctionOutputsDelivery, FunctionOutputsRecorder } from 'distill-delivery';
 import { fileURLToPath } from 'node:url';
-import { fixtures, loopFor, median, ratio, rounds, runChild, selfSpawn, time, timeAsync } from './lib.js';
+import { fixtures, loopFor, median, ratio, ringFloor, rounds, runChild, selfSpawn, time, timeAsync } from './lib.js';
 
 const instrument = ['./target.cjs#f', './target.cjs#f4'];
 if (!selfSpawn(import.meta.url, { instrument })) await main();
@@ -74,25 +74,7 @@ async function main() {
   };
 
   // The ring-buffer floor: what a record/override wrapper costs at the least.
-  const capacity = 1 << 17;
-  const mask = capacity - 1;
-  const ring = new Array(capacity).fill(undefined);
-  let head = 0;
-  let size = 0;
-  let override = false;
-  const ringWrapper = function (...args) {
-    if (!override) {
-      const output = original.apply(this, args);
-      ring[(head + size) & mask] = output;
-      size++;
-      return output;
-    }
-    const output = ring[head];
-    ring[head] = undefined;
-    head = (head + 1) & mask;
-    size--;
-    return output;
-  };
+  const ring = ringFloor(original);
 
   const checkMode = process.env.BENCH_CHECK ?? 'shape';
   const delivery = new FunctionOutputsDelivery({ funcPath: './target.cjs#f', base: fixtures, maxKeepData: BLOCK, check: checkMode });
@@ -118,26 +100,28 @@ async function main() {
     mockFn: loopFor('mock.fn'),
   };
   let sink = 0;
-  const expected = (BLOCK * (BLOCK + 1)) / 2;
-  const check = (name, s, want = expected) => {
+  // The cycles' sizes: BLOCK calls a phase, CYCLES cycles a round; the warm-up below makes them short.
+  const sizes = { block: BLOCK, cycles: CYCLES };
+  const expected = () => (sizes.block * (sizes.block + 1)) / 2;
+  const expected4 = () => expected() + 5 * sizes.block;
+  const check = (name, s, want = expected()) => {
     if (s !== want) throw new Error(`${name}: a block summed to ${s}, expected ${want}`);
   };
   // One record run() of a block, then one override run(): the cycle every sync figure measures.
   const cycles = (d, loop, fn, want = expected) => {
-    for (let c = 0; c < CYCLES; c++) {
+    for (let c = 0; c < sizes.cycles; c++) {
       d.overrideData = false;
-      check('record', d.run(() => loop(fn, BLOCK)), want);
+      check('record', d.run(() => loop(fn, sizes.block)), want());
       d.overrideData = true;
-      check('override', d.run(() => loop(fn, BLOCK)), want);
+      check('override', d.run(() => loop(fn, sizes.block)), want());
     }
   };
-  const expected4 = expected + 5 * BLOCK;
   // Two run()s of a block with a recorder active, as many calls as a delivered cycle; each run() clears the last one's records.
   const recordCycles = (r, loop) => {
-    for (let c = 0; c < CYCLES; c++) {
-      check('recorded', r.run(() => loop(delivered, BLOCK)));
-      check('recorded', r.run(() => loop(delivered, BLOCK)));
-      if (r.dataBuffer.length !== BLOCK) throw new Error(`the recorder kept ${r.dataBuffer.length} records of ${BLOCK} calls`);
+    for (let c = 0; c < sizes.cycles; c++) {
+      check('recorded', r.run(() => loop(delivered, sizes.block)));
+      check('recorded', r.run(() => loop(delivered, sizes.block)));
+      if (r.dataBuffer.length !== sizes.block) throw new Error(`the recorder kept ${r.dataBuffer.length} records of ${sizes.block} calls`);
     }
   };
 
@@ -166,29 +150,29 @@ async function main() {
     sync4: () => time(() => cycles(delivery4, loops.sync4, delivered4, expected4)),
     async: () =>
       timeAsync(async () => {
-        for (let c = 0; c < CYCLES; c++) {
+        for (let c = 0; c < sizes.cycles; c++) {
           delivery.overrideData = false;
-          check('async record', await delivery.run(async () => { await null; return loops.async(delivered, BLOCK); }));
+          check('async record', await delivery.run(async () => { await null; return loops.async(delivered, sizes.block); }));
           delivery.overrideData = true;
-          check('async override', await delivery.run(async () => { await null; return loops.async(delivered, BLOCK); }));
+          check('async override', await delivery.run(async () => { await null; return loops.async(delivered, sizes.block); }));
         }
       }),
     phases: () =>
       time(() => {
-        for (let c = 0; c < CYCLES; c++) {
-          check('phase record', manager.recordPhase(() => loops.phases(delivered, BLOCK)));
-          check('phase override', manager.overridePhase(() => loops.phases(delivered, BLOCK)));
+        for (let c = 0; c < sizes.cycles; c++) {
+          check('phase record', manager.recordPhase(() => loops.phases(delivered, sizes.block)));
+          check('phase override', manager.overridePhase(() => loops.phases(delivered, sizes.block)));
         }
       }),
     recorded: () => time(() => recordCycles(recorder, loops.recorded)),
     recordedInputs: () => time(() => recordCycles(inputsRecorder, loops.recordedInputs)),
     ring: () =>
       time(() => {
-        for (let c = 0; c < CYCLES; c++) {
-          override = false;
-          check('ring record', loops.ring(ringWrapper, BLOCK));
-          override = true;
-          check('ring override', loops.ring(ringWrapper, BLOCK));
+        for (let c = 0; c < sizes.cycles; c++) {
+          ring.record();
+          check('ring record', loops.ring(ring.wrapper, sizes.block));
+          ring.replay();
+          check('ring override', loops.ring(ring.wrapper, sizes.block));
         }
       }),
     sinon: () => {
@@ -205,6 +189,14 @@ async function main() {
 
   // BENCH_ONLY=idle,closure,sync,ring: measure only some candidates (the others time nothing).
   if (process.env.BENCH_ONLY) for (const k of Object.keys(candidates)) if (!process.env.BENCH_ONLY.split(',').includes(k)) candidates[k] = () => 1;
+  // Each candidate first runs many short cycles (a phase of 100 calls), so that every branch
+  // of every path has run when V8 first optimizes a loop, as in a training loop that has
+  // run a while. Otherwise a loop optimized within its first 1e5 record calls can keep code
+  // compiled before any call was replayed, in some processes and not in others (each
+  // figure then had two values, whichever the process got, the ring buffer's too).
+  Object.assign(sizes, { block: 100, cycles: 100 });
+  for (const name of ['sync', 'sync4', 'async', 'phases', 'recorded', 'recordedInputs', 'ring']) await candidates[name]();
+  Object.assign(sizes, { block: BLOCK, cycles: CYCLES });
   const samples = await rounds(candidates, { rounds: Number(process.env.BENCH_ROUNDS ?? 15), warmup: 3 });
   for (const d of [delivery, delivery4, manager.deliveries.f]) {
     const stats = d.stats();

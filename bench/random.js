@@ -31,7 +31,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { fixtures, loader, loopFor, median, node22, rounds, time } from './lib.js';
+import { fixtures, loader, loopFor, median, node22, ringFloor, rounds, time } from './lib.js';
 
 const script = fileURLToPath(import.meta.url);
 const BLOCK = 1e5;
@@ -83,35 +83,28 @@ async function child(random, seeded) {
       };
     }
     // The ring-buffer floor of bench/per-call.js.
-    const ring = new Array(BLOCK * 2).fill(undefined);
-    let head = 0;
-    let size = 0;
-    let override = false;
-    const ringWrapper = function (...args) {
-      if (!override) {
-        const output = f.apply(this, args);
-        ring[(head + size) % ring.length] = output;
-        size++;
-        return output;
-      }
-      const output = ring[head];
-      ring[head] = undefined;
-      head = (head + 1) % ring.length;
-      size--;
-      return output;
-    };
+    const ring = ringFloor(f);
     if (seeded) {
       candidates.cycleF = () => time(() => cycles(df, loops.f, f, BLOCK, 5));
       candidates.cycleR = () => time(() => cycles(dr, loops.r, r, BLOCK, 5));
       candidates.ring = () =>
         time(() => {
           for (let c = 0; c < 5; c++) {
-            override = false;
-            loops.ring(ringWrapper, BLOCK);
-            override = true;
-            loops.ring(ringWrapper, BLOCK);
+            ring.record();
+            loops.ring(ring.wrapper, BLOCK);
+            ring.replay();
+            loops.ring(ring.wrapper, BLOCK);
           }
         });
+      // Many short cycles first (as bench/per-call.js does): every branch has run when V8 first optimizes a loop.
+      cycles(df, loops.f, f, 100, 100);
+      cycles(dr, loops.r, r, 100, 100);
+      for (let c = 0; c < 100; c++) {
+        ring.record();
+        loops.ring(ring.wrapper, 100);
+        ring.replay();
+        loops.ring(ring.wrapper, 100);
+      }
     }
   }
   candidates.own = () => {

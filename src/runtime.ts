@@ -26,16 +26,18 @@ export type Part = typeof PASS | typeof RECORD | typeof OVERRIDE;
 
 /**
  * What a site needs from a delivery; both delivery classes implement it. For each call,
- * part() then, for RECORD, store() once the original has returned (threw() if it threw),
- * or, for OVERRIDE, take().
+ * part() then, for RECORD, admit() before the original runs and store() once it has
+ * returned (threw() if it threw), or, for OVERRIDE, take().
  */
 export interface DeliveryLike {
   /** How it checks replayed calls against the teacher's: 0 off, 1 shape, 2 values (the site computes the call's signature for it). */
   readonly checkMode: number;
   /** Whether a replayed call advances Math.random by the draws its recorded call made (`random: "advance"`): the site counts them. */
   readonly advances: boolean;
-  /** Its part in a call made in `frame`; throws where the call must not go on (a full queue). */
+  /** Its part in a call made in `frame`. */
   part(frame: Frame | undefined): Part;
+  /** RECORD, before the call runs: throws where it must not run (a full queue). */
+  admit(): void;
   /** OVERRIDE: the next recorded output, for the student's call whose signature is `signature` (checked against the teacher's). */
   take(signature: number | string): unknown;
   /** RECORD: keeps the output of the call part() let run, the call's signature, and the Math.random draws it made. */

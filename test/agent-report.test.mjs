@@ -5,7 +5,9 @@
 // it, each finding is a DistillDeliveryWarning.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentFixture, lines, output, runNode } from './helpers/run-node.mjs';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { agentFixture, lines, loaderUrl, nodeBinary, output, runNode } from './helpers/run-node.mjs';
 
 const main = agentFixture('report', 'main.js');
 const phases = { record: ['./main.js#teacherStep'], override: ['./main.js#studentStep'] };
@@ -166,4 +168,39 @@ test('the report shows counts only, never a recorded value', async () => {
   const { stderr } = full;
   // The recorded outputs are "teacher:1" and "teacher:2".
   assert.doesNotMatch(stderr, /teacher:\d/);
+});
+
+/**
+ * Runs fixtures/agent/report/full-pipe.js with `config`: it fills its stderr pipe, which this
+ * parent reads only once the child is exiting, and exits. Resolves with the exit code and all of stderr.
+ */
+async function runIntoFullPipe(config) {
+  // node app 2>&1 | tee log, on a busy machine: the program wrote much just before it exited,
+  // and the reader has not caught up (Node's pipes are non-blocking: a write may find them full).
+  const script = agentFixture('report', 'full-pipe.js');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DISTILL_DELIVERY') && !['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_DEBUG', 'NODE_V8_COVERAGE'].includes(key)));
+  const child = spawn(nodeBinary, ['--import', loaderUrl, script], { cwd: agentFixture('report'), env: { ...env, DISTILL_DELIVERY: JSON.stringify(config) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.pause();
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  await new Promise((resolve) => child.stdout.setEncoding('utf8').on('data', (chunk) => chunk.includes('filled') && resolve()));
+  await sleep(300);
+  child.stderr.resume();
+  return { code: await closed, stderr };
+}
+
+const unfiredOnly = { deliveries: { warmup: { type: 'FunctionOutputs', funcPath: './utils.js#warmup' } } };
+
+test('the report reaches a stderr pipe that is full at exit, once its reader drains it', async () => {
+  const { code, stderr } = await runIntoFullPipe({ ...unfiredOnly, report: true });
+  assert.equal(code, 0);
+  assert.match(stderr, /^distill-delivery report$/m);
+  assert.match(stderr, /^warning \[DISTILL_DELIVERY_NEVER_FIRED\]/m);
+});
+
+test('without a report, the findings reach a stderr pipe that is full at exit as warnings', async () => {
+  const { code, stderr } = await runIntoFullPipe(unfiredOnly);
+  assert.equal(code, 0);
+  assert.match(stderr, /\[DISTILL_DELIVERY_NEVER_FIRED\] DistillDeliveryWarning: delivery "warmup" never fired/);
 });

@@ -77,6 +77,18 @@ describe('a folder store', () => {
     assert.doesNotMatch(stderr, /warning \[/);
   });
 
+  test('once every delivery fired, a recordOnly one by its stored records, the agent lets go of the activation it holds to count calls outside the phases (record and replay)', { timeout: TIMEOUT }, async () => {
+    // "logits" is recordOnly: it keeps nothing for the student, so only the store says it fired.
+    const own = tempDir();
+    const file = configIn(own);
+    for (const mode of ['record', 'replay']) {
+      const { code, stdout, stderr } = await run(app, file, mode, { ACTIVE: '1' });
+      assert.equal(code, 0, stderr);
+      assert.equal(steps(stdout).length, 3);
+      assert.deepEqual(lines(stdout).find((line) => 'active' in line), { active: 0 }, mode);
+    }
+  });
+
   test('a replay of a rank no record run wrote stops before the app runs, naming the ranks the store holds (ERR_DELIVERY_STORE_END); auto records it', { timeout: TIMEOUT }, async () => {
     const own = configIn(tempDir());
     assert.equal((await run(app, own, 'record')).code, 0);

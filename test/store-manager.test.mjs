@@ -140,6 +140,22 @@ test('a record phase that threw is a step of the store, replayed in its turn: th
   replayer.close();
 });
 
+test('a replay admits a record phase\'s calls as the record run did: one past maxKeepData fails with ERR_DELIVERY_QUEUE_FULL before it is replayed', () => {
+  const url = storeDir();
+  const recorder = managerOf({ draw: spec('draw', { maxKeepData: 3 }) }, url, 'record');
+  const recorded = recorder.recordPhase(() => [targets.draw(1), targets.draw(1), targets.draw(1)]);
+  recorder.close();
+  // The same script with room for two outputs: its third call fails where a run without a store fails.
+  const replayer = managerOf({ draw: spec('draw', { maxKeepData: 2 }) }, url, 'replay');
+  const got = [];
+  assert.throws(
+    () => replayer.recordPhase(() => { for (let i = 0; i < 3; i++) got.push(targets.draw(1)); }),
+    (error) => error.code === 'ERR_DELIVERY_QUEUE_FULL' && /maxKeepData/.test(error.message),
+  );
+  assert.deepEqual(got, recorded.slice(0, 2));
+  replayer.close();
+});
+
 test('a delivered call that threw while recorded throws the same error at the same call of the replay', () => {
   const url = storeDir();
   const specs = { draw: spec('draw'), fails: spec('fails') };

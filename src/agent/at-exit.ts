@@ -27,9 +27,9 @@ import type { Agent } from './agent.js';
 import { buildReport, renderReport, type Report, type Retarget } from './report.js';
 import { ReportFile } from './report-file.js';
 import { builtin } from '../runtime.js';
+import { writeAllSync } from '../write-sync.js';
 
 // Taken without their ES module namespaces, whose lazy getters cost a start a few ms (runtime.ts builtin()).
-const { writeSync } = builtin('node:fs');
 const { isMainThread, threadId } = builtin('node:worker_threads');
 
 export interface EndOptions {
@@ -67,12 +67,9 @@ function fileFor(file: string): string {
   return `${file.slice(0, file.length - ext.length)}.${process.pid}${isMainThread ? '' : `-${threadId}`}${ext}`;
 }
 
+/** To stderr, all of it, though it be a full pipe (../write-sync.ts); if stderr is closed, there is nothing to report to. */
 function write(text: string): void {
-  try {
-    writeSync(2, text);
-  } catch {
-    // stderr closed: nothing to report to
-  }
+  writeAllSync(2, text);
 }
 
 /** Each finding as a DistillDeliveryWarning, but those given as warnings while the run went on: by its delivery, or (no delivery) of its code. */
@@ -108,6 +105,15 @@ export function installEnd(agent: Agent, options: EndOptions): void {
     file?.final(json(report, false, options.strict ? { failed } : undefined, { exitCode }));
     if (failed && exitCode === 0) process.exitCode = 1;
     // Last: an app's 'warning' listener that throws cannot keep the rest from being done.
-    if (!printed && judged) warnFindings(agent, report, options.given);
+    if (!printed && judged) {
+      // Node prints a warning to stderr through its stream: on a pipe, a write the reader has no room for yet is
+      // queued for an event loop that no longer runs. Blocking, the stream writes it now (what is queued before it stays queued).
+      try {
+        (process.stderr as unknown as { _handle?: { setBlocking?: (blocking: boolean) => unknown } })._handle?.setBlocking?.(true);
+      } catch {
+        // no stderr to block
+      }
+      warnFindings(agent, report, options.given);
+    }
   });
 }

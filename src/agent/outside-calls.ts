@@ -11,22 +11,34 @@
  * keeps it for the whole run, and so the count of its calls is whole.
  */
 import type { DistillDelivery } from '../delivery/distill-delivery.js';
+import type { StoreSummary } from '../delivery/linked-store.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
 
-function fired(delivery: DistillDelivery): boolean {
+/**
+ * Whether `delivery` fired: it recorded or replayed a call, had one refused, or (a store's
+ * recordOnly delivery, which keeps nothing for the student) has records the store read or
+ * wrote this run. The same test as the report's (report.ts).
+ */
+function fired(delivery: DistillDelivery, name: string, store: () => StoreSummary | undefined): boolean {
   const { recorded, replayed } = delivery.stats();
-  return recorded + replayed > 0 || delivery.details().refused > 0;
+  if (recorded + replayed > 0 || delivery.details().refused > 0) return true;
+  const summary = store();
+  return (summary?.records[name] ?? 0) + (summary?.unstoredRecords[name] ?? 0) > 0;
 }
 
 export function countOutsideCalls(agent: Agent): void {
-  const deliveries = Object.values(agent.manager.deliveries);
+  const deliveries = Object.entries(agent.manager.deliveries);
   if (deliveries.length === 0) return;
   const state = runtime.state;
   state.active++;
   let held = true;
   agent.phases.onEnd(() => {
-    if (!held || !deliveries.every(fired)) return;
+    if (!held) return;
+    // The store's summary once per phase end at most, and only while a delivery has not fired by its own counts.
+    let summary: StoreSummary | undefined | null = null;
+    const store = (): StoreSummary | undefined => (summary === null ? (summary = agent.manager.storeSummary()) : summary);
+    if (!deliveries.every(([name, delivery]) => fired(delivery, name, store))) return;
     held = false;
     state.active--;
   });

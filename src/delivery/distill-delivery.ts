@@ -139,6 +139,17 @@ export abstract class DistillDelivery implements Member {
   /** From part() to take() or store(): the step of the call being delivered, and whether it records too late to keep. */
   #call: DeliveryStep = this.#main;
   #callLate = false;
+  /**
+   * What part() found for the last frame it resolved, valid while `#plans` has not moved:
+   * calls of one run() or phase share a frame, so each resolves it once. Its inputs are the
+   * frames that activate this delivery (which begin and end with an activation), the
+   * enter() count (the same) and overrideData (its setter): each of those moves `#plans`.
+   */
+  #plans = 0;
+  #planned = -1;
+  #planFrame: Frame | undefined;
+  #planPart: Part = PASS;
+  #planStep: DeliveryStep = this.#main;
 
   protected constructor(options: NormalizedOptions) {
     this.target = options.path;
@@ -174,6 +185,7 @@ export abstract class DistillDelivery implements Member {
   set overrideData(value: boolean) {
     if (typeof value !== 'boolean') throw errors.notBoolean(this.who, 'overrideData', value);
     this.#override = value;
+    this.#plans++;
   }
 
   /** Outputs waiting in the queue. */
@@ -233,12 +245,17 @@ export abstract class DistillDelivery implements Member {
     }
     this.#activations++;
     state.active++;
+    this.#plans++;
   }
 
   /** @internal */
   deactivate(): void {
     this.#activations--;
     state.active--;
+    // The plan lets go of its frame and step: a phase that has ended holds its steps.
+    this.#plans++;
+    this.#planFrame = undefined;
+    this.#planStep = this.#main;
     if (this.#activations === 0) {
       this.#site!.detach(this);
       this.#site = undefined;
@@ -246,8 +263,24 @@ export abstract class DistillDelivery implements Member {
     }
   }
 
-  /** @internal This delivery's part in a call made in `frame` (DeliveryLike.part). */
+  /** @internal This delivery's part in a call made in `frame` (DeliveryLike.part); RECORD is followed by admit() before the call runs. */
   part(frame: Frame | undefined): Part {
+    if (frame !== this.#planFrame || this.#planned !== this.#plans) this.plan(frame);
+    this.#call = this.#planStep;
+    return this.#planPart;
+  }
+
+  /** @internal Before a call part() said to record runs: whether its step still keeps it, and room in the queue. */
+  admit(): void {
+    const step = this.#call;
+    // A record phase still running after its override phase ended: what it records is dropped.
+    this.#callLate = step.finished;
+    // Capacity is checked before the original runs, so a full queue never drops data.
+    if (!step.finished && this.#pending >= this.maxKeepData) this.full();
+  }
+
+  /** Resolves this delivery's part in calls made in `frame`: whether it records or overrides them, and the step. */
+  private plan(frame: Frame | undefined): void {
     let f = frame;
     let index = 0;
     // Usually the caller's own run() or phase activates this delivery first; else look further out.
@@ -271,15 +304,13 @@ export abstract class DistillDelivery implements Member {
     } else if (this.#entries.count > 0) {
       override = this.#override;
     } else {
-      return PASS;
+      override = false;
+      step = this.#main;
     }
-    this.#call = step;
-    if (override) return OVERRIDE;
-    // A record phase still running after its override phase ended: what it records is dropped.
-    this.#callLate = step.finished;
-    // Capacity is checked before the original runs, so a full queue never drops data.
-    if (!step.finished && this.#pending >= this.maxKeepData) this.full();
-    return RECORD;
+    this.#planPart = f === undefined && this.#entries.count === 0 ? PASS : override ? OVERRIDE : RECORD;
+    this.#planStep = step;
+    this.#planFrame = frame;
+    this.#planned = this.#plans;
   }
 
   /** The innermost live frame, from `frame` outwards, that activates this delivery. */
@@ -299,7 +330,13 @@ export abstract class DistillDelivery implements Member {
   /** @internal The next recorded output, for a call part() said to override; `signature` is the student's call's. */
   take(signature: Signature): unknown {
     const step = this.#call;
-    if (step.queue.size === 0 || this.checkMode !== CHECK_OFF) this.beforeReplay(step, signature);
+    if (step.queue.size === 0) this.empty(step);
+    if (this.checkMode !== CHECK_OFF) {
+      // The student's call must match the teacher's whose output it gets.
+      const expected = step.signatures.peek();
+      if (signature !== expected) this.mismatch(step, expected, signature);
+      step.signatures.shift();
+    }
     // The draws of the output about to be taken (number `replayed`), if it is one that has them.
     if (step.drawn !== -1 && step.replayed >= step.drawn && this.advances) advanceDraws(step.draws.take());
     step.replayed++;
@@ -307,12 +344,6 @@ export abstract class DistillDelivery implements Member {
     this.#replayed++;
     const stored = step.queue.shift();
     return typeof stored === 'object' || stored === undefined ? this.toStudent(stored) : stored;
-  }
-
-  /** Before a replay: an empty queue fails; the student's call must match the teacher's. */
-  private beforeReplay(step: DeliveryStep, signature: Signature): void {
-    if (step.queue.size === 0) this.empty(step);
-    if (this.checkMode !== CHECK_OFF) this.verify(step, signature);
   }
 
   /** The student's value for what the queue kept: a Held one handed out; and the warning when all outputs were undefined. */
@@ -366,13 +397,6 @@ export abstract class DistillDelivery implements Member {
   private pushDraws(step: DeliveryStep, draws: number): void {
     if (step.drawn === -1) step.drawn = step.recorded;
     step.draws.push(draws);
-  }
-
-  /** Compares the student's call with the teacher's call whose output it is about to get. */
-  private verify(step: DeliveryStep, signature: Signature): void {
-    const expected = step.signatures.peek();
-    if (signature !== expected) this.mismatch(step, expected, signature);
-    step.signatures.shift();
   }
 
   // The rare outcomes of a call, kept out of the methods above so that V8 inlines those.

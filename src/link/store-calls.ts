@@ -179,6 +179,8 @@ export function linkCalls(delivery: DistillDelivery, link: Linked): void {
   let replaying: ReplayCalls | undefined;
   delivery.part = function (this: DistillDelivery, frame: Frame | undefined): Part {
     const part = proto.part.call(this, frame);
+    // A record phase's call that the store replays is admitted as one that runs would be: a full queue stops it.
+    if (part === RECORD) proto.admit.call(this);
     if (part !== RECORD) {
       // A student-only replay's override phases replay the store's steps: their calls are compared with it.
       askDigest(this, own, part === OVERRIDE && this.callStep()?.store instanceof FedCalls);

@@ -10,7 +10,7 @@
  * it had stored: a folder store every committed step, a Redis store every step the server
  * has (docs/store.md); its rank is left incomplete.
  */
-import { writeSync } from 'node:fs';
+import { writeAllSync } from '../write-sync.js';
 
 interface Closable {
   close(options?: { complete?: boolean }): unknown;
@@ -33,11 +33,7 @@ function closeAll(complete: boolean): boolean {
     if (error === undefined) continue;
     failed = true;
     const text = error instanceof Error ? `${error.name}${'code' in error ? ` [${String(error.code)}]` : ''}: ${error.message}` : String(error);
-    try {
-      writeSync(2, `distill-delivery: ${text}\n`);
-    } catch {
-      // stderr closed
-    }
+    writeAllSync(2, `distill-delivery: ${text}\n`);
   }
   open.clear();
   return failed;

@@ -18,7 +18,7 @@
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { errors, isClass } from '../errors.js';
-import { OVERRIDE, PASS, currentFrame, runtime, type DeliveryLike, type Frame } from '../runtime.js';
+import { OVERRIDE, PASS, RECORD, currentFrame, runtime, type DeliveryLike, type Frame } from '../runtime.js';
 import { countDraws, drawsSince } from '../values/draws.js';
 import { generatorKind, observeItems, type ItemObserver } from '../values/generator.js';
 import { CHECK_OFF, CHECK_VALUES, shapeSignature, signatureOf, type Signature } from '../values/signature.js';
@@ -159,17 +159,70 @@ export class Site {
   }
 
   /**
+   * A call while some delivery in the process is active, on the common path: one delivery
+   * attached, no delivered call being recorded around it. The original is called here and
+   * the rest is in small methods, so that V8 can inline this into the wrapper and the
+   * wrapper into its caller, and then the arguments are never an array (V8 does so while
+   * this function and what its own optimized code inlined fit its budget:
+   * bench/profile-cycle.js). Every other call goes to dispatchAll(), which does the same
+   * for any number of deliveries.
+   */
+  dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+    const attached = this.attached;
+    if (attached.length !== 1 || state.recording !== 0) return this.dispatchAll(original, thisArg, ...args);
+    const frame = currentFrame(state);
+    if (frame === undefined) this.outside++;
+    const delivery = attached[0]!;
+    const part = delivery.part(frame);
+    if (part === PASS) return Reflect.apply(original, thisArg, args);
+    if (part === RECORD) delivery.admit();
+    const check = delivery.checkMode;
+    let signature: Signature = check === CHECK_OFF ? 0 : shapeSignature(check, thisArg, args.length, args[0], args[1], args[2], args[3]);
+    if (signature === -1) signature = signatureOf(thisArg, args, check === CHECK_VALUES);
+    if (part === OVERRIDE) return delivery.take(signature);
+    // The original is called here, where V8 inlines it too; the bookkeeping around it is in small methods.
+    const mark = this.begin(delivery);
+    let output: unknown;
+    try {
+      output = Reflect.apply(original, thisArg, args);
+    } catch (error) {
+      this.recordThrew(delivery, signature, error, mark);
+      throw error;
+    }
+    return this.recorded(delivery, signature, output, original, mark);
+  }
+
+  /** dispatch(), before a call its one delivery records runs: nested delivered calls pass through, and its draws are counted. */
+  private begin(delivery: DeliveryLike): number {
+    state.recording++;
+    return delivery.advances ? countDraws() : NOT_COUNTED;
+  }
+
+  /** dispatch(), once a call its one delivery records has returned: the delivery keeps its output and draws. */
+  private recorded(delivery: DeliveryLike, signature: Signature, output: unknown, original: Function, mark: number): unknown {
+    state.recording--;
+    const draws = mark === NOT_COUNTED ? 0 : drawsSince(mark);
+    if (typeof output === 'object' && output !== null) return this.keepAll(delivery, signature, 0, output, original, draws);
+    delivery.store(output, signature, draws);
+    return output;
+  }
+
+  /** dispatch(): a call its one delivery records threw. */
+  private recordThrew(delivery: DeliveryLike, signature: Signature, error: unknown, mark: number): void {
+    state.recording--;
+    this.threw(delivery, signature, 0, error, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+  }
+
+  /**
    * A call while some delivery in the process is active. Each attached delivery, the
    * outermost first, says its part: the first that overrides gives the output, and every
    * one before it that records keeps that output; if none overrides, the original runs
    * (once) and the recording ones keep what it returns, with the Math.random draws it
    * made (counted while it runs, for deliveries that advance them). Each delivery that
    * checks gets the call's signature, taken before the original runs. The original is
-   * applied in one place only, and `args` is only read by index or applied (never passed
-   * on as an array on the common path), so V8 passes the arguments through without
-   * building an array.
+   * applied in one place only.
    */
-  dispatch(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
+  private dispatchAll(original: Function, thisArg: unknown, ...args: unknown[]): unknown {
     const attached = this.attached;
     // The outermost recording delivery; any others (several deliveries on one target) go to `recorders`.
     let recorder: DeliveryLike | undefined;
@@ -184,6 +237,7 @@ export class Site {
         const delivery = attached[i]!;
         const part = delivery.part(frame);
         if (part === PASS) continue;
+        if (part === RECORD) delivery.admit();
         // The arguments are read one by one: only a call the integer form cannot encode passes them on.
         let sig: Signature = delivery.checkMode === CHECK_OFF ? 0 : shapeSignature(delivery.checkMode, thisArg, args.length, args[0], args[1], args[2], args[3]);
         if (sig === -1) sig = signatureOf(thisArg, args, delivery.checkMode === CHECK_VALUES);

@@ -5,7 +5,8 @@
  * operating system had not flushed when the machine itself stopped is found as a torn
  * tail. Frames are built in a stage, the memory of the writer's lane sum (checksum.ts):
  * each payload is copied in once, summed there while it is in the cache, and written
- * from there with one write per STAGE_BYTES, or per step when smaller.
+ * from there with one write per STAGE_BYTES (ending on a page boundary of the file), or per
+ * step when smaller.
  */
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,12 @@ const debug = debuglog('delivery');
 export const SEGMENT_BYTES = 1 << 30;
 /** The stage's size: a write each time it fills; small enough to stay in the cache between the copy, the sum and the write. */
 const STAGE_BYTES = 256 << 10;
+/**
+ * A stage that fills mid-step is written up to the last multiple of this in the file, the
+ * rest moved to its start: a write that starts or ends inside a page of the page cache costs
+ * the kernel about a third more than one that covers whole pages (32 MB of 256 KB writes).
+ */
+const PAGE = 4096;
 
 /** Writes all of bytes[0, length) at `position`, going on after a short write. */
 function writeAll(fd: number, bytes: Buffer, length: number, position: number): void {
@@ -112,11 +119,27 @@ class DirectoryWriter implements StoreWriter {
     this.#segment = this.#index = -1;
   }
 
-  /** Writes the stage out. */
+  /** Writes the stage out (commit: all of it). */
   #writeStage(): void {
     this.#guard(() => writeAll(this.#segment, this.#sum.bytes, this.#staged, this.#segmentSize));
     this.#segmentSize += this.#staged;
     this.#staged = 0;
+  }
+
+  /**
+   * Makes room in a stage that filled mid-step: writes it up to a page boundary of the
+   * file (see PAGE) and moves the rest, less than a page, to its start; the whole stage when
+   * no boundary falls inside it. Bytes already summed keep their sum: only their place moves.
+   */
+  #writeFullStage(): void {
+    const end = this.#segmentSize + this.#staged;
+    const cut = end - (end % PAGE) - this.#segmentSize;
+    if (cut <= 0) return this.#writeStage();
+    const bytes = this.#sum.bytes;
+    this.#guard(() => writeAll(this.#segment, bytes, cut, this.#segmentSize));
+    bytes.copyWithin(0, cut, this.#staged);
+    this.#segmentSize += cut;
+    this.#staged -= cut;
   }
 
   append(record: NewRecord): void {
@@ -125,7 +148,9 @@ class DirectoryWriter implements StoreWriter {
     const sum = this.#sum;
     const room = headRoom(record);
     sum.reserve(Math.max(STAGE_BYTES, room) + FRAME_TRAILER);
-    if (this.#staged + room > STAGE_BYTES) this.#writeStage();
+    if (this.#staged + room > STAGE_BYTES) this.#writeFullStage();
+    // A head of more than STAGE_BYTES - PAGE (a signature of hundreds of KB) goes after an empty stage.
+    if (this.#staged + room > Math.max(STAGE_BYTES, room)) this.#writeStage();
     const head = writeHead(sum.bytes, this.#staged, this.nextStep, record);
     sum.reset();
     sum.add(this.#staged, head);
@@ -134,7 +159,7 @@ class DirectoryWriter implements StoreWriter {
     const payload = record.payload;
     const size = payload.byteLength;
     for (let done = 0; done < size; ) {
-      if (STAGE_BYTES - this.#staged < 16) this.#writeStage();
+      if (STAGE_BYTES - this.#staged < 16) this.#writeFullStage();
       let piece = Math.min(size - done, STAGE_BYTES - this.#staged);
       if (done + piece < size) piece &= ~15;
       const padded = (piece + 15) & ~15;
@@ -144,7 +169,7 @@ class DirectoryWriter implements StoreWriter {
       this.#staged += padded;
       done += piece;
     }
-    if (this.#staged + FRAME_TRAILER > STAGE_BYTES) this.#writeStage();
+    if (this.#staged + FRAME_TRAILER > STAGE_BYTES) this.#writeFullStage();
     writeTrailer(sum, this.#staged, head + ((size + 15) & ~15) + FRAME_TRAILER);
     this.#staged += FRAME_TRAILER;
     this.#records++;

@@ -125,13 +125,14 @@ export const checkModeOf = (check: CheckMode): number => (check === 'off' ? CHEC
 export function shapeSignature(mode: number, thisArg: unknown, n: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown): number {
   if (mode !== CHECK_SHAPE || n > MAX_FAST) return -1;
   // A part that is -1 (an object argument, a `this` that does not fit) makes the whole negative.
+  // Numbers, the usual arguments, are coded here (4, as primitiveCode codes them); the rest there.
   const code =
     ((thisArg === undefined ? 0 : classId(thisArg)) << 15) |
     (n << 12) |
-    (n > 3 ? primitiveCode(a3) << 9 : 0) |
-    (n > 2 ? primitiveCode(a2) << 6 : 0) |
-    (n > 1 ? primitiveCode(a1) << 3 : 0) |
-    (n > 0 ? primitiveCode(a0) : 0);
+    (n > 3 ? (typeof a3 === 'number' ? 4 : primitiveCode(a3)) << 9 : 0) |
+    (n > 2 ? (typeof a2 === 'number' ? 4 : primitiveCode(a2)) << 6 : 0) |
+    (n > 1 ? (typeof a1 === 'number' ? 4 : primitiveCode(a1)) << 3 : 0) |
+    (n > 0 ? (typeof a0 === 'number' ? 4 : primitiveCode(a0)) : 0);
   return code < 0 ? -1 : code;
 }
 
