@@ -11,8 +11,9 @@
  *   size of the site's dispatch() in bytecode against V8's limits for inlining one function
  *   (`--max-inlined-bytecode-size`) and for all a function inlines
  *   (`--max-inlined-bytecode-size-cumulative`), the bytecode its own optimized code had
- *   already inlined (V8 counts that too when it considers inlining it), and whether
- *   TurboFan inlined it into the wrapper's caller (where it does not, every delivered
+ *   already inlined (V8 counts that too when it considers inlining it); whether TurboFan
+ *   inlined it into the wrapper's caller is read from the samples (a frame of its own in
+ *   1 % of them or more: not inlined in the code V8 settled on; where it is not, every delivered
  *   call is a real call, and its arguments an array built for it);
  * - the cycle against the ring-buffer floor of bench/per-call.js in one process, as V8
  *   compiles it and with the cumulative budget raised (`--max-inlined-bytecode-size-cumulative`):
@@ -49,7 +50,10 @@ export function profileCycle(node, { recorder = false } = {}) {
   const options = spawnSync(node, ['--v8-options'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }).stdout;
   const limit = Number(/--max-inlined-bytecode-size=(\d+)/.exec(options)?.[1] ?? NaN);
   const cumulative = Number(/--max-inlined-bytecode-size-cumulative=(\d+)/.exec(options)?.[1] ?? NaN);
-  const inlined = /Inlining \S+ \{\S+ <SharedFunctionInfo dispatch>\} into \S+ \{\S+ <SharedFunctionInfo>\}/.test(out);
+  // Whether the code that runs once V8 has settled has dispatch() inlined into the loop: then
+  // no sample is taken in a frame of its own (the trace shows every compile, the early ones too).
+  const ownFrame = sampled.top.find((t) => t.function === 'dispatch')?.share ?? 0;
+  const inlined = ownFrame < 0.01;
   const refused = [...new Set([...out.matchAll(/Cannot consider \S+ \{\S+ <SharedFunctionInfo (dispatch)>\} for inlining \(reason: ([^)]+)\)/g)].map((m) => m[2]))];
   // V8 counts against the budget what a function's own optimized code has inlined already.
   const carried = Math.max(0, ...[...out.matchAll(/SharedFunctionInfo dispatch>\}, bytecode size: \d+, existing opt code's inlined bytecode size: (\d+)/g)].map((m) => Number(m[1])));
@@ -61,7 +65,7 @@ export function profileCycle(node, { recorder = false } = {}) {
         asIs: runChild(node, script, { instrument, env: { BENCH_PROFILE_BUDGET: '1' } }).vsRing,
         withRaised: runChild(node, script, { instrument, env: { BENCH_PROFILE_BUDGET: '1' }, flags: [`--max-inlined-bytecode-size-cumulative=${RAISED_BUDGET}`] }).vsRing,
       };
-  return { ...sampled, dispatch: { bytecode, limit, cumulative, inlined, refused, carried }, status, budget };
+  return { ...sampled, dispatch: { bytecode, limit, cumulative, inlined, ownFrame, refused, carried }, status, budget };
 }
 
 if (process.env.BENCH_CHILD === '1') await main();

@@ -203,7 +203,7 @@ function whereTheTimeGoes(runs) {
         const carried = d.carried > 0 ? `; its own optimized code had inlined ${d.carried} more, which V8 counts too, against ${d.cumulative} for all a function inlines` : '';
         const inlining = Number.isNaN(d.bytecode)
           ? ''
-          : ` The site's \`dispatch()\` is ${d.bytecode} bytes of bytecode, V8 inlines functions of at most ${d.limit}${carried}; TurboFan ${d.inlined ? 'inlined it into the loop' : `did not inline it into the loop${d.refused.length > 0 ? ` (refused: reason ${d.refused.join(', ')})` : ''}, so each delivered call is a real call whose arguments become an array`}.`;
+          : ` The site's \`dispatch()\` is ${d.bytecode} bytes of bytecode, V8 inlines functions of at most ${d.limit}${carried}; TurboFan ${d.inlined ? 'inlined it into the loop' : `did not inline it into the loop (it runs in a frame of its own in ${pct(d.ownFrame)} of the samples)${d.refused.length > 0 ? ` (refused: reason ${d.refused.join(', ')})` : ''}, so each delivered call is a real call whose arguments become an array`}.`;
         const budget = p.budget ? ` The cycle against the ring buffer in one process: ${x(p.budget.asIs)} as V8 compiles it, ${x(p.budget.withRaised)} with V8's cumulative inlining budget raised to ${p.budget.raised} (\`--max-inlined-bytecode-size-cumulative\`): the rest is the path's own work.` : '';
         const tiers = p.status ? ` \`%GetOptimizationStatus\` after the warm-up: ${Object.entries(p.status).map(([fn, tier]) => `${fn} ${tier}`).join(', ')}.` : '';
         out.push(`${who} self time of the cycle's samples (${p.samples}): ${top(p)}.${inlining}${budget}${tiers}`);
