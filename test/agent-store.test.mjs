@@ -277,7 +277,11 @@ describe('a Redis store that fails', needsRedis, () => {
 
   test('a replay of a record run killed with SIGKILL ends with ERR_DELIVERY_STORE_END after its last step, not after the timeout', { timeout: TIMEOUT }, async () => {
     const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-killed'), timeout: 120_000 } }));
-    const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '1' }, { kill: { when: /^(.*\n){5}/, signal: 'SIGKILL' } });
+    // Killed once it has printed five steps and the server holds one at least (its worker stores them in the background).
+    const stored = async () => {
+      for (let i = 0; i < 1000 && (await redis.command('XLEN', 'agent-killed:rank-0')) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const killed = await run(app, config, 'record', { STEPS: '1000000', YIELD: '1' }, { kill: { when: /^(.*\n){5}/, signal: 'SIGKILL', before: stored } });
     assert.equal(killed.signal, 'SIGKILL');
     const replayed = await run(app, config, 'replay', { STEPS: '1000000' });
     assert.equal(replayed.code, 1);
