@@ -296,18 +296,15 @@ export abstract class DistillDelivery implements Member {
         index = phase.members.indexOf(this);
       }
     }
-    let override: boolean;
+    let part: Part = PASS;
     let step = this.#main;
     if (f !== undefined) {
-      override = f.override ?? this.#override;
+      part = (f.override ?? this.#override) ? OVERRIDE : RECORD;
       if (f.steps !== undefined) step = (f.steps[index] as DeliveryStep | undefined) ?? this.noStep();
     } else if (this.#entries.count > 0) {
-      override = this.#override;
-    } else {
-      override = false;
-      step = this.#main;
+      part = this.#override ? OVERRIDE : RECORD;
     }
-    this.#planPart = f === undefined && this.#entries.count === 0 ? PASS : override ? OVERRIDE : RECORD;
+    this.#planPart = part;
     this.#planStep = step;
     this.#planFrame = frame;
     this.#planned = this.#plans;

@@ -186,36 +186,33 @@ export class Site {
     if (signature === -1) signature = signatureOf(thisArg, args, check === CHECK_VALUES);
     if (part === OVERRIDE) return delivery.take(signature);
     // The original is called here, where V8 inlines it too; the bookkeeping around it is in small methods.
-    const mark = this.begin(delivery);
+    const mark = this.begin(delivery.advances);
     let output: unknown;
     try {
       output = Reflect.apply(original, thisArg, args);
     } catch (error) {
-      this.recordThrew(delivery, signature, error, mark);
+      this.recordThrew(delivery, signature, 0, error, mark);
       throw error;
     }
-    return this.recorded(delivery, signature, output, original, mark);
+    return this.recorded(delivery, signature, 0, output, original, mark);
   }
 
-  /** dispatch(), before a call its one delivery records runs: nested delivered calls pass through, and its draws are counted. */
-  private begin(delivery: DeliveryLike): number {
+  /** Before a recorded call runs: nested delivered calls pass through, and its draws are counted if `counts`. */
+  private begin(counts: boolean): number {
     state.recording++;
-    return delivery.advances ? countDraws() : NOT_COUNTED;
+    return counts ? countDraws() : NOT_COUNTED;
   }
 
-  /** dispatch(), once a call its one delivery records has returned: the delivery keeps its output and draws. */
-  private recorded(delivery: DeliveryLike, signature: Signature, output: unknown, original: Function, mark: number): unknown {
+  /** A recorded call returned: the recording deliveries keep its output, and the draws counted since `mark`. */
+  private recorded(recorder: DeliveryLike, signature: Signature, inner: number, output: unknown, original: Function, mark: number): unknown {
     state.recording--;
-    const draws = mark === NOT_COUNTED ? 0 : drawsSince(mark);
-    if (typeof output === 'object' && output !== null) return this.keepAll(delivery, signature, 0, output, original, draws);
-    delivery.store(output, signature, draws);
-    return output;
+    return this.keep(recorder, signature, inner, output, original, mark === NOT_COUNTED ? 0 : drawsSince(mark));
   }
 
-  /** dispatch(): a call its one delivery records threw. */
-  private recordThrew(delivery: DeliveryLike, signature: Signature, error: unknown, mark: number): void {
+  /** A recorded call threw: each recording delivery is told. */
+  private recordThrew(recorder: DeliveryLike, signature: Signature, inner: number, error: unknown, mark: number): void {
     state.recording--;
-    this.threw(delivery, signature, 0, error, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+    this.threw(recorder, signature, inner, error, mark === NOT_COUNTED ? 0 : drawsSince(mark));
   }
 
   /**
@@ -254,18 +251,15 @@ export class Site {
       }
     } else this.nested++;
     if (recorder === undefined) return Reflect.apply(original, thisArg, args);
-    state.recording++;
-    const mark = recorder.advances || inner > 0 ? countDraws() : NOT_COUNTED;
+    const mark = this.begin(recorder.advances || inner > 0);
     let output: unknown;
     try {
       output = Reflect.apply(original, thisArg, args);
     } catch (error) {
-      state.recording--;
-      this.threw(recorder, signature, inner, error, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+      this.recordThrew(recorder, signature, inner, error, mark);
       throw error;
     }
-    state.recording--;
-    return this.keep(recorder, signature, inner, output, original, mark === NOT_COUNTED ? 0 : drawsSince(mark));
+    return this.recorded(recorder, signature, inner, output, original, mark);
   }
 
   /**
