@@ -14,17 +14,14 @@ import type { DistillDelivery } from '../delivery/distill-delivery.js';
 import type { StoreSummary } from '../delivery/linked-store.js';
 import { runtime } from '../runtime.js';
 import type { Agent } from './agent.js';
+import { fired } from './report.js';
 
-/**
- * Whether `delivery` fired: it recorded or replayed a call, had one refused, or (a store's
- * recordOnly delivery, which keeps nothing for the student) has records the store read or
- * wrote this run. The same test as the report's (report.ts).
- */
-function fired(delivery: DistillDelivery, name: string, store: () => StoreSummary | undefined): boolean {
+/** Whether `delivery` fired as the report judges it (report.ts fired()), or had a call refused; the store is asked last. */
+function firedHere(delivery: DistillDelivery, name: string, store: () => StoreSummary | undefined): boolean {
   const { recorded, replayed } = delivery.stats();
-  if (recorded + replayed > 0 || delivery.details().refused > 0) return true;
+  if (fired({ recorded, replayed }) || delivery.details().refused > 0) return true;
   const summary = store();
-  return (summary?.records[name] ?? 0) + (summary?.unstoredRecords[name] ?? 0) > 0;
+  return fired({ recorded, replayed, stored: summary?.records[name], unstored: summary?.unstoredRecords[name] });
 }
 
 export function countOutsideCalls(agent: Agent): void {
@@ -38,7 +35,7 @@ export function countOutsideCalls(agent: Agent): void {
     // The store's summary once per phase end at most, and only while a delivery has not fired by its own counts.
     let summary: StoreSummary | undefined | null = null;
     const store = (): StoreSummary | undefined => (summary === null ? (summary = agent.manager.storeSummary()) : summary);
-    if (!deliveries.every(([name, delivery]) => fired(delivery, name, store))) return;
+    if (!deliveries.every(([name, delivery]) => firedHere(delivery, name, store))) return;
     held = false;
     state.active--;
   });

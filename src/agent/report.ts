@@ -102,11 +102,21 @@ function neverFired(agent: Agent, row: DeliveryRow, method: boolean, retarget: R
   return `${head}, though ${ran}, nor any call outside them: the steps named in phases.record (${quoted(configured.record)}) and phases.override (${quoted(configured.override)}) never call it${method || site?.site.onProperty ? '' : ' through this module'}; name the function as the module that calls it in the steps imports it, or one the steps call.`;
 }
 
+/**
+ * Whether a delivery fired, refused calls aside: it recorded or replayed a call, or (a
+ * store's recordOnly delivery, which keeps nothing for the student) its store read or
+ * wrote records of it this run. What the report and the count of calls outside phases
+ * (outside-calls.ts) both ask.
+ */
+export function fired(counts: Pick<DeliveryRow, 'recorded' | 'replayed' | 'stored' | 'unstored'>): boolean {
+  return counts.recorded + counts.replayed > 0 || (counts.stored ?? 0) + (counts.unstored ?? 0) > 0;
+}
+
 function deliveryFindings(agent: Agent, row: DeliveryRow, method: boolean, retarget: Retarget | undefined): Finding[] {
   const found: Finding[] = [];
   const add = (code: string, message: string): void => void found.push({ code, delivery: row.name, message });
   if (row.refused > 0) add('DISTILL_DELIVERY_REFUSED', `delivery "${row.name}": ${row.refused} call(s) were refused (ERR_DELIVERY_QUEUE_EMPTY or ERR_DELIVERY_QUEUE_FULL); that error says why and what to do.`);
-  else if (row.recorded === 0 && row.replayed === 0 && !row.stored && !row.unstored) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, retarget));
+  else if (!fired(row)) add('DISTILL_DELIVERY_NEVER_FIRED', neverFired(agent, row, method, retarget));
   if (row.recorded > 0 && row.undefinedOutputs === row.recorded) {
     add(UNDEFINED_OUTPUTS_WARNING, `delivery "${row.name}": all ${row.recorded} recorded output(s) were undefined. A function that works by changing its arguments (as tf.util.shuffle does) cannot be delivered by its outputs; deliver a function that returns the result (the shuffled array, the permutation, the draws) instead.`);
   }
