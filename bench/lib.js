@@ -99,9 +99,18 @@ export function ringFloor(original, capacity = 1 << 17) {
     return output;
   };
   return {
-    wrapper,
-    record: () => (override = false),
-    replay: () => (override = true),
+    /**
+     * `count` cycles of `block` calls through `loop` (a loopFor() loop of its own), each a
+     * record phase then a replay phase; `check(phase, sum)` gets each phase's sum.
+     */
+    cycles(loop, block, count, check = () => {}) {
+      for (let c = 0; c < count; c++) {
+        override = false;
+        check('record', loop(wrapper, block));
+        override = true;
+        check('override', loop(wrapper, block));
+      }
+    },
   };
 }
 

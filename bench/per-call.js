@@ -166,15 +166,7 @@ async function main() {
       }),
     recorded: () => time(() => recordCycles(recorder, loops.recorded)),
     recordedInputs: () => time(() => recordCycles(inputsRecorder, loops.recordedInputs)),
-    ring: () =>
-      time(() => {
-        for (let c = 0; c < sizes.cycles; c++) {
-          ring.record();
-          check('ring record', loops.ring(ring.wrapper, sizes.block));
-          ring.replay();
-          check('ring override', loops.ring(ring.wrapper, sizes.block));
-        }
-      }),
+    ring: () => time(() => ring.cycles(loops.ring, sizes.block, sizes.cycles, (phase, sum) => check(`ring ${phase}`, sum))),
     sinon: () => {
       const ns = time(() => (sink += loops.sinon(spy, PEER_CALLS)));
       spy.resetHistory();

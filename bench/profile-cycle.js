@@ -110,14 +110,8 @@ async function main() {
     // The cycle against the ring-buffer floor, in this process (started with or without a raised inlining budget).
     const ring = ringFloor(require('./plain.cjs').f);
     const ringLoop = loopFor('ring');
-    const ringCycle = (block = BLOCK) => {
-      ring.record();
-      ringLoop(ring.wrapper, block);
-      ring.replay();
-      ringLoop(ring.wrapper, block);
-    };
-    for (let c = 0; c < 100; c++) ringCycle(100);
-    const samples = await rounds({ cycle: () => time(() => cycle()), ring: () => time(() => ringCycle()) }, { rounds: 15, warmup: 3 });
+    ring.cycles(ringLoop, 100, 100);
+    const samples = await rounds({ cycle: () => time(() => cycle()), ring: () => time(() => ring.cycles(ringLoop, BLOCK, 1)) }, { rounds: 15, warmup: 3 });
     console.log(JSON.stringify({ vsRing: ratio(samples, 'cycle', 'ring') }));
     return;
   }

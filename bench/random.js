@@ -87,24 +87,11 @@ async function child(random, seeded) {
     if (seeded) {
       candidates.cycleF = () => time(() => cycles(df, loops.f, f, BLOCK, 5));
       candidates.cycleR = () => time(() => cycles(dr, loops.r, r, BLOCK, 5));
-      candidates.ring = () =>
-        time(() => {
-          for (let c = 0; c < 5; c++) {
-            ring.record();
-            loops.ring(ring.wrapper, BLOCK);
-            ring.replay();
-            loops.ring(ring.wrapper, BLOCK);
-          }
-        });
+      candidates.ring = () => time(() => ring.cycles(loops.ring, BLOCK, 5));
       // Many short cycles first (as bench/per-call.js does): every branch has run when V8 first optimizes a loop.
       cycles(df, loops.f, f, 100, 100);
       cycles(dr, loops.r, r, 100, 100);
-      for (let c = 0; c < 100; c++) {
-        ring.record();
-        loops.ring(ring.wrapper, 100);
-        ring.replay();
-        loops.ring(ring.wrapper, 100);
-      }
+      ring.cycles(loops.ring, 100, 100);
     }
   }
   candidates.own = () => {
