@@ -41,6 +41,21 @@ function target(path) {
 }
 
 const run = (script, config, mode, env = {}, options = {}) => runNode(script, { config, env: { DISTILL_DELIVERY_STORE_MODE: mode, ...env }, timeout: TIMEOUT, ...options });
+
+/**
+ * Records the app with `config` as rank 0, then replays it as `rank`, which no record run
+ * wrote: the replay stops before the app runs, with ERR_DELIVERY_STORE_END naming the ranks
+ * the store holds. Resolves with the replay.
+ */
+async function replayUnwrittenRank(config, rank) {
+  assert.equal((await run(app, config, 'record')).code, 0);
+  const replayed = await run(app, config, 'replay', { DISTILL_DELIVERY_RANK: String(rank) });
+  assert.equal(replayed.code, 1);
+  assert.equal(replayed.stdout, '');
+  assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
+  assert.match(replayed.stderr, new RegExp(`\\(rank ${rank}\\): no record run wrote rank ${rank}, and the store holds rank 0\\. `));
+  return replayed;
+}
 const steps = (stdout) => lines(stdout).filter((line) => 'step' in line);
 const runs = (stdout) => lines(stdout).find((line) => 'runs' in line)?.runs;
 const errorCode = (stderr) => stderr.match(/\[(ERR_DELIVERY_[A-Z_]+)\]/)?.[1];
@@ -91,12 +106,7 @@ describe('a folder store', () => {
 
   test('a replay of a rank no record run wrote stops before the app runs, naming the ranks the store holds (ERR_DELIVERY_STORE_END); auto records it', { timeout: TIMEOUT }, async () => {
     const own = configIn(tempDir());
-    assert.equal((await run(app, own, 'record')).code, 0);
-    const replayed = await run(app, own, 'replay', { DISTILL_DELIVERY_RANK: '2' });
-    assert.equal(replayed.code, 1);
-    assert.equal(replayed.stdout, '');
-    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
-    assert.match(replayed.stderr, /\(rank 2\): no record run wrote rank 2, and the store holds rank 0\. /);
+    const replayed = await replayUnwrittenRank(own, 2);
     assert.doesNotMatch(replayed.stderr, /STORE_INCOMPLETE/);
     const auto = await run(app, own, 'auto', { DISTILL_DELIVERY_RANK: '2' });
     assert.equal(auto.code, 0, auto.stderr);
@@ -227,12 +237,7 @@ describe('a Redis store', needsRedis, () => {
   test('a replay of a rank no record run wrote, with no writer, stops at once before the app runs, naming the ranks the key holds', { timeout: 30_000 }, async () => {
     // Its timeout is four times the test's: the replay must not wait for the rank's steps.
     const config = configIn(tempDir(), (c) => ({ ...c, store: { url: redis.url('agent-ranks'), timeout: 120_000 } }));
-    assert.equal((await run(app, config, 'record')).code, 0);
-    const replayed = await run(app, config, 'replay', { DISTILL_DELIVERY_RANK: '3' });
-    assert.equal(replayed.code, 1);
-    assert.equal(replayed.stdout, '');
-    assert.equal(errorCode(replayed.stderr), 'ERR_DELIVERY_STORE_END');
-    assert.match(replayed.stderr, /\(rank 3\): no record run wrote rank 3, and the store holds rank 0\. /);
+    await replayUnwrittenRank(config, 3);
   });
 
   test('a record run ended by SIGTERM ends at once, and every step the server stored replays', { timeout: TIMEOUT }, async () => {
